@@ -1,0 +1,86 @@
+#include "net/listener.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace ringcast::net {
+
+namespace {
+
+std::string Describe(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
+  ListenResult result;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* info = nullptr;
+  std::string port_text = std::to_string(port);
+  int gai = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &info);
+  if (gai != 0 || info == nullptr) {
+    result.error = "cannot listen on " + Describe(host, port) + ": not a numeric IP address";
+    return result;
+  }
+  int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    result.error = "cannot create socket: " + std::string(std::strerror(errno));
+    freeaddrinfo(info);
+    return result;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (bind(fd, info->ai_addr, info->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
+    result.error = "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
+    close(fd);
+    freeaddrinfo(info);
+    return result;
+  }
+  freeaddrinfo(info);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof(bound);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  if (bound.ss_family == AF_INET) {
+    result.port = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  } else {
+    result.port = ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+  }
+  result.fd = fd;
+  return result;
+}
+
+bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view h = text.substr(0, colon);
+  std::string_view p = text.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
+  if (p.empty() || ec != std::errc() || end != p.data() + p.size() || value > 65535) return false;
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+void TuneAcceptedSocket(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+}  // namespace ringcast::net

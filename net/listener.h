@@ -1,0 +1,29 @@
+// Listening sockets for the shards: every shard opens its own socket on the
+// same address with SO_REUSEPORT, so the kernel spreads new connections over
+// the shards by 4-tuple hash and no accept is ever shared between threads.
+// Plain syscalls, called from the main thread before the shards start, so
+// that an unusable address fails Start() with one clear line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringcast::net {
+
+struct ListenResult {
+  int fd = -1;
+  uint16_t port = 0;    // the bound port (the kernel's pick when 0 was asked)
+  std::string error;    // non-empty on failure, e.g. "cannot listen on 1.2.3.4:80: ..."
+};
+
+// host is a numeric IPv4 or IPv6 address ("0.0.0.0", "::", "127.0.0.1").
+[[nodiscard]] ListenResult OpenListener(const std::string& host, uint16_t port, int backlog);
+
+// Splits "HOST:PORT" or "[V6]:PORT" or ":PORT"; returns false on bad syntax.
+[[nodiscard]] bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port);
+
+// TCP_NODELAY on an accepted socket (our corking happens in user space).
+void TuneAcceptedSocket(int fd);
+
+}  // namespace ringcast::net

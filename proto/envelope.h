@@ -1,0 +1,39 @@
+// Server-to-client envelopes (PROTOCOL.md, "Server to client"). Each function
+// appends exactly one compact JSON object, fields in a fixed order, to *out and
+// never clears it, so a caller can build several replies or a frame header plus
+// payload in one reused buffer. `data_json` arguments are inserted verbatim and
+// must already be one valid JSON value (the parser hands out such views); every
+// other string is escaped. Pure functions: safe on any thread for distinct outs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/error_code.h"
+
+namespace ringcast::proto {
+
+// {"op":"welcome","sid":..,"user":..,"node":..,"v":1}
+void WriteWelcome(std::string* out, std::string_view sid, std::string_view user,
+                  std::string_view node);
+// {"op":"ok","id":N} (no id when nullopt)
+void WriteOk(std::string* out, std::optional<uint64_t> id);
+// {"op":"error","id":N,"code":"bad_json","reason":"..."} (no id when nullopt)
+void WriteError(std::string* out, std::optional<uint64_t> id, ErrorCode code,
+                std::string_view reason);
+// {"op":"pong","id":N} (no id when nullopt)
+void WritePong(std::string* out, std::optional<uint64_t> id);
+// {"op":"msg","room":..,"seq":N,"from":..,"data":<data_json>} (no seq when nullopt)
+void WriteMsg(std::string* out, std::string_view room, std::optional<uint64_t> seq,
+              std::string_view from, std::string_view data_json);
+// {"op":"msg","from":..,"data":<data_json>}
+void WriteDirectMsg(std::string* out, std::string_view from, std::string_view data_json);
+// {"op":"bye","code":1001,"reason":"..","reconnect":true}
+void WriteBye(std::string* out, uint16_t code, std::string_view reason, bool reconnect);
+inline void WriteBye(std::string* out, CloseCode code, std::string_view reason, bool reconnect) {
+  WriteBye(out, static_cast<uint16_t>(code), reason, reconnect);
+}
+
+}  // namespace ringcast::proto

@@ -1,0 +1,61 @@
+// Connection: one client socket's state, living in its shard's slab and named
+// by a {slot, generation} handle.
+//
+// States: kHandshake (reading the HTTP head) -> kOpen (WebSocket) ->
+// kClosing (close frame queued: flush it, half-close, wait briefly for the
+// peer) -> kDead (socket shut down; the slot is freed once no operation is in
+// flight). An idle open connection owns no receive buffer, no wslay context
+// and no heap memory beyond its slot (see DESIGN.md, Connections). Replies to
+// commands keep command order even when some are answered by another shard:
+// every reply takes a ticket, and replies that arrive early wait in `parked`.
+// Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/frame_reader.h"
+#include "shard/out_queue.h"
+#include "shard/subscription_index.h"
+
+namespace ringcast::shard {
+
+enum class ConnState : uint8_t { kHandshake, kOpen, kClosing, kDead };
+
+// Replies waiting for an earlier ticket's answer (rare: only while a
+// cross-shard reply is outstanding).
+struct ParkedReply {
+  uint32_t ticket;
+  std::optional<uint64_t> id;   // the command's id, for the reply built later
+  core::SharedFrame* frame;     // null until answered
+};
+struct ParkedReplies {
+  uint32_t next_ticket = 1;
+  std::deque<ParkedReply> waiting;  // in ticket order
+};
+
+struct Connection {
+  int fd = -1;
+  ConnState state = ConnState::kHandshake;
+  bool recv_armed = false;
+  bool send_in_flight = false;
+  bool in_flush_list = false;
+  bool shut_write = false;        // close frame sent and write side shut down
+  bool close_after_flush = false; // kClosing: shut down once the queue drains
+  uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
+  uint32_t in_flight_bytes = 0;
+  OutQueue out;
+  net::WsReadState ws;
+  std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial
+  std::vector<SubRef> subs;
+  std::unique_ptr<ParkedReplies> parked;
+  std::string user;
+  uint64_t connected_ms = 0;
+};
+
+}  // namespace ringcast::shard

@@ -1,0 +1,171 @@
+// Shard: one thread, one io_uring, shared-nothing (DESIGN.md, Shape).
+//
+// A shard owns its listener (SO_REUSEPORT, multishot accept), a provided
+// buffer ring feeding multishot receives, the connection slab, the local
+// subscription index, the rooms it owns (hash(room) % N), a timer wheel and
+// its ends of the SPSC mesh. Each round of Run(): reap every completion and
+// handle it; drain the inbound rings; flush every connection with queued
+// frames and no send in flight (one corked sendmsg each); ring the doorbells
+// of shards that got work and may sleep; then one submit-and-wait. Only the
+// mesh rings, the sleeping flags and SharedFrame refcounts are touched by
+// other threads. Needs kernel 6.1+ (DEFER_TASKRUN, MSG_RING, buffer rings).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <future>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/slab.h"
+#include "core/timer_wheel.h"
+#include "net/buffer_ring.h"
+#include "net/frame_reader.h"
+#include "net/frame_writer.h"
+#include "net/uring.h"
+#include "proto/command.h"
+#include "shard/bus.h"
+#include "shard/connection.h"
+#include "shard/out_queue.h"
+#include "shard/server.h"
+#include "shard/shard_stats.h"
+#include "shard/subscription_index.h"
+
+namespace ringcast::shard {
+
+enum class TimerKind : uint8_t { kHandshake = 1, kCloseDeadline = 2 };
+
+// Timer keys name a connection by {slot, 24 bits of generation}.
+inline uint64_t TimerKey(TimerKind kind, core::SlabHandle h) {
+  return (uint64_t{static_cast<uint8_t>(kind)} << 56) | (uint64_t{h.gen & 0xffffffu} << 32) |
+         h.slot;
+}
+
+class Shard {
+ public:
+  Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
+        const std::atomic<bool>* stop, std::string node_id);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Thread body: sets up the ring (reporting success or a one-line error
+  // through `ready`), then runs until stopped and drained.
+  void Run(std::promise<std::optional<std::string>> ready);
+  // After every shard thread has exited: frees messages still in the rings.
+  void ReleaseInbound();
+
+  unsigned id() const { return id_; }
+  const ShardStats& stats() const { return stats_; }
+
+ private:
+  friend class SessionSink;
+
+  // shard_loop.cc: setup, the loop, completions.
+  std::optional<std::string> Setup();
+  void Loop();
+  void OnCompletion(const io_uring_cqe& cqe);
+  void ArmAccept();
+  void ArmRecv(Connection& c, uint32_t slot);
+  void ArmTick();
+  void OnAccept(const io_uring_cqe& cqe);
+  void OnRecv(const io_uring_cqe& cqe);
+  void OnSend(const io_uring_cqe& cqe);
+  void OnTimer(uint64_t key);
+  void FlushAll();
+  void Flush(Connection& c, uint32_t slot);
+  void MarkDirty(Connection& c, uint32_t slot);
+  void BeginDrain();
+  void Reap();
+  bool SleepAllowed();
+
+  // shard_conn.cc: connection lifecycle and WebSocket session.
+  void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
+  void OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes);
+  void FinishHandshake(Connection& c, uint32_t slot, std::string_view head, size_t head_bytes,
+                       std::string_view rest);
+  void Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame);
+  void EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local);
+  void SendJson(Connection& c, uint32_t slot, const std::string& json);
+  void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
+  void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason);
+  void Terminate(Connection& c, uint32_t slot);
+  void FreeConnection(uint32_t slot);
+  void CloseSlowConsumer(Connection& c, uint32_t slot);
+
+  // shard_commands.cc: the native protocol.
+  bool OnText(Connection& c, uint32_t slot, std::string_view message);
+  void Execute(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void DoSub(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void DoPub(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id);
+  void ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id, proto::ErrorCode code,
+                  std::string_view reason);
+  void Reply(Connection& c, uint32_t slot, core::SharedFrame* frame);
+  // A reply that another shard will answer: a ticket keeps its place in order.
+  uint32_t ReserveTicket(Connection& c, std::optional<uint64_t> id);
+  void CompleteOk(Connection& c, uint32_t slot, uint32_t ticket);
+  void CompleteError(Connection& c, uint32_t slot, uint32_t ticket, proto::ErrorCode code,
+                     std::string_view reason);
+  std::optional<uint64_t> TicketId(const Connection& c, uint32_t ticket) const;
+  void CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket, core::SharedFrame* frame);
+  core::SharedFrame* BuildText(const std::string& json, std::string_view tag = {});
+
+  // shard_bus.cc: ownership and cross-shard traffic.
+  unsigned OwnerOf(std::string_view room) const;
+  void Send(unsigned to, const BusMessage& msg);
+  void DrainInbound();
+  void FlushOverflow();
+  void RingDoorbells();
+  void OnBus(const BusMessage& msg);
+  void HandlePublish(std::unique_ptr<PubRequest> req);
+  void DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin, core::SlabHandle conn);
+  void HandleJoin(const BusMessage& msg);
+  void HandleLeave(const BusMessage& msg);
+  void HandleJoinAck(const BusMessage& msg);
+  void HandlePubAck(const BusMessage& msg);
+  void LeaveRoom(LocalRoom* room);
+  void Unsubscribe(Connection& c, uint32_t slot, uint32_t sub_index);
+  size_t OverflowTotal() const;
+
+  const unsigned id_;
+  const ServerOptions options_;
+  Mesh* const mesh_;
+  int listen_fd_;
+  const std::atomic<bool>* const stop_;
+  const std::string node_id_;
+
+  net::Uring ring_;
+  net::BufferRing buffers_;
+  net::FrameReader reader_;
+  net::FrameWriter writer_;
+  proto::CommandParser parser_;
+  core::Slab<Connection> conns_;
+  core::TimerWheel timers_;
+  FramePools pools_;
+  SubscriptionIndex index_;
+  ShardStats stats_;
+
+  std::vector<std::deque<BusMessage>> overflow_;  // per target, when its ring is full
+  uint64_t doorbells_due_ = 0;                     // bit per target shard
+  std::vector<uint32_t> flush_list_;               // connections with frames to send
+  uint32_t join_epoch_ = 0;
+  std::vector<uint32_t> reap_;                     // terminated, to free when idle
+  std::vector<uint32_t> rearm_;                    // receives to re-arm (ENOBUFS)
+  bool accept_armed_ = false;
+  bool draining_ = false;
+  uint64_t drain_deadline_ms_ = 0;
+  uint64_t now_ms_ = 0;
+  uint64_t anon_counter_ = 0;
+  __kernel_timespec tick_ts_{};
+  std::string scratch_;
+  struct SendBlock;
+  std::unique_ptr<SendBlock[]> send_blocks_;  // msghdr + iovec, valid until submitted
+  size_t send_blocks_used_ = 0;
+};
+
+}  // namespace ringcast::shard

@@ -1,0 +1,234 @@
+// Room ownership and the cross-shard bus: publish -> owner -> fan-out.
+#include <bit>
+
+#include "core/hash.h"
+#include "proto/envelope.h"
+#include "shard/shard.h"
+
+namespace ringcast::shard {
+
+namespace {
+constexpr size_t kInboundBudget = 16384;          // messages per ring per round
+constexpr size_t kOwnerOverflowLimit = 1 << 17;   // owner refuses publications past this
+}  // namespace
+
+unsigned Shard::OwnerOf(std::string_view room) const {
+  return static_cast<unsigned>(core::HashBytes(room) % mesh_->shards());
+}
+
+void Shard::Send(unsigned to, const BusMessage& msg) {
+  RC_DCHECK(to != id_);
+  if (overflow_[to].empty() && mesh_->Ring(id_, to).TryPush(msg)) {
+    doorbells_due_ |= uint64_t{1} << to;
+    return;
+  }
+  // Backpressure: keep it, in order, and retry every round. Never dropped.
+  overflow_[to].push_back(msg);
+  Bump(stats_.bus_overflowed);
+}
+
+void Shard::FlushOverflow() {
+  for (unsigned to = 0; to < overflow_.size(); ++to) {
+    auto& q = overflow_[to];
+    while (!q.empty() && mesh_->Ring(id_, to).TryPush(q.front())) {
+      q.pop_front();
+      doorbells_due_ |= uint64_t{1} << to;
+    }
+  }
+}
+
+size_t Shard::OverflowTotal() const {
+  size_t total = 0;
+  for (const auto& q : overflow_) total += q.size();
+  return total;
+}
+
+void Shard::RingDoorbells() {
+  if (doorbells_due_ == 0) return;
+  // Pairs with the consumer's store of its sleeping flag before it re-checks
+  // its rings: one of the two always sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (uint64_t due = doorbells_due_; due != 0; due &= due - 1) {
+    unsigned to = static_cast<unsigned>(std::countr_zero(due));
+    if (!mesh_->MaySleep(to)) continue;
+    int fd = mesh_->RingFd(to);
+    if (fd < 0) continue;
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_msg_ring(sqe, fd, 0, net::PackUserData(net::OpKind::kDoorbell, id_, 0), 0);
+    io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kDoorbell, to, 0));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    Bump(stats_.doorbells);
+  }
+  doorbells_due_ = 0;
+}
+
+void Shard::DrainInbound() {
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from == id_) continue;
+    auto& ring = mesh_->Ring(from, id_);
+    BusMessage msg;
+    for (size_t n = 0; n < kInboundBudget && ring.TryPop(&msg); ++n) OnBus(msg);
+  }
+}
+
+void Shard::ReleaseInbound() {
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from == id_) continue;
+    BusMessage msg;
+    while (mesh_->Ring(from, id_).TryPop(&msg)) {
+      if (msg.kind == BusKind::kDeliver) static_cast<core::SharedFrame*>(msg.ptr)->Unref();
+      if (msg.kind == BusKind::kPublish) std::unique_ptr<PubRequest>(static_cast<PubRequest*>(msg.ptr));
+      if (msg.kind == BusKind::kJoin || msg.kind == BusKind::kJoinAck ||
+          msg.kind == BusKind::kLeave) {
+        std::unique_ptr<std::string>(static_cast<std::string*>(msg.ptr));
+      }
+    }
+  }
+}
+
+void Shard::OnBus(const BusMessage& msg) {
+  switch (msg.kind) {
+    case BusKind::kPublish:
+      HandlePublish(std::unique_ptr<PubRequest>(static_cast<PubRequest*>(msg.ptr)));
+      return;
+    case BusKind::kDeliver:
+      DeliverLocal(static_cast<core::SharedFrame*>(msg.ptr), (msg.flags & 1) != 0, msg.origin,
+                   msg.conn);
+      return;
+    case BusKind::kJoin:
+      HandleJoin(msg);
+      return;
+    case BusKind::kJoinAck:
+      HandleJoinAck(msg);
+      return;
+    case BusKind::kLeave:
+      HandleLeave(msg);
+      return;
+    case BusKind::kPubAck:
+      HandlePubAck(msg);
+      return;
+  }
+}
+
+// The owner frames the publication once and hands the same bytes to every
+// shard with subscribers: one atomic reference per shard, none per connection.
+void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
+  bool rejected = OverflowTotal() >= kOwnerOverflowLimit;
+  if (!rejected) {
+    auto it = index_.owned().find(req->room);
+    uint64_t mask = it == index_.owned().end() ? 0 : it->second.shard_mask;
+    if (mask != 0) {
+      scratch_.clear();
+      proto::WriteMsg(&scratch_, req->room, std::nullopt, req->from, req->data);
+      core::SharedFrame* frame = BuildText(scratch_, req->room);
+      frame->Ref(static_cast<uint32_t>(std::popcount(mask)) - 1);
+      Bump(stats_.publications);
+      uint8_t skip = req->echo ? 0 : 1;
+      for (uint64_t m = mask; m != 0; m &= m - 1) {
+        unsigned to = static_cast<unsigned>(std::countr_zero(m));
+        if (to == id_) {
+          DeliverLocal(frame, skip != 0, req->origin, req->conn);
+        } else {
+          Send(to, BusMessage{BusKind::kDeliver, static_cast<uint8_t>(id_), req->origin, skip, 0,
+                              req->conn, frame});
+        }
+      }
+    }
+  }
+  if (req->ticket == 0 && !rejected) return;
+  if (req->origin != id_) {
+    Send(req->origin, BusMessage{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
+                                 static_cast<uint8_t>(rejected ? 1 : 0), req->ticket, req->conn,
+                                 nullptr});
+    return;
+  }
+  BusMessage ack{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
+                 static_cast<uint8_t>(rejected ? 1 : 0), req->ticket, req->conn, nullptr};
+  HandlePubAck(ack);
+}
+
+void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
+                         core::SlabHandle conn) {
+  LocalRoom* room = index_.Find(frame->tag());
+  if (room == nullptr || room->subs.empty()) {
+    frame->Unref();
+    return;
+  }
+  bool exclude = skip && origin == id_;
+  LocalFrame* local = pools_.Wrap(frame);
+  uint64_t delivered = 0;
+  for (const Subscriber& s : room->subs) {
+    if (exclude && s.slot == conn.slot && conns_.HandleOf(s.slot).gen == conn.gen) continue;
+    Connection& c = conns_.At(s.slot);
+    if (c.state != ConnState::kOpen) continue;
+    EnqueueLocal(c, s.slot, local);
+    ++delivered;
+  }
+  Bump(stats_.deliveries, delivered);
+  pools_.MaybeRelease(local);
+}
+
+void Shard::HandleJoin(const BusMessage& msg) {
+  auto* room = static_cast<std::string*>(msg.ptr);
+  index_.owned()[*room].shard_mask |= uint64_t{1} << msg.src;
+  // The same room string goes back with the ack.
+  Send(msg.src, BusMessage{BusKind::kJoinAck, static_cast<uint8_t>(id_), 0, 0, msg.ticket, {},
+                           room});
+}
+
+void Shard::HandleLeave(const BusMessage& msg) {
+  std::unique_ptr<std::string> room(static_cast<std::string*>(msg.ptr));
+  auto it = index_.owned().find(*room);
+  if (it == index_.owned().end()) return;
+  it->second.shard_mask &= ~(uint64_t{1} << msg.src);
+  if (it->second.shard_mask == 0) index_.owned().erase(it);
+}
+
+void Shard::HandleJoinAck(const BusMessage& msg) {
+  std::unique_ptr<std::string> name(static_cast<std::string*>(msg.ptr));
+  LocalRoom* room = index_.Find(*name);
+  if (room == nullptr || room->join_epoch != msg.ticket) return;  // an older join's ack
+  room->joined = true;
+  std::vector<PendingAck> pending;
+  pending.swap(room->pending);
+  for (const PendingAck& p : pending) {
+    Connection* c = conns_.Get(p.conn);
+    if (c != nullptr) CompleteOk(*c, p.conn.slot, p.ticket);
+  }
+  if (room->subs.empty()) {
+    LeaveRoom(room);
+    index_.Erase(room);
+  }
+}
+
+void Shard::HandlePubAck(const BusMessage& msg) {
+  Connection* c = conns_.Get(msg.conn);
+  if (c == nullptr || msg.ticket == 0) {
+    if (c != nullptr && (msg.flags & 1)) {
+      ReplyError(*c, msg.conn.slot, std::nullopt, proto::ErrorCode::kRateLimited,
+                 "server busy: publication refused, retry later");
+    }
+    return;
+  }
+  if (msg.flags & 1) {
+    CompleteError(*c, msg.conn.slot, msg.ticket, proto::ErrorCode::kRateLimited,
+                  "server busy: publication refused, retry later");
+  } else {
+    CompleteOk(*c, msg.conn.slot, msg.ticket);
+  }
+}
+
+void Shard::LeaveRoom(LocalRoom* room) {
+  unsigned owner = OwnerOf(room->name);
+  if (owner == id_) {
+    auto it = index_.owned().find(room->name);
+    if (it == index_.owned().end()) return;
+    it->second.shard_mask &= ~(uint64_t{1} << id_);
+    if (it->second.shard_mask == 0) index_.owned().erase(it);
+    return;
+  }
+  Send(owner, BusMessage{BusKind::kLeave, static_cast<uint8_t>(id_), 0, 0, 0, {},
+                         std::make_unique<std::string>(room->name).release()});
+}
+
+}  // namespace ringcast::shard

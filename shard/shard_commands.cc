@@ -1,0 +1,199 @@
+// The native protocol's commands (PROTOCOL.md) and ordered replies.
+#include "proto/envelope.h"
+#include "shard/shard.h"
+
+namespace ringcast::shard {
+
+namespace {
+constexpr size_t kMaxOverflowMessages = 1 << 16;  // per target shard, then publishers get errors
+}  // namespace
+
+bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
+  proto::ForEachCommandLine(message, [&](std::string_view line) {
+    if (c.state != ConnState::kOpen) return;
+    Bump(stats_.messages_in);
+    proto::Command cmd;
+    if (std::optional<proto::ParseError> err = parser_.Parse(line, &cmd)) {
+      ReplyError(c, slot, err->id, err->code, err->reason);
+      return;
+    }
+    Execute(c, slot, cmd);
+  });
+  return c.state == ConnState::kOpen;
+}
+
+void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  switch (cmd.op) {
+    case proto::Op::kSub:
+      DoSub(c, slot, cmd);
+      return;
+    case proto::Op::kUnsub:
+      DoUnsub(c, slot, cmd);
+      return;
+    case proto::Op::kPub:
+      DoPub(c, slot, cmd);
+      return;
+    case proto::Op::kPing:
+      scratch_.clear();
+      proto::WritePong(&scratch_, cmd.id);
+      Reply(c, slot, BuildText(scratch_));
+      return;
+    case proto::Op::kSend:
+    case proto::Op::kReq:
+    case proto::Op::kRes:
+    case proto::Op::kPresence: {
+      std::string reason = "op '" + std::string(proto::OpName(cmd.op)) +
+                           "' is not available in this version of ringcast";
+      ReplyError(c, slot, cmd.id, proto::ErrorCode::kBadCommand, reason);
+      return;
+    }
+  }
+}
+
+void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  bool created = false;
+  LocalRoom* room = index_.FindOrCreate(cmd.room, &created);
+  if (!created && SubscriptionIndex::IndexOf(c.subs, room) >= 0) {
+    ReplyOk(c, slot, cmd.id);  // already subscribed: idempotent
+    return;
+  }
+  index_.Add(room, slot, &c.subs);
+  if (created) {
+    unsigned owner = OwnerOf(room->name);
+    room->join_epoch = ++join_epoch_;
+    if (owner == id_) {
+      index_.owned()[std::string(room->name)].shard_mask |= uint64_t{1} << id_;
+      room->joined = true;
+    } else {
+      auto name = std::make_unique<std::string>(room->name);
+      Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0, room->join_epoch,
+                             {}, name.release()});
+    }
+  }
+  if (room->joined) {
+    ReplyOk(c, slot, cmd.id);
+  } else if (cmd.id) {
+    // `ok` only once the owner has recorded us: no later publication can miss.
+    room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
+  }
+}
+
+void Shard::DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  LocalRoom* room = index_.Find(cmd.room);
+  int i = room == nullptr ? -1 : SubscriptionIndex::IndexOf(c.subs, room);
+  if (i >= 0) Unsubscribe(c, slot, static_cast<uint32_t>(i));
+  ReplyOk(c, slot, cmd.id);  // unsubscribing from a room one is not in is not an error
+}
+
+void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
+  LocalRoom* room = c.subs[sub_index].room;
+  bool empty = index_.Remove(&c.subs, sub_index,
+                             [&](uint32_t other) -> std::vector<SubRef>& {
+                               return conns_.At(other).subs;
+                             });
+  if (empty) {
+    LeaveRoom(room);
+    index_.Erase(room);
+  }
+}
+
+void Shard::DoPub(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  unsigned owner = OwnerOf(cmd.room);
+  if (owner != id_ && overflow_[owner].size() >= kMaxOverflowMessages) {
+    ReplyError(c, slot, cmd.id, proto::ErrorCode::kRateLimited,
+               "server busy: the room's shard is backlogged, retry later");
+    return;
+  }
+  auto req = std::make_unique<PubRequest>();
+  req->room = cmd.room;
+  req->from = c.user;
+  req->data = cmd.data;
+  req->conn = conns_.HandleOf(slot);
+  req->origin = static_cast<uint8_t>(id_);
+  req->echo = cmd.echo;
+  if (cmd.id) req->ticket = ReserveTicket(c, cmd.id);
+  if (owner == id_) {
+    HandlePublish(std::move(req));
+  } else {
+    Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
+                           req.release()});
+  }
+}
+
+void Shard::ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id) {
+  if (!id) return;
+  scratch_.clear();
+  proto::WriteOk(&scratch_, id);
+  Reply(c, slot, BuildText(scratch_));
+}
+
+void Shard::ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id,
+                       proto::ErrorCode code, std::string_view reason) {
+  scratch_.clear();
+  proto::WriteError(&scratch_, id, code, reason);
+  Reply(c, slot, BuildText(scratch_));
+}
+
+// Replies go out in command order: while an earlier reply waits for another
+// shard, later ones wait behind it.
+void Shard::Reply(Connection& c, uint32_t slot, core::SharedFrame* frame) {
+  if (!c.parked || c.parked->waiting.empty()) {
+    Enqueue(c, slot, frame);
+    return;
+  }
+  c.parked->waiting.push_back(ParkedReply{c.parked->next_ticket++, std::nullopt, frame});
+}
+
+uint32_t Shard::ReserveTicket(Connection& c, std::optional<uint64_t> id) {
+  if (!c.parked) c.parked = std::make_unique<ParkedReplies>();
+  uint32_t ticket = c.parked->next_ticket++;
+  if (c.parked->next_ticket == 0) c.parked->next_ticket = 1;  // 0 means "no reply"
+  c.parked->waiting.push_back(ParkedReply{ticket, id, nullptr});
+  return ticket;
+}
+
+std::optional<uint64_t> Shard::TicketId(const Connection& c, uint32_t ticket) const {
+  RC_CHECK(c.parked);
+  for (const ParkedReply& p : c.parked->waiting) {
+    if (p.ticket == ticket) return p.id;
+  }
+  RC_CHECK(false && "unknown reply ticket");
+  return std::nullopt;
+}
+
+void Shard::CompleteOk(Connection& c, uint32_t slot, uint32_t ticket) {
+  scratch_.clear();
+  proto::WriteOk(&scratch_, TicketId(c, ticket));
+  CompleteTicket(c, slot, ticket, BuildText(scratch_));
+}
+
+void Shard::CompleteError(Connection& c, uint32_t slot, uint32_t ticket, proto::ErrorCode code,
+                          std::string_view reason) {
+  scratch_.clear();
+  proto::WriteError(&scratch_, TicketId(c, ticket), code, reason);
+  CompleteTicket(c, slot, ticket, BuildText(scratch_));
+}
+
+void Shard::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
+                           core::SharedFrame* frame) {
+  auto& waiting = c.parked->waiting;
+  for (ParkedReply& p : waiting) {
+    if (p.ticket == ticket) {
+      RC_CHECK(p.frame == nullptr);
+      p.frame = frame;
+      break;
+    }
+  }
+  while (!waiting.empty() && waiting.front().frame != nullptr) {
+    core::SharedFrame* ready = waiting.front().frame;
+    waiting.pop_front();
+    if (c.state == ConnState::kOpen) {
+      Enqueue(c, slot, ready);
+    } else {
+      ready->Unref();
+    }
+  }
+  if (waiting.empty()) c.parked.reset();
+}
+
+}  // namespace ringcast::shard

@@ -1,0 +1,214 @@
+// Connection lifecycle: handshake, WebSocket input, queuing, closing.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "net/handshake.h"
+#include "net/http_head.h"
+#include "proto/envelope.h"
+#include "shard/shard.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+constexpr uint32_t kCloseDeadlineMs = 2000;
+constexpr size_t kMaxUserBytes = 128;
+
+std::string_view CloseReason(uint16_t code) {
+  switch (code) {
+    case 1002: return "protocol error";
+    case 1003: return "binary frames are not accepted";
+    case 1007: return "invalid UTF-8 in text frame";
+    case 1009: return "message too big";
+    default: return "";
+  }
+}
+
+bool IsValidUserId(std::string_view user) {
+  if (user.empty() || user.size() > kMaxUserBytes) return false;
+  for (unsigned char ch : user) {
+    if (ch < 0x20 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Adapts the frame reader's callbacks to one connection.
+class SessionSink final : public net::FrameSink {
+ public:
+  SessionSink(Shard* shard, Connection* c, uint32_t slot) : shard_(shard), c_(c), slot_(slot) {}
+  bool OnText(std::string_view message) override { return shard_->OnText(*c_, slot_, message); }
+  bool OnPing(std::string_view payload) override {
+    shard_->Enqueue(*c_, slot_, shard_->writer_.Build(net::FrameWriter::kOpPong, payload));
+    return c_->state == ConnState::kOpen;
+  }
+  bool OnClose(uint16_t code, std::string_view /*reason*/) override {
+    // Echo the peer's code (RFC 6455 5.5.1); no code means a plain 1000.
+    shard_->CloseWith(*c_, slot_, code == 1005 ? 1000 : code, "");
+    return false;
+  }
+
+ private:
+  Shard* shard_;
+  Connection* c_;
+  uint32_t slot_;
+};
+
+void Shard::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
+  if (c.state == ConnState::kHandshake) {
+    OnHandshakeBytes(c, slot, bytes);
+    return;
+  }
+  SessionSink sink(this, &c, slot);
+  uint16_t code = 0;
+  if (reader_.Feed(&c.ws, bytes, &sink, &code) == net::FeedResult::kError) {
+    Bump(stats_.protocol_closes);
+    CloseWith(c, slot, code, CloseReason(code));
+  }
+}
+
+void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes) {
+  std::string_view view = bytes;
+  if (c.head) {
+    c.head->append(bytes);
+    view = *c.head;
+  }
+  net::HttpRequest req;
+  net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
+  switch (parsed.status) {
+    case net::HttpParseStatus::kIncomplete:
+      if (!c.head) c.head = std::make_unique<std::string>(bytes);
+      return;
+    case net::HttpParseStatus::kTooLarge:
+      Bump(stats_.handshakes_failed);
+      RejectHttp(c, slot, 431, parsed.error);
+      return;
+    case net::HttpParseStatus::kBad:
+      Bump(stats_.handshakes_failed);
+      RejectHttp(c, slot, 400, parsed.error);
+      return;
+    case net::HttpParseStatus::kComplete:
+      break;
+  }
+  if (!net::IsUpgradeRequest(req)) {
+    if (req.method == "GET" && req.path == "/healthz") {
+      RejectHttp(c, slot, draining_ ? 503 : 200, draining_ ? "draining" : "ok");
+    } else {
+      RejectHttp(c, slot, 426, "this endpoint speaks WebSocket: send an Upgrade request");
+    }
+    return;
+  }
+  net::UpgradeCheck check = net::ValidateUpgrade(req);
+  if (check.status != 0) {
+    Bump(stats_.handshakes_failed);
+    RejectHttp(c, slot, check.status, check.reason);
+    return;
+  }
+  std::optional<std::string> user = net::QueryParam(req.query, "user");
+  if (user && !IsValidUserId(*user)) {
+    Bump(stats_.handshakes_failed);
+    RejectHttp(c, slot, 400, "user must be 1-128 bytes without control characters");
+    return;
+  }
+  std::optional<std::string> accept = net::ComputeAcceptKey(req.Header("Sec-WebSocket-Key"));
+  RC_CHECK(accept.has_value());  // ValidateUpgrade checked the key
+  core::SlabHandle h = conns_.HandleOf(slot);
+  char buf[64];
+  if (user) {
+    c.user = std::move(*user);
+  } else {
+    std::snprintf(buf, sizeof(buf), "anon-%s-%u-%llx", node_id_.c_str(), id_,
+                  static_cast<unsigned long long>(++anon_counter_));
+    c.user = buf;
+  }
+  std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), id_, h.slot, h.gen);
+  c.state = ConnState::kOpen;
+  Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildUpgradeResponse(*accept)));
+  scratch_.clear();
+  proto::WriteWelcome(&scratch_, buf, c.user, node_id_);
+  Enqueue(c, slot, BuildText(scratch_));
+  // Frames the client sent right behind its head are WebSocket input already.
+  std::string_view rest = view.substr(req.head_bytes);
+  if (!rest.empty()) OnBytes(c, slot, rest);
+  c.head.reset();
+}
+
+core::SharedFrame* Shard::BuildText(const std::string& json, std::string_view tag) {
+  return writer_.Build(net::FrameWriter::kOpText, json, tag);
+}
+
+void Shard::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
+  LocalFrame* local = pools_.Wrap(frame);
+  EnqueueLocal(c, slot, local);
+  pools_.MaybeRelease(local);
+}
+
+void Shard::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
+  c.out.Push(&pools_, local);
+  MarkDirty(c, slot);
+  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen) {
+    CloseSlowConsumer(c, slot);
+  }
+}
+
+// Frees everything not already handed to the kernel, then closes with 4000.
+// Never touches subscriptions: this may run inside a room's fan-out loop.
+void Shard::CloseSlowConsumer(Connection& c, uint32_t slot) {
+  Bump(stats_.slow_consumer_closes);
+  c.out.DropAfter(&pools_, c.send_in_flight ? c.in_flight_nodes : 0);
+  CloseWith(c, slot, 4000, "slow consumer");
+}
+
+void Shard::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason) {
+  if (c.state == ConnState::kHandshake) {
+    Terminate(c, slot);
+    return;
+  }
+  if (c.state != ConnState::kOpen) return;
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  reader_.Release(&c.ws);
+  Enqueue(c, slot, writer_.BuildClose(code, reason));
+  timers_.Add(now_ms_, kCloseDeadlineMs, TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+void Shard::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason) {
+  RC_CHECK(c.state == ConnState::kHandshake);
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  c.head.reset();
+  Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason)));
+  timers_.Add(now_ms_, kCloseDeadlineMs, TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+// Shuts the socket so in-flight operations complete; the slot is freed by
+// Reap() once the kernel has returned them. Safe inside fan-out loops.
+void Shard::Terminate(Connection& c, uint32_t slot) {
+  if (c.state == ConnState::kDead) return;
+  c.state = ConnState::kDead;
+  shutdown(c.fd, SHUT_RDWR);
+  c.out.DropAfter(&pools_, c.send_in_flight ? c.in_flight_nodes : 0);
+  reader_.Release(&c.ws);
+  c.head.reset();
+  reap_.push_back(slot);
+}
+
+void Shard::FreeConnection(uint32_t slot) {
+  Connection& c = conns_.At(slot);
+  RC_CHECK(c.state == ConnState::kDead && !c.recv_armed && !c.send_in_flight);
+  while (!c.subs.empty()) Unsubscribe(c, slot, static_cast<uint32_t>(c.subs.size() - 1));
+  if (c.parked) {
+    for (auto& p : c.parked->waiting) {
+      if (p.frame != nullptr) p.frame->Unref();
+    }
+  }
+  c.out.Clear(&pools_);
+  close(c.fd);
+  Drop(stats_.connections_open);
+  conns_.Free(conns_.HandleOf(slot));
+}
+
+}  // namespace ringcast::shard

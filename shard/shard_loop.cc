@@ -1,0 +1,369 @@
+// The shard loop and its io_uring completions (see shard.h for the round).
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+
+#include "core/clock.h"
+#include "net/listener.h"
+#include "proto/envelope.h"
+#include "shard/shard.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+constexpr unsigned kSqEntries = 4096;
+constexpr uint16_t kBufferGroup = 1;
+constexpr uint32_t kRecvBuffers = 1024;
+constexpr uint32_t kRecvBufferBytes = 16384;
+constexpr uint32_t kTickMs = 20;
+constexpr size_t kMaxIov = 64;
+constexpr size_t kSendBlocks = 512;
+constexpr size_t kInboundBudget = 16384;  // bus messages per ring per round
+
+}  // namespace
+
+struct Shard::SendBlock {
+  msghdr msg;
+  iovec iov[kMaxIov];
+};
+
+Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
+             const std::atomic<bool>* stop, std::string node_id)
+    : id_(id),
+      options_(options),
+      mesh_(mesh),
+      listen_fd_(listen_fd),
+      stop_(stop),
+      node_id_(std::move(node_id)),
+      reader_(options.max_message_bytes),
+      conns_(options.max_connections_per_shard),
+      timers_(kTickMs, 1024),
+      overflow_(mesh->shards()),
+      send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
+
+Shard::~Shard() {
+  conns_.ForEach([&](uint32_t, Connection& c) {
+    if (c.fd >= 0) close(c.fd);
+    c.fd = -1;
+    c.out.Clear(&pools_);
+    reader_.Release(&c.ws);
+    if (c.parked) {
+      for (auto& p : c.parked->waiting) {
+        if (p.frame != nullptr) p.frame->Unref();
+      }
+    }
+  });
+  for (auto& q : overflow_) {
+    for (const BusMessage& m : q) {
+      // Messages we could not hand over: free what they own.
+      if (m.kind == BusKind::kDeliver) static_cast<core::SharedFrame*>(m.ptr)->Unref();
+      if (m.kind == BusKind::kPublish) std::unique_ptr<PubRequest>(static_cast<PubRequest*>(m.ptr));
+      if (m.kind == BusKind::kJoin || m.kind == BusKind::kJoinAck || m.kind == BusKind::kLeave) {
+        std::unique_ptr<std::string>(static_cast<std::string*>(m.ptr));
+      }
+    }
+  }
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+std::optional<std::string> Shard::Setup() {
+  if (auto err = ring_.Init(kSqEntries)) return err;
+  if (auto err = buffers_.Init(ring_.raw(), kBufferGroup, kRecvBuffers, kRecvBufferBytes)) {
+    return err;
+  }
+  mesh_->SetRingFd(id_, ring_.fd());
+  return std::nullopt;
+}
+
+void Shard::Run(std::promise<std::optional<std::string>> ready) {
+  std::optional<std::string> err = Setup();
+  bool ok = !err.has_value();
+  ready.set_value(std::move(err));
+  if (!ok) {
+    mesh_->SetRingFd(id_, -1);
+    return;
+  }
+  Loop();
+  // The ring belongs to this thread (SINGLE_ISSUER): tear it down here.
+  mesh_->SetRingFd(id_, -1);
+  buffers_.Destroy();
+  ring_.Exit();
+}
+
+void Shard::Loop() {
+  now_ms_ = core::NowMs();
+  ArmAccept();
+  ArmTick();
+  while (true) {
+    now_ms_ = core::NowMs();
+    ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
+    buffers_.Commit();
+    DrainInbound();
+    timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
+    if (!draining_ && stop_->load(std::memory_order_relaxed)) BeginDrain();
+    if (!rearm_.empty()) {
+      std::vector<uint32_t> slots;
+      slots.swap(rearm_);
+      for (uint32_t slot : slots) {
+        if (!conns_.IsLive(slot)) continue;
+        Connection& c = conns_.At(slot);
+        if (!c.recv_armed && c.state != ConnState::kDead) ArmRecv(c, slot);
+      }
+    }
+    Reap();
+    FlushAll();
+    FlushOverflow();
+    RingDoorbells();
+    if (draining_) {
+      if (conns_.size() == 0 && !accept_armed_) break;
+      if (now_ms_ >= drain_deadline_ms_) {
+        conns_.ForEach([&](uint32_t slot, Connection& c) { Terminate(c, slot); });
+        break;
+      }
+    }
+    ring_.SubmitAndWait(SleepAllowed() ? 1 : 0);
+    mesh_->SetSleeping(id_, false);
+  }
+  ring_.Submit();
+}
+
+bool Shard::SleepAllowed() {
+  mesh_->SetSleeping(id_, true);
+  if (mesh_->HasInbound(id_)) return false;
+  for (const auto& q : overflow_) {
+    if (!q.empty()) return false;
+  }
+  return true;
+}
+
+void Shard::ArmAccept() {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kAccept, 0, 0));
+  accept_armed_ = true;
+}
+
+void Shard::ArmTick() {
+  tick_ts_.tv_sec = 0;
+  tick_ts_.tv_nsec = kTickMs * 1000000L;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_timeout(sqe, &tick_ts_, 0, 0);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kTick, 0, 0));
+}
+
+void Shard::ArmRecv(Connection& c, uint32_t slot) {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_recv_multishot(sqe, c.fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_.group_id();
+  io_uring_sqe_set_data64(sqe,
+                          net::PackUserData(net::OpKind::kRecv, slot, conns_.HandleOf(slot).gen));
+  c.recv_armed = true;
+}
+
+void Shard::OnCompletion(const io_uring_cqe& cqe) {
+  switch (net::UserDataKind(cqe.user_data)) {
+    case net::OpKind::kAccept:
+      OnAccept(cqe);
+      break;
+    case net::OpKind::kRecv:
+      OnRecv(cqe);
+      break;
+    case net::OpKind::kSend:
+      OnSend(cqe);
+      break;
+    case net::OpKind::kTick:
+      if (!draining_ || conns_.size() > 0) ArmTick();
+      break;
+    case net::OpKind::kDoorbell:
+    case net::OpKind::kCancel:
+      break;  // a wake-up, or the result of a cancel: nothing to do
+  }
+}
+
+void Shard::OnAccept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+  if (cqe.res >= 0) {
+    int fd = cqe.res;
+    std::optional<core::SlabHandle> h;
+    if (!draining_) h = conns_.Alloc();
+    if (!h) {
+      close(fd);  // full or draining: refuse rather than queue without bound
+      Bump(stats_.connections_rejected);
+    } else {
+      net::TuneAcceptedSocket(fd);
+      Connection& c = conns_.At(h->slot);
+      c.fd = fd;
+      c.connected_ms = now_ms_;
+      Bump(stats_.connections_accepted);
+      Bump(stats_.connections_open);
+      ArmRecv(c, h->slot);
+      timers_.Add(now_ms_, options_.handshake_timeout_ms, TimerKey(TimerKind::kHandshake, *h));
+    }
+  }
+  if (!accept_armed_) {
+    if (draining_) {
+      close(listen_fd_);
+      listen_fd_ = -1;
+    } else {
+      ArmAccept();  // EMFILE and friends end the multishot: re-arm, keep serving
+    }
+  }
+}
+
+void Shard::OnRecv(const io_uring_cqe& cqe) {
+  uint32_t slot = net::UserDataSlot(cqe.user_data);
+  RC_CHECK(conns_.IsLive(slot));
+  Connection& c = conns_.At(slot);
+  RC_CHECK(net::GenMatches(conns_.HandleOf(slot).gen, net::UserDataGen(cqe.user_data)));
+  if (!(cqe.flags & IORING_CQE_F_MORE)) c.recv_armed = false;
+  if (cqe.res > 0) {
+    RC_CHECK(cqe.flags & IORING_CQE_F_BUFFER);
+    auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+    if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
+      OnBytes(c, slot, buffers_.View(bid, static_cast<size_t>(cqe.res)));
+    }
+    buffers_.Return(bid);
+    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  } else if (cqe.res == -ENOBUFS) {
+    Bump(stats_.recv_enobufs);
+    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  } else {
+    Terminate(c, slot);  // EOF (also the normal end of a close) or a reset
+  }
+}
+
+void Shard::OnSend(const io_uring_cqe& cqe) {
+  uint32_t slot = net::UserDataSlot(cqe.user_data);
+  RC_CHECK(conns_.IsLive(slot));
+  Connection& c = conns_.At(slot);
+  RC_CHECK(c.send_in_flight);
+  c.send_in_flight = false;
+  uint32_t expected = c.in_flight_bytes;
+  c.in_flight_bytes = 0;
+  c.in_flight_nodes = 0;
+  if (cqe.res < 0) {
+    Terminate(c, slot);
+    return;
+  }
+  Bump(stats_.bytes_out, static_cast<uint64_t>(cqe.res));
+  if (static_cast<uint32_t>(cqe.res) < expected) Bump(stats_.short_sends);
+  c.out.Consume(&pools_, static_cast<uint64_t>(cqe.res));
+  if (c.state == ConnState::kDead) return;
+  if (!c.out.empty()) {
+    MarkDirty(c, slot);
+  } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
+    // Everything, the close frame last, is out: half-close and let the peer
+    // finish; its EOF (or the close deadline) ends the connection.
+    shutdown(c.fd, SHUT_WR);
+    c.shut_write = true;
+  }
+}
+
+void Shard::MarkDirty(Connection& c, uint32_t slot) {
+  if (c.in_flush_list || c.send_in_flight) return;
+  c.in_flush_list = true;
+  flush_list_.push_back(slot);
+}
+
+void Shard::FlushAll() {
+  for (size_t i = 0; i < flush_list_.size(); ++i) {
+    uint32_t slot = flush_list_[i];
+    if (!conns_.IsLive(slot)) continue;
+    Connection& c = conns_.At(slot);
+    c.in_flush_list = false;
+    if (c.state == ConnState::kDead || c.send_in_flight || c.out.empty()) continue;
+    Flush(c, slot);
+  }
+  flush_list_.clear();
+}
+
+// One sendmsg over everything queued (up to kMaxIov frames): the corking that
+// lets a subscriber take a burst of publications in one syscall.
+void Shard::Flush(Connection& c, uint32_t slot) {
+  if (send_blocks_used_ == kSendBlocks) {
+    ring_.Submit();  // the kernel has copied the msghdrs it was given
+    send_blocks_used_ = 0;
+  }
+  SendBlock& block = send_blocks_[send_blocks_used_++];
+  size_t n = 0;
+  uint64_t bytes = 0;
+  uint32_t offset = c.out.head_offset();
+  for (OutNode* node = c.out.head(); node != nullptr && n < kMaxIov; node = node->next) {
+    const core::SharedFrame* f = node->local->frame;
+    block.iov[n].iov_base = const_cast<uint8_t*>(f->data() + offset);
+    block.iov[n].iov_len = f->size() - offset;
+    bytes += f->size() - offset;
+    offset = 0;
+    ++n;
+  }
+  std::memset(&block.msg, 0, sizeof(block.msg));
+  block.msg.msg_iov = block.iov;
+  block.msg.msg_iovlen = n;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_sendmsg(sqe, c.fd, &block.msg, MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe,
+                          net::PackUserData(net::OpKind::kSend, slot, conns_.HandleOf(slot).gen));
+  c.send_in_flight = true;
+  c.in_flight_nodes = static_cast<uint16_t>(n);
+  c.in_flight_bytes = static_cast<uint32_t>(bytes);
+  Bump(stats_.sends);
+}
+
+void Shard::OnTimer(uint64_t key) {
+  auto kind = static_cast<TimerKind>(key >> 56);
+  uint32_t slot = static_cast<uint32_t>(key);
+  if (!conns_.IsLive(slot)) return;
+  if (!net::GenMatches(conns_.HandleOf(slot).gen, static_cast<uint32_t>(key >> 32) & 0xffffffu)) {
+    return;  // the connection this timer was for is gone
+  }
+  Connection& c = conns_.At(slot);
+  if (kind == TimerKind::kHandshake && c.state == ConnState::kHandshake) {
+    Bump(stats_.handshakes_failed);
+    RejectHttp(c, slot, 408, "handshake not completed in time");
+  } else if (kind == TimerKind::kCloseDeadline && c.state != ConnState::kOpen) {
+    Terminate(c, slot);
+  }
+}
+
+void Shard::BeginDrain() {
+  draining_ = true;
+  drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms;
+  if (accept_armed_) {
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel64(sqe, net::PackUserData(net::OpKind::kAccept, 0, 0), 0);
+    io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kCancel, 0, 0));
+  }
+  scratch_.clear();
+  proto::WriteBye(&scratch_, 1001, "server shutting down", true);
+  core::SharedFrame* bye = BuildText(scratch_);
+  LocalFrame* local = pools_.Wrap(bye);
+  conns_.ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen) {
+      EnqueueLocal(c, slot, local);
+      CloseWith(c, slot, 1001, "server shutting down");
+    } else if (c.state == ConnState::kHandshake) {
+      Terminate(c, slot);
+    }
+  });
+  pools_.MaybeRelease(local);
+}
+
+void Shard::Reap() {
+  size_t keep = 0;
+  for (uint32_t slot : reap_) {
+    Connection& c = conns_.At(slot);
+    if (c.recv_armed || c.send_in_flight) {
+      reap_[keep++] = slot;  // wait for the kernel to give the operations back
+    } else {
+      FreeConnection(slot);
+    }
+  }
+  reap_.resize(keep);
+}
+
+}  // namespace ringcast::shard

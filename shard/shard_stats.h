@@ -1,0 +1,36 @@
+// ShardStats: one shard's counters. Written only by the shard thread (plain
+// load + store, no read-modify-write), read by anyone with relaxed loads, so
+// counting costs the hot path nothing but a store.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace ringcast::shard {
+
+struct ShardStats {
+  std::atomic<uint64_t> connections_open{0};
+  std::atomic<uint64_t> connections_accepted{0};
+  std::atomic<uint64_t> connections_rejected{0};  // slab full or draining
+  std::atomic<uint64_t> handshakes_failed{0};
+  std::atomic<uint64_t> messages_in{0};           // commands received
+  std::atomic<uint64_t> publications{0};          // frames built by this shard as owner
+  std::atomic<uint64_t> deliveries{0};            // frames queued to local connections
+  std::atomic<uint64_t> bytes_out{0};
+  std::atomic<uint64_t> sends{0};                 // sendmsg calls
+  std::atomic<uint64_t> short_sends{0};
+  std::atomic<uint64_t> slow_consumer_closes{0};
+  std::atomic<uint64_t> protocol_closes{0};
+  std::atomic<uint64_t> recv_enobufs{0};
+  std::atomic<uint64_t> bus_overflowed{0};        // bus messages that waited in overflow
+  std::atomic<uint64_t> doorbells{0};
+};
+
+inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+inline void Drop(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+  counter.store(counter.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+}
+
+}  // namespace ringcast::shard

@@ -1,0 +1,31 @@
+#include "shard/subscription_index.h"
+
+namespace ringcast::shard {
+
+LocalRoom* SubscriptionIndex::Find(std::string_view room) {
+  auto it = local_.find(room);
+  return it == local_.end() ? nullptr : &it->second;
+}
+
+LocalRoom* SubscriptionIndex::FindOrCreate(std::string_view room, bool* created) {
+  auto [it, inserted] = local_.try_emplace(std::string(room));
+  if (inserted) it->second.name = it->first;
+  *created = inserted;
+  return &it->second;
+}
+
+void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs) {
+  room->subs.push_back(Subscriber{slot, static_cast<uint32_t>(subs->size())});
+  subs->push_back(SubRef{room, static_cast<uint32_t>(room->subs.size() - 1)});
+}
+
+int SubscriptionIndex::IndexOf(const std::vector<SubRef>& subs, const LocalRoom* room) {
+  for (size_t i = 0; i < subs.size(); ++i) {
+    if (subs[i].room == room) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void SubscriptionIndex::Erase(LocalRoom* room) { local_.erase(local_.find(room->name)); }
+
+}  // namespace ringcast::shard
