@@ -33,7 +33,9 @@ std::optional<std::string> BufferRing::Init(io_uring* ring, uint16_t group_id, u
   if (mem == MAP_FAILED) return std::string("buffer ring mmap failed: ") + std::strerror(errno);
   br_ = static_cast<io_uring_buf_ring*>(mem);
   buffers_total_ = size_t{count} * buffer_bytes;
-  mem = mmap(nullptr, buffers_total_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  // Populated up front: the ring is a fixed per-shard cost, not a per-connection one.
+  mem = mmap(nullptr, buffers_total_, PROT_READ | PROT_WRITE,
+             MAP_ANONYMOUS | MAP_PRIVATE | MAP_POPULATE, -1, 0);
   if (mem == MAP_FAILED) return std::string("receive buffers mmap failed: ") + std::strerror(errno);
   buffers_ = static_cast<char*>(mem);
 

@@ -17,7 +17,7 @@ namespace {
 
 constexpr unsigned kSqEntries = 4096;
 constexpr uint16_t kBufferGroup = 1;
-constexpr uint32_t kRecvBuffers = 1024;
+constexpr uint32_t kRecvBuffers = 512;
 constexpr uint32_t kRecvBufferBytes = 16384;
 constexpr uint32_t kTickMs = 20;
 constexpr size_t kMaxIov = 64;
