@@ -48,6 +48,7 @@ struct Connection {
   bool shut_write = false;        // close frame sent and write side shut down
   bool close_after_flush = false; // kClosing: shut down once the queue drains
   uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
+  uint32_t send_round = 0;       // loop round that submitted the send in flight
   uint32_t in_flight_bytes = 0;
   OutQueue out;
   net::WsReadState ws;

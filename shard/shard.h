@@ -95,6 +95,7 @@ class Shard {
   void Terminate(Connection& c, uint32_t slot);
   void FreeConnection(uint32_t slot);
   void CloseSlowConsumer(Connection& c, uint32_t slot);
+  bool IsSlowConsumer(const Connection& c) const;
 
   // shard_commands.cc: the native protocol.
   bool OnText(Connection& c, uint32_t slot, std::string_view message);
@@ -160,6 +161,7 @@ class Shard {
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
   uint64_t now_ms_ = 0;
+  uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
   uint64_t anon_counter_ = 0;
   __kernel_timespec tick_ts_{};
   std::string scratch_;

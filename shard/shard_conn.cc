@@ -149,9 +149,20 @@ void Shard::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
 void Shard::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
   c.out.Push(&pools_, local);
   MarkDirty(c, slot);
-  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen) {
+  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen &&
+      IsSlowConsumer(c)) {
     CloseSlowConsumer(c, slot);
   }
+}
+
+// Past the limit, a connection is slow when the kernel has not taken its last
+// send since an earlier round (the peer is not reading). A burst that arrived
+// within this round is not the reader's fault: it goes out at the end of the
+// round. kBurstFactor bounds even that.
+bool Shard::IsSlowConsumer(const Connection& c) const {
+  constexpr uint64_t kBurstFactor = 16;
+  if (c.out.queued_bytes() > kBurstFactor * options_.max_queued_bytes) return true;
+  return c.send_in_flight && c.send_round != round_;
 }
 
 // Frees everything not already handed to the kernel, then closes with 4000.

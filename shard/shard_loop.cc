@@ -99,6 +99,7 @@ void Shard::Loop() {
   ArmAccept();
   ArmTick();
   while (true) {
+    ++round_;
     now_ms_ = core::NowMs();
     ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
     buffers_.Commit();
@@ -309,6 +310,7 @@ void Shard::Flush(Connection& c, uint32_t slot) {
   io_uring_sqe_set_data64(sqe,
                           net::PackUserData(net::OpKind::kSend, slot, conns_.HandleOf(slot).gen));
   c.send_in_flight = true;
+  c.send_round = round_;
   c.in_flight_nodes = static_cast<uint16_t>(n);
   c.in_flight_bytes = static_cast<uint32_t>(bytes);
   Bump(stats_.sends);
