@@ -40,7 +40,7 @@ void BM_Frame_FanOutQueue(benchmark::State& state) {
     SharedFrame* f = writer.Build(FrameWriter::kOpText, std::string(64, 'm'));
     ringcast::shard::LocalFrame* local = pools.Wrap(f);
     for (auto& q : queues) q.Push(&pools, local);
-    pools.MaybeRelease(local);
+    pools.Unref(local);
     for (auto& q : queues) q.Consume(&pools, q.queued_bytes());
   }
   state.SetItemsProcessed(state.iterations() * n);

@@ -37,8 +37,8 @@ enum Field : uint8_t {
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "op", "id", "room", "data", "echo", "presence", "since", "to", "rid", "timeout_ms"};
 
-constexpr std::array<std::string_view, 8> kOpNames = {"sub",  "unsub", "pub",      "send",
-                                                      "req",  "res",   "presence", "ping"};
+constexpr std::array<std::string_view, 8> kOpNames = {"sub", "unsub", "pub",      "send",
+                                                      "req", "res",   "presence", "ping"};
 
 constexpr const char* kUnknownOpReason = "unknown op";  // Finish() quotes the name
 
@@ -100,13 +100,43 @@ error_code ValidateNumber(std::string_view token) {
   return IsJsonNumber(TrimRight(token)) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
 }
 
-// Unpacks one streamed object field: its unescaped key (which also validates the
-// key's escapes) and its value, in that order.
-error_code NextField(simdjson::simdjson_result<od::field>& field, std::string_view* key,
-                     od::value* v) {
-  if (auto err = field.error()) return err;
-  if (auto err = field.unescaped_key().get(*key)) return err;
-  return field.value().get(*v);
+// The key of a streamed object field. A key without escapes is its own raw
+// bytes (stage 1 has already checked UTF-8 and control characters), so only
+// keys with a backslash pay for unescaping, which also validates their escapes.
+simdjson_inline error_code FieldKey(od::field& field, std::string_view* key) {
+  const char* begin = field.key().raw();
+  const char* end = begin;
+  while (*end != '"' && *end != '\\') ++end;  // stage 1 guarantees a closing quote
+  if (*end == '"') {
+    *key = std::string_view(begin, static_cast<size_t>(end - begin));
+    return simdjson::SUCCESS;
+  }
+  return field.unescaped_key().get(*key);
+}
+
+// Iterates the fields of `obj`, calling f(key, value&) until it returns an error.
+// The field is used in place: copying On-Demand values costs store-forwarding stalls.
+template <class F>
+simdjson_inline error_code ForEachField(od::object& obj, F f) {
+  for (auto result : obj) {
+    if (auto err = result.error()) return err;
+    od::field&& field = std::move(result).value_unsafe();
+    std::string_view key;
+    if (auto err = FieldKey(field, &key)) return err;
+    if (auto err = f(key, field.value())) return err;
+  }
+  return simdjson::SUCCESS;
+}
+
+// Iterates the elements of `arr`, calling f(value&) until it returns an error.
+template <class F>
+simdjson_inline error_code ForEachElement(od::array& arr, F f) {
+  for (auto result : arr) {
+    if (auto err = result.error()) return err;
+    od::value&& element = std::move(result).value_unsafe();
+    if (auto err = f(element)) return err;
+  }
+  return simdjson::SUCCESS;
 }
 
 // Walks a value to its end, checking everything On-Demand would otherwise skip
@@ -120,24 +150,15 @@ error_code Validate(od::value& v, size_t depth) {
       if (depth > kMaxJsonDepth) return simdjson::DEPTH_ERROR;
       od::object obj;
       if (auto err = v.get_object().get(obj)) return err;
-      for (auto field : obj) {
-        std::string_view key;
-        od::value child;
-        if (auto err = NextField(field, &key, &child)) return err;
-        if (auto err = Validate(child, depth + 1)) return err;
-      }
-      return simdjson::SUCCESS;
+      return ForEachField(
+          obj, [depth](std::string_view, od::value& child) { return Validate(child, depth + 1); });
     }
     case od::json_type::array: {
       if (depth > kMaxJsonDepth) return simdjson::DEPTH_ERROR;
       od::array arr;
       if (auto err = v.get_array().get(arr)) return err;
-      for (auto element_result : arr) {
-        od::value element;
-        if (auto err = element_result.get(element)) return err;
-        if (auto err = Validate(element, depth + 1)) return err;
-      }
-      return simdjson::SUCCESS;
+      return ForEachElement(arr,
+                            [depth](od::value& element) { return Validate(element, depth + 1); });
     }
     case od::json_type::string: {
       std::string_view s;
@@ -158,6 +179,19 @@ error_code Validate(od::value& v, size_t depth) {
   return simdjson::TAPE_ERROR;
 }
 
+// Reads a value known to be a string. Like keys, a string without escapes is
+// its own raw bytes and skips the unescaping copy.
+simdjson_inline error_code StringValue(od::value& v, std::string_view* s) {
+  const char* begin = v.raw_json_token().data() + 1;  // past the opening quote
+  const char* end = begin;
+  while (*end != '"' && *end != '\\') ++end;  // stage 1 guarantees a closing quote
+  if (*end != '"') return v.get_string().get(*s);
+  od::raw_json_string consumed;
+  if (auto err = v.get_raw_json_string().get(consumed)) return err;
+  *s = std::string_view(begin, static_cast<size_t>(end - begin));
+  return simdjson::SUCCESS;
+}
+
 // Typed readers: a value of another type is still validated as JSON, and
 // reported through *ok = false rather than as an error (that is bad_command,
 // not bad_json).
@@ -166,7 +200,7 @@ error_code ReadString(od::value& v, size_t depth, std::string_view* s, bool* ok)
   if (auto err = v.type().get(type)) return err;
   *ok = type == od::json_type::string;
   if (!*ok) return Validate(v, depth);
-  return v.get_string().get(*s);
+  return StringValue(v, s);
 }
 
 error_code ReadUint(od::value& v, size_t depth, uint64_t* n, bool* ok) {
@@ -329,20 +363,12 @@ error_code CommandReader::ReadSince(od::value& v) {
   SinceMark mark;
   bool has_seq = false;
   bool has_epoch = false;
-  for (auto field : obj) {
-    std::string_view key;
-    od::value child;
-    if (auto err = NextField(field, &key, &child)) return err;
-    error_code err = simdjson::SUCCESS;
-    if (key == "seq") {
-      err = ReadUint(child, kTopFieldDepth + 1, &mark.seq, &has_seq);
-    } else if (key == "epoch") {
-      err = ReadString(child, kTopFieldDepth + 1, &mark.epoch, &has_epoch);
-    } else {
-      err = Validate(child, kTopFieldDepth + 1);
-    }
-    if (err) return err;
-  }
+  auto err = ForEachField(obj, [&](std::string_view key, od::value& child) {
+    if (key == "seq") return ReadUint(child, kTopFieldDepth + 1, &mark.seq, &has_seq);
+    if (key == "epoch") return ReadString(child, kTopFieldDepth + 1, &mark.epoch, &has_epoch);
+    return Validate(child, kTopFieldDepth + 1);
+  });
+  if (err) return err;
   if (has_seq && has_epoch) {
     out_->since = mark;
   } else {
@@ -359,7 +385,7 @@ error_code CommandReader::ReadTo(od::value& v) {
   if (auto err = v.type().get(type)) return err;
   if (type == od::json_type::string) {
     std::string_view user;
-    if (auto err = v.get_string().get(user)) return err;
+    if (auto err = StringValue(v, &user)) return err;
     if (user.empty()) SetIssue(kFieldTo, kToReason);
     out_->to.push_back(user);
     to_count_ = 1;
@@ -372,16 +398,18 @@ error_code CommandReader::ReadTo(od::value& v) {
   od::array arr;
   if (auto err = v.get_array().get(arr)) return err;
   bool all_users = true;
-  for (auto element_result : arr) {
-    od::value element;
-    if (auto err = element_result.get(element)) return err;
+  auto err = ForEachElement(arr, [&](od::value& element) {
     std::string_view user;
     bool is_string = false;
-    if (auto err = ReadString(element, kTopFieldDepth + 1, &user, &is_string)) return err;
+    if (auto read_err = ReadString(element, kTopFieldDepth + 1, &user, &is_string)) {
+      return read_err;
+    }
     all_users = all_users && is_string && !user.empty();
     // Keep walking past the limit: the rest must still be valid JSON.
     if (++to_count_ <= kMaxSendTargets) out_->to.push_back(user);
-  }
+    return simdjson::SUCCESS;
+  });
+  if (err) return err;
   if (!all_users) {
     SetIssue(kFieldTo, kToReason);
   } else if (to_count_ == 0) {
@@ -397,7 +425,8 @@ std::optional<ParseError> CommandReader::Finish(std::string* reason_buf) {
   if (issues_[kFieldOp].reason == kUnknownOpReason) {
     // Quote at most kMaxEchoedOpBytes, cut on a UTF-8 boundary so the reply stays valid UTF-8.
     size_t n = std::min(op_text_.size(), kMaxEchoedOpBytes);
-    while (n < op_text_.size() && n > 0 && (static_cast<unsigned char>(op_text_[n]) & 0xC0) == 0x80) {
+    while (n < op_text_.size() && n > 0 &&
+           (static_cast<unsigned char>(op_text_[n]) & 0xC0) == 0x80) {
       --n;
     }
     reason_buf->assign("unknown op '");
@@ -494,8 +523,8 @@ std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Comm
   std::memset(buf.get() + json.size(), 0, simdjson::SIMDJSON_PADDING);
 
   od::document doc;
-  if (auto err = parser.iterate(buf.get(), json.size(), capacity + simdjson::SIMDJSON_PADDING)
-                     .get(doc)) {
+  if (auto err =
+          parser.iterate(buf.get(), json.size(), capacity + simdjson::SIMDJSON_PADDING).get(doc)) {
     return BadJson(err, std::nullopt);
   }
   od::json_type type;
@@ -507,12 +536,10 @@ std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Comm
   od::object obj;
   if (auto err = doc.get_object().get(obj)) return BadJson(err, std::nullopt);
   CommandReader reader(out);
-  for (auto field : obj) {
-    std::string_view key;
-    od::value value;
-    if (auto err = NextField(field, &key, &value)) return BadJson(err, out->id);
-    if (auto err = reader.ReadField(key, value)) return BadJson(err, out->id);
-  }
+  auto err = ForEachField(obj, [&reader](std::string_view key, od::value& value) {
+    return reader.ReadField(key, value);
+  });
+  if (err) return BadJson(err, out->id);
   // On-Demand stops where we stop reading: anything after the object is ours to reject.
   const char* rest = nullptr;
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) {
@@ -532,12 +559,7 @@ std::optional<ParseError> CommandParser::Impl::RejectNonObject(od::document& doc
     case od::json_type::array: {
       od::array arr;
       err = doc.get_array().get(arr);
-      if (err) break;
-      for (auto element_result : arr) {
-        od::value element;
-        if ((err = element_result.get(element))) break;
-        if ((err = Validate(element, 2))) break;
-      }
+      if (!err) err = ForEachElement(arr, [](od::value& element) { return Validate(element, 2); });
       break;
     }
     case od::json_type::string: {
@@ -549,10 +571,8 @@ std::optional<ParseError> CommandParser::Impl::RejectNonObject(od::document& doc
       // Numbers are not consumed (see ValidateNumber): only blanks may follow the token.
       const std::string_view token = TrimRight(doc.raw_json_token());
       err = ValidateNumber(token);
-      const char* end = token.data() + token.size();
-      if (!err && !TrimRight(std::string_view(end, input.end() - end)).empty()) {
-        err = simdjson::TRAILING_CONTENT;
-      }
+      const size_t token_end = static_cast<size_t>(token.data() + token.size() - input.data());
+      if (!err && !TrimRight(input.substr(token_end)).empty()) err = simdjson::TRAILING_CONTENT;
       if (err) return BadJson(err, std::nullopt);
       return ParseError{ErrorCode::kBadCommand, kNotObjectReason, std::nullopt};
     }

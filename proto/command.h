@@ -31,10 +31,10 @@ enum class Op : uint8_t { kSub, kUnsub, kPub, kSend, kReq, kRes, kPresence, kPin
 // The wire name of `op` ("sub", "unsub", ...).
 std::string_view OpName(Op op);
 
-constexpr size_t kMaxRoomBytes = 256;            // longer room names are bad_command
-constexpr size_t kMaxSendTargets = 100;          // more targets in `to` is ErrorCode::kLimit
-constexpr size_t kMaxCommandBytes = 16u << 20;   // larger input is ErrorCode::kTooLarge
-constexpr size_t kMaxJsonDepth = 64;             // deeper nesting is ErrorCode::kBadJson
+constexpr size_t kMaxRoomBytes = 256;           // longer room names are bad_command
+constexpr size_t kMaxSendTargets = 100;         // more targets in `to` is ErrorCode::kLimit
+constexpr size_t kMaxCommandBytes = 16u << 20;  // larger input is ErrorCode::kTooLarge
+constexpr size_t kMaxJsonDepth = 64;            // deeper nesting is ErrorCode::kBadJson
 
 struct SinceMark {
   uint64_t seq = 0;

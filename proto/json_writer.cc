@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 #include "core/check.h"
 
@@ -29,6 +30,29 @@ constexpr char kHex[] = "0123456789abcdef";
 
 JsonWriter::JsonWriter(std::string* out) : out_(out) { RC_CHECK(out != nullptr); }
 
+void JsonWriter::Flush() {
+  if (staged_ == 0) return;
+  out_->append(stage_, staged_);
+  staged_ = 0;
+}
+
+inline void JsonWriter::Put(char c) {
+  if (staged_ == kStageBytes) Flush();
+  stage_[staged_++] = c;
+}
+
+inline void JsonWriter::Put(std::string_view s) {
+  if (s.size() > kStageBytes - staged_) {
+    Flush();
+    if (s.size() > kStageBytes / 2) {  // big pieces (payloads) skip the stage
+      out_->append(s);
+      return;
+    }
+  }
+  std::memcpy(stage_ + staged_, s.data(), s.size());
+  staged_ += s.size();
+}
+
 void JsonWriter::BeforeValue() {
   if (after_key_) {
     after_key_ = false;
@@ -37,14 +61,14 @@ void JsonWriter::BeforeValue() {
   if (depth_ == 0) return;
   const uint32_t bit = 1u << (depth_ - 1);
   RC_CHECK((is_object_bits_ & bit) == 0);  // a value inside an object needs Key() first
-  if (has_items_bits_ & bit) out_->push_back(',');
+  if (has_items_bits_ & bit) Put(',');
   has_items_bits_ |= bit;
 }
 
 void JsonWriter::Open(char bracket, bool is_object) {
   RC_CHECK(depth_ < kMaxDepth);
   BeforeValue();
-  out_->push_back(bracket);
+  Put(bracket);
   const uint32_t bit = 1u << depth_;
   ++depth_;
   has_items_bits_ &= ~bit;
@@ -57,11 +81,12 @@ void JsonWriter::Open(char bracket, bool is_object) {
 
 void JsonWriter::Close(char bracket, bool is_object) {
   RC_CHECK(depth_ > 0);
-  RC_CHECK(!after_key_);
+  RC_CHECK(!after_key_);  // a key without its value
   const uint32_t bit = 1u << (depth_ - 1);
   RC_CHECK(((is_object_bits_ & bit) != 0) == is_object);
   --depth_;
-  out_->push_back(bracket);
+  Put(bracket);
+  AfterValue();
 }
 
 void JsonWriter::BeginObject() { Open('{', true); }
@@ -74,16 +99,17 @@ void JsonWriter::Key(std::string_view key) {
   RC_CHECK(!after_key_);
   const uint32_t bit = 1u << (depth_ - 1);
   RC_CHECK((is_object_bits_ & bit) != 0);
-  if (has_items_bits_ & bit) out_->push_back(',');
+  if (has_items_bits_ & bit) Put(',');
   has_items_bits_ |= bit;
-  AppendEscaped(key);
-  out_->push_back(':');
+  PutEscaped(key);
+  Put(':');
   after_key_ = true;
 }
 
 void JsonWriter::String(std::string_view value) {
   BeforeValue();
-  AppendEscaped(value);
+  PutEscaped(value);
+  AfterValue();
 }
 
 void JsonWriter::Uint(uint64_t value) {
@@ -91,7 +117,8 @@ void JsonWriter::Uint(uint64_t value) {
   char buf[20];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
   RC_DCHECK(ec == std::errc());
-  out_->append(buf, end);
+  Put(std::string_view(buf, static_cast<size_t>(end - buf)));
+  AfterValue();
 }
 
 void JsonWriter::Int(int64_t value) {
@@ -99,44 +126,50 @@ void JsonWriter::Int(int64_t value) {
   char buf[20];
   auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), value);
   RC_DCHECK(ec == std::errc());
-  out_->append(buf, end);
+  Put(std::string_view(buf, static_cast<size_t>(end - buf)));
+  AfterValue();
 }
 
 void JsonWriter::Bool(bool value) {
   BeforeValue();
-  out_->append(value ? "true" : "false");
+  Put(value ? std::string_view("true") : std::string_view("false"));
+  AfterValue();
 }
 
 void JsonWriter::Null() {
   BeforeValue();
-  out_->append("null");
+  Put(std::string_view("null"));
+  AfterValue();
 }
 
 void JsonWriter::Raw(std::string_view json) {
   RC_DCHECK(!json.empty());
   BeforeValue();
-  out_->append(json);
+  Put(json);
+  AfterValue();
 }
 
-void JsonWriter::AppendEscaped(std::string_view s) {
-  out_->push_back('"');
-  size_t run_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char esc = kEscape[static_cast<unsigned char>(s[i])];
-    if (esc == 0) continue;
-    out_->append(s.data() + run_start, i - run_start);
-    run_start = i + 1;
+void JsonWriter::PutEscaped(std::string_view s) {
+  Put('"');
+  size_t i = 0;
+  while (true) {
+    // Copy the run up to the next byte that needs escaping. (An early-exit scan;
+    // a loop the compiler vectorizes costs more on the short strings written here.)
+    const size_t run_start = i;
+    while (i < s.size() && kEscape[static_cast<unsigned char>(s[i])] == 0) ++i;
+    Put(s.substr(run_start, i - run_start));
+    if (i == s.size()) break;
+    const auto c = static_cast<unsigned char>(s[i++]);
+    const char esc = kEscape[c];
     if (esc == 'u') {
-      const auto c = static_cast<unsigned char>(s[i]);
       const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xf]};
-      out_->append(u, sizeof(u));
+      Put(std::string_view(u, sizeof(u)));
     } else {
       const char two[2] = {'\\', esc};
-      out_->append(two, sizeof(two));
+      Put(std::string_view(two, sizeof(two)));
     }
   }
-  out_->append(s.data() + run_start, s.size() - run_start);
-  out_->push_back('"');
+  Put('"');
 }
 
 }  // namespace ringcast::proto

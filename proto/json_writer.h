@@ -6,10 +6,17 @@
 // nothing between them. Strings are escaped ('"', '\\', control characters) and
 // otherwise copied byte for byte: the caller passes valid UTF-8. Raw() inserts
 // text the caller guarantees is already one valid JSON value.
+//
+// Small pieces are staged in a buffer inside the writer and appended to *out in
+// batches (one std::string append per piece costs more than writing the piece).
+// *out is up to date whenever a top-level value is complete (the outermost
+// container closed, or a top-level scalar written), after Flush(), and when
+// the writer is destroyed; do not read it in between.
 // Not thread-safe; a writer lives for one short sequence of calls on one thread.
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -21,6 +28,7 @@ class JsonWriter {
   static constexpr int kMaxDepth = 32;
 
   explicit JsonWriter(std::string* out);
+  ~JsonWriter() { Flush(); }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 
@@ -61,15 +69,27 @@ class JsonWriter {
     Raw(json);
   }
 
+  // Moves staged bytes to *out.
+  void Flush();
+
   int depth() const { return depth_; }
   // True when every opened container has been closed and no key awaits a value.
   bool IsComplete() const { return depth_ == 0 && !after_key_; }
 
  private:
+  static constexpr size_t kStageBytes = 256;
+
+  // Updates the nesting state for a new value and writes the ',' it needs.
   void BeforeValue();
+  // Called after each value: a complete top-level value goes out to *out.
+  void AfterValue() {
+    if (depth_ == 0) Flush();
+  }
   void Open(char bracket, bool is_object);
   void Close(char bracket, bool is_object);
-  void AppendEscaped(std::string_view s);
+  void Put(char c);
+  void Put(std::string_view s);
+  void PutEscaped(std::string_view s);
 
   std::string* out_;
   int depth_ = 0;
@@ -77,6 +97,8 @@ class JsonWriter {
   uint32_t is_object_bits_ = 0;
   uint32_t has_items_bits_ = 0;
   bool after_key_ = false;
+  size_t staged_ = 0;
+  char stage_[kStageBytes];
 };
 
 }  // namespace ringcast::proto

@@ -1,7 +1,8 @@
 // OutQueue: one connection's queue of frames waiting to be sent.
 //
 // A delivering shard wraps each SharedFrame in one LocalFrame whose plain
-// (non-atomic) count says how many of its connections still queue it; when
+// (non-atomic) count says how many of its connections still queue it (plus
+// one while the shard is still fanning it out); when
 // that count reaches zero the shard drops its single atomic reference. Each
 // queued entry is a 16-byte OutNode from the shard's pool, so an idle
 // connection's queue is two null pointers and a few counters. Send progress:
@@ -29,10 +30,13 @@ struct OutNode {
 // The shard's allocators for queue entries; frees frames at refcount zero.
 class FramePools {
  public:
-  LocalFrame* Wrap(core::SharedFrame* frame) { return locals_.New(LocalFrame{frame, 0}); }
-  // Call when a LocalFrame may have no users left (after fan-out or a send).
-  void MaybeRelease(LocalFrame* local) {
-    if (local->refs == 0) {
+  // The caller holds the first reference for as long as it fans the frame
+  // out, so a queue that drops the frame mid-loop (a slow consumer) cannot
+  // free it under the loop's feet; it calls Unref() when done.
+  LocalFrame* Wrap(core::SharedFrame* frame) { return locals_.New(LocalFrame{frame, 1}); }
+  void Unref(LocalFrame* local) {
+    RC_CHECK(local->refs > 0);
+    if (--local->refs == 0) {
       local->frame->Unref();
       locals_.Delete(local);
     }
@@ -123,9 +127,8 @@ class OutQueue {
   }
   static void ReleaseNode(FramePools* pools, OutNode* node) {
     LocalFrame* local = node->local;
-    --local->refs;
     pools->DeleteNode(node);
-    pools->MaybeRelease(local);
+    pools->Unref(local);
   }
 
   OutNode* head_ = nullptr;

@@ -165,7 +165,7 @@ void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
     ++delivered;
   }
   Bump(stats_.deliveries, delivered);
-  pools_.MaybeRelease(local);
+  pools_.Unref(local);
 }
 
 void Shard::HandleJoin(const BusMessage& msg) {

@@ -143,7 +143,7 @@ core::SharedFrame* Shard::BuildText(const std::string& json, std::string_view ta
 void Shard::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
   LocalFrame* local = pools_.Wrap(frame);
   EnqueueLocal(c, slot, local);
-  pools_.MaybeRelease(local);
+  pools_.Unref(local);
 }
 
 void Shard::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
@@ -162,7 +162,9 @@ void Shard::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
 bool Shard::IsSlowConsumer(const Connection& c) const {
   constexpr uint64_t kBurstFactor = 16;
   if (c.out.queued_bytes() > kBurstFactor * options_.max_queued_bytes) return true;
-  return c.send_in_flight && c.send_round != round_;
+  // A send completes at the earliest in the next round, and that round may
+  // queue more before it reaps the completion: stuck means two rounds.
+  return c.send_in_flight && round_ - c.send_round > 1;
 }
 
 // Frees everything not already handed to the kernel, then closes with 4000.

@@ -352,7 +352,7 @@ void Shard::BeginDrain() {
       Terminate(c, slot);
     }
   });
-  pools_.MaybeRelease(local);
+  pools_.Unref(local);
 }
 
 void Shard::Reap() {
