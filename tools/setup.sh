@@ -14,7 +14,6 @@ debian_packages=(
   build-essential g++ clang cmake ninja-build pkg-config
   liburing-dev libwslay-dev libsimdjson-dev libmimalloc-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm
 )
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -24,6 +23,9 @@ install_debian() {
   for p in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # Node.js may come from elsewhere with its own npm: only missing commands count.
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"
     sudo_cmd apt-get update -qq
