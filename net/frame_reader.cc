@@ -284,19 +284,19 @@ FeedResult FrameReader::FinishFrame(WsReadState* state, FrameContext* c, FrameSi
       break;
   }
   if (!c->fin) return FeedResult::kOk;  // more fragments to come
+  // Owned here, not by the connection: the sink may close the connection
+  // (and so Release its state) while it still reads the message.
+  std::unique_ptr<std::string> assembled = std::move(state->message);
   std::string_view message =
       c->direct != nullptr
           ? std::string_view(reinterpret_cast<const char*>(c->direct), c->direct_len)
-          : (state->message ? std::string_view(*state->message) : std::string_view());
+          : (assembled ? std::string_view(*assembled) : std::string_view());
   state->message_opcode = 0;
   if (!simdjson::validate_utf8(message.data(), message.size())) {
-    state->message.reset();
     *close_code = kCloseInvalidPayload;
     return FeedResult::kError;
   }
-  bool go_on = sink->OnText(message);
-  state->message.reset();
-  return go_on ? FeedResult::kOk : FeedResult::kStopped;
+  return sink->OnText(message) ? FeedResult::kOk : FeedResult::kStopped;
 }
 
 }  // namespace ringcast::net

@@ -68,4 +68,6 @@ int Uring::SubmitAndWait(unsigned wait_nr) { return io_uring_submit_and_wait(&ri
 
 int Uring::Submit() { return io_uring_submit(&ring_); }
 
+int Uring::SubmitAndGetEvents() { return io_uring_submit_and_get_events(&ring_); }
+
 }  // namespace ringcast::net

@@ -55,6 +55,9 @@ class Uring {
   // timeout, if given). Returns the number submitted or -errno.
   int SubmitAndWait(unsigned wait_nr);
   int Submit();
+  // Submits and runs deferred task work without waiting (DEFER_TASKRUN posts
+  // completions only when the ring is entered with GETEVENTS).
+  int SubmitAndGetEvents();
 
   // Calls f(const io_uring_cqe&) for every ready completion, then marks them seen.
   template <class F>

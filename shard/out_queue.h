@@ -89,8 +89,11 @@ class OutQueue {
     while (head_ != nullptr && head_offset_ == 0 && head_->local->frame->size() == 0) PopHead(pools);
   }
 
-  // Drops queued entries after the first `keep` nodes (those may be in flight).
+  // Drops queued entries after the first `keep` nodes (those may be in
+  // flight). A partly sent head is always kept: cutting it would corrupt the
+  // stream before the close frame that follows.
   void DropAfter(FramePools* pools, uint32_t keep) {
+    if (keep == 0 && head_offset_ > 0) keep = 1;
     OutNode* prev = nullptr;
     OutNode* node = head_;
     for (uint32_t i = 0; i < keep && node != nullptr; ++i) {
@@ -113,6 +116,7 @@ class OutQueue {
   }
 
   void Clear(FramePools* pools) {
+    head_offset_ = 0;
     DropAfter(pools, 0);
     queued_bytes_ = 0;
   }

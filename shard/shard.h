@@ -145,6 +145,7 @@ class Shard {
   net::FrameReader reader_;
   net::FrameWriter writer_;
   proto::CommandParser parser_;
+  proto::Command command_;  // reused: Parse resets it, its vectors keep their memory
   core::Slab<Connection> conns_;
   core::TimerWheel timers_;
   FramePools pools_;
@@ -158,6 +159,7 @@ class Shard {
   std::vector<uint32_t> reap_;                     // terminated, to free when idle
   std::vector<uint32_t> rearm_;                    // receives to re-arm (ENOBUFS)
   bool accept_armed_ = false;
+  bool accept_retry_ = false;
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
   uint64_t now_ms_ = 0;

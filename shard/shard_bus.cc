@@ -204,7 +204,7 @@ void Shard::HandleJoinAck(const BusMessage& msg) {
 void Shard::HandlePubAck(const BusMessage& msg) {
   Connection* c = conns_.Get(msg.conn);
   if (c == nullptr || msg.ticket == 0) {
-    if (c != nullptr && (msg.flags & 1)) {
+    if (c != nullptr && (msg.flags & 1) && c->state == ConnState::kOpen) {
       ReplyError(*c, msg.conn.slot, std::nullopt, proto::ErrorCode::kRateLimited,
                  "server busy: publication refused, retry later");
     }

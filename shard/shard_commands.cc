@@ -9,15 +9,14 @@ constexpr size_t kMaxOverflowMessages = 1 << 16;  // per target shard, then publ
 }  // namespace
 
 bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
-  proto::ForEachCommandLine(message, [&](std::string_view line) {
-    if (c.state != ConnState::kOpen) return;
+  proto::ForEachCommandLine(message, [&](std::string_view line) -> bool {
     Bump(stats_.messages_in);
-    proto::Command cmd;
-    if (std::optional<proto::ParseError> err = parser_.Parse(line, &cmd)) {
+    if (std::optional<proto::ParseError> err = parser_.Parse(line, &command_)) {
       ReplyError(c, slot, err->id, err->code, err->reason);
-      return;
+    } else {
+      Execute(c, slot, command_);
     }
-    Execute(c, slot, cmd);
+    return c.state == ConnState::kOpen;  // a command may have closed it
   });
   return c.state == ConnState::kOpen;
 }
@@ -54,7 +53,12 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   bool created = false;
   LocalRoom* room = index_.FindOrCreate(cmd.room, &created);
   if (!created && SubscriptionIndex::IndexOf(c.subs, room) >= 0) {
-    ReplyOk(c, slot, cmd.id);  // already subscribed: idempotent
+    // Already subscribed: idempotent, but `ok` still waits for the owner.
+    if (room->joined) {
+      ReplyOk(c, slot, cmd.id);
+    } else if (cmd.id) {
+      room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
+    }
     return;
   }
   index_.Add(room, slot, &c.subs);

@@ -126,7 +126,11 @@ void Shard::Loop() {
         break;
       }
     }
-    ring_.SubmitAndWait(SleepAllowed() ? 1 : 0);
+    if (SleepAllowed()) {
+      ring_.SubmitAndWait(1);
+    } else {
+      ring_.SubmitAndGetEvents();  // with DEFER_TASKRUN, only GETEVENTS runs task work
+    }
     mesh_->SetSleeping(id_, false);
   }
   ring_.Submit();
@@ -134,6 +138,8 @@ void Shard::Loop() {
 
 bool Shard::SleepAllowed() {
   mesh_->SetSleeping(id_, true);
+  // Pairs with the producer's fence in RingDoorbells (push, fence, read flag).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (mesh_->HasInbound(id_)) return false;
   for (const auto& q : overflow_) {
     if (!q.empty()) return false;
@@ -178,7 +184,11 @@ void Shard::OnCompletion(const io_uring_cqe& cqe) {
       OnSend(cqe);
       break;
     case net::OpKind::kTick:
-      if (!draining_ || conns_.size() > 0) ArmTick();
+      ArmTick();  // the loop never blocks for longer than one tick
+      if (accept_retry_ && !draining_) {
+        accept_retry_ = false;
+        ArmAccept();
+      }
       break;
     case net::OpKind::kDoorbell:
     case net::OpKind::kCancel:
@@ -210,8 +220,10 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     if (draining_) {
       close(listen_fd_);
       listen_fd_ = -1;
+    } else if (cqe.res < 0) {
+      accept_retry_ = true;  // EMFILE and friends: retry next tick, do not spin
     } else {
-      ArmAccept();  // EMFILE and friends end the multishot: re-arm, keep serving
+      ArmAccept();
     }
   }
 }
