@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,18 +19,53 @@
 
 namespace ringcast::shard {
 
+// Per-namespace options: a room "name:rest" uses [namespaces.name], a room
+// without a prefix uses [namespaces.default].
+struct NamespaceOptions {
+  uint32_t history_size = 0;   // messages kept per room by its owner (0 = no history)
+  uint32_t history_ttl_s = 0;  // 0 = kept until pushed out by newer ones
+  bool presence = true;        // clients may ask for presence
+  bool client_publish = true;  // clients (not only the API) may publish
+};
+
+// Every setting of a running server. Flags and the TOML file (tools/config.h)
+// fill it; TOML keys in brackets.
 struct ServerOptions {
-  std::string listen_host = "0.0.0.0";
-  uint16_t port = 8080;              // 0 = pick a free port (tests)
-  unsigned shards = 0;               // 0 = one per online CPU
-  size_t max_message_bytes = 65536;  // limits.max_message_bytes -> close 1009
-  size_t max_queued_bytes = 1 << 20; // limits.max_queued_bytes -> close 4000
-  size_t max_head_bytes = 8192;      // HTTP request head limit -> 431
-  uint32_t handshake_timeout_ms = 10000;
-  uint32_t drain_timeout_ms = 3000;  // shutdown: time to flush and close clients
-  uint32_t max_connections_per_shard = 262144;
-  bool pin_threads = true;
-  std::string node_id;               // empty = random
+  std::string listen_host = "0.0.0.0";  // [listen = "HOST:PORT"]
+  uint16_t port = 8080;                 // 0 = pick a free port (tests)
+  unsigned shards = 0;                  // [shards] 0 = one per online CPU
+  std::string node_id;                  // [node_id] empty = random
+  bool pin_threads = true;              // [pin_threads]
+
+  // [limits]
+  size_t max_message_bytes = 65536;           // limits.max_message_bytes -> close 1009
+  size_t max_queued_bytes = 1 << 20;          // limits.max_queued_bytes -> close 4000
+  size_t max_head_bytes = 8192;               // limits.max_head_bytes -> 431
+  uint32_t max_connections_per_shard = 262144;  // limits.max_connections_per_shard
+  uint32_t max_subscriptions_per_connection = 1000;  // limits.max_subscriptions_per_connection
+  uint32_t commands_per_second = 1000;        // limits.commands_per_second (0 = unlimited)
+  uint32_t command_burst = 2000;              // limits.command_burst (bucket size)
+  uint32_t rate_limit_grace_ms = 5000;        // limits.rate_limit_grace_ms, then close 1008
+  size_t max_body_bytes = 1 << 20;            // limits.max_body_bytes (HTTP API)
+
+  // [keepalive]
+  uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)
+  uint32_t idle_timeout_ms = 60000;       // keepalive.idle_timeout_ms (0 = never)
+  uint32_t handshake_timeout_ms = 10000;  // keepalive.handshake_timeout_ms
+
+  // [shutdown]
+  uint32_t drain_timeout_ms = 3000;  // shutdown.drain_ms: spread closes over this
+
+  // [auth], [api], [events], origins, [presence]
+  std::string jwt_secret;                 // auth.jwt_secret (empty = no JWT)
+  bool allow_anonymous_user_param = true; // auth.allow_anonymous_user_param
+  std::string api_key;                    // api.key (empty = API only from loopback)
+  std::string events_room;                // events.room (empty = no status events)
+  std::vector<std::string> origins;       // origins (empty = any Origin)
+  uint32_t presence_leave_delay_ms = 2000;  // presence.leave_delay_ms
+
+  // [namespaces.NAME]; "default" applies to rooms without a prefix.
+  std::map<std::string, NamespaceOptions> namespaces;
 };
 
 class Mesh;
