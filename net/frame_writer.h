@@ -20,6 +20,7 @@ class FrameWriter {
  public:
   static constexpr uint8_t kOpText = 0x1;
   static constexpr uint8_t kOpClose = 0x8;
+  static constexpr uint8_t kOpPing = 0x9;
   static constexpr uint8_t kOpPong = 0xa;
 
   FrameWriter();

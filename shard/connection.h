@@ -56,7 +56,10 @@ struct Connection {
   std::vector<SubRef> subs;
   std::unique_ptr<ParkedReplies> parked;
   std::string user;
-  uint64_t connected_ms = 0;
+  uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
+  uint64_t refill_ms = 0;         // command token bucket: time of the last refill
+  uint64_t limited_since_ms = 0;  // start of the current run of refused commands, 0 if none
+  uint64_t tokens_milli = 0;      // command tokens x 1000
 };
 
 }  // namespace ringcast::shard

@@ -36,7 +36,7 @@
 
 namespace ringcast::shard {
 
-enum class TimerKind : uint8_t { kHandshake = 1, kCloseDeadline = 2 };
+enum class TimerKind : uint8_t { kHandshake = 1, kCloseDeadline = 2, kKeepalive = 3 };
 
 // Timer keys name a connection by {slot, 24 bits of generation}.
 inline uint64_t TimerKey(TimerKind kind, core::SlabHandle h) {
@@ -75,10 +75,13 @@ class Shard {
   void OnRecv(const io_uring_cqe& cqe);
   void OnSend(const io_uring_cqe& cqe);
   void OnTimer(uint64_t key);
+  void OnKeepalive(Connection& c, uint32_t slot);
+  void ArmKeepalive(uint32_t slot, uint64_t silent_ms);
   void FlushAll();
   void Flush(Connection& c, uint32_t slot);
   void MarkDirty(Connection& c, uint32_t slot);
   void BeginDrain();
+  void DrainStep();
   void Reap();
   bool SleepAllowed();
 
@@ -100,6 +103,8 @@ class Shard {
   // shard_commands.cc: the native protocol.
   bool OnText(Connection& c, uint32_t slot, std::string_view message);
   void Execute(Connection& c, uint32_t slot, const proto::Command& cmd);
+  bool TakeCommandToken(Connection& c);
+  void RefuseCommand(Connection& c, uint32_t slot, std::string_view line);
   void DoSub(Connection& c, uint32_t slot, const proto::Command& cmd);
   void DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd);
   void DoPub(Connection& c, uint32_t slot, const proto::Command& cmd);
@@ -162,6 +167,10 @@ class Shard {
   bool accept_retry_ = false;
   bool draining_ = false;
   uint64_t drain_deadline_ms_ = 0;
+  uint64_t drain_started_ms_ = 0;
+  std::vector<core::SlabHandle> drain_list_;  // open connections when the drain began
+  size_t drain_next_ = 0;
+  LocalFrame* drain_bye_ = nullptr;  // the shared `bye`, until everyone has it
   uint64_t now_ms_ = 0;
   uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
   uint64_t anon_counter_ = 0;

@@ -11,6 +11,10 @@ constexpr size_t kMaxOverflowMessages = 1 << 16;  // per target shard, then publ
 bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
   proto::ForEachCommandLine(message, [&](std::string_view line) -> bool {
     Bump(stats_.messages_in);
+    if (!TakeCommandToken(c)) {
+      RefuseCommand(c, slot, line);
+      return c.state == ConnState::kOpen;
+    }
     if (std::optional<proto::ParseError> err = parser_.Parse(line, &command_)) {
       ReplyError(c, slot, err->id, err->code, err->reason);
     } else {
@@ -19,6 +23,44 @@ bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
     return c.state == ConnState::kOpen;  // a command may have closed it
   });
   return c.state == ConnState::kOpen;
+}
+
+// Token bucket per connection: commands_per_second refill, command_burst deep.
+bool Shard::TakeCommandToken(Connection& c) {
+  if (options_.commands_per_second == 0) return true;
+  uint64_t cap = uint64_t{options_.command_burst} * 1000;
+  if (now_ms_ > c.refill_ms) {
+    c.tokens_milli = std::min(cap, c.tokens_milli + (now_ms_ - c.refill_ms) *
+                                                       uint64_t{options_.commands_per_second});
+    c.refill_ms = now_ms_;
+  }
+  // Abuse ends only once the client has backed off long enough to refill the
+  // whole burst; a flood that lets the odd command through still counts.
+  if (c.tokens_milli == cap) c.limited_since_ms = 0;
+  if (c.tokens_milli < 1000) return false;
+  c.tokens_milli -= 1000;
+  return true;
+}
+
+// A refused command gets `rate_limited`; refusals that go on for longer than
+// the grace period (without a full refill in between) close with 1008.
+void Shard::RefuseCommand(Connection& c, uint32_t slot, std::string_view line) {
+  Bump(stats_.rate_limited);
+  if (c.limited_since_ms == 0) c.limited_since_ms = now_ms_;
+  if (now_ms_ - c.limited_since_ms > options_.rate_limit_grace_ms) {
+    Bump(stats_.rate_limit_closes);
+    CloseWith(c, slot, 1008, "rate limit exceeded");
+    return;
+  }
+  std::optional<uint64_t> id;
+  if (std::optional<proto::ParseError> err = parser_.Parse(line, &command_)) {
+    id = err->id;
+  } else {
+    id = command_.id;
+  }
+  ReplyError(c, slot, id, proto::ErrorCode::kRateLimited,
+             "too many commands: at most " + std::to_string(options_.commands_per_second) +
+                 " per second");
 }
 
 void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
@@ -59,6 +101,13 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     } else if (cmd.id) {
       room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
     }
+    return;
+  }
+  if (c.subs.size() >= options_.max_subscriptions_per_connection) {
+    if (created) index_.Erase(room);
+    ReplyError(c, slot, cmd.id, proto::ErrorCode::kLimit,
+               "too many subscriptions: at most " +
+                   std::to_string(options_.max_subscriptions_per_connection) + " per connection");
     return;
   }
   index_.Add(room, slot, &c.subs);

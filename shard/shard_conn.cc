@@ -101,6 +101,10 @@ void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view byte
     }
     return;
   }
+  if (draining_) {
+    RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
+    return;
+  }
   net::UpgradeCheck check = net::ValidateUpgrade(req);
   if (check.status != 0) {
     Bump(stats_.handshakes_failed);
@@ -126,6 +130,9 @@ void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view byte
   }
   std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), id_, h.slot, h.gen);
   c.state = ConnState::kOpen;
+  c.tokens_milli = uint64_t{options_.command_burst} * 1000;
+  c.refill_ms = now_ms_;
+  ArmKeepalive(slot, 0);
   Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildUpgradeResponse(*accept)));
   scratch_.clear();
   proto::WriteWelcome(&scratch_, buf, c.user, node_id_);

@@ -22,7 +22,7 @@ constexpr uint32_t kRecvBufferBytes = 16384;
 constexpr uint32_t kTickMs = 20;
 constexpr size_t kMaxIov = 64;
 constexpr size_t kSendBlocks = 512;
-constexpr size_t kInboundBudget = 16384;  // bus messages per ring per round
+constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
 
 }  // namespace
 
@@ -106,6 +106,7 @@ void Shard::Loop() {
     DrainInbound();
     timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
     if (!draining_ && stop_->load(std::memory_order_relaxed)) BeginDrain();
+    if (draining_) DrainStep();
     if (!rearm_.empty()) {
       std::vector<uint32_t> slots;
       slots.swap(rearm_);
@@ -120,7 +121,7 @@ void Shard::Loop() {
     FlushOverflow();
     RingDoorbells();
     if (draining_) {
-      if (conns_.size() == 0 && !accept_armed_) break;
+      if (drain_bye_ == nullptr && conns_.size() == 0 && !accept_armed_) break;
       if (now_ms_ >= drain_deadline_ms_) {
         conns_.ForEach([&](uint32_t slot, Connection& c) { Terminate(c, slot); });
         break;
@@ -133,6 +134,8 @@ void Shard::Loop() {
     }
     mesh_->SetSleeping(id_, false);
   }
+  if (drain_bye_ != nullptr) pools_.Unref(drain_bye_);
+  drain_bye_ = nullptr;
   ring_.Submit();
 }
 
@@ -200,16 +203,16 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
   if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
   if (cqe.res >= 0) {
     int fd = cqe.res;
-    std::optional<core::SlabHandle> h;
-    if (!draining_) h = conns_.Alloc();
+    // While draining, new connections still get an answer (503, /healthz).
+    std::optional<core::SlabHandle> h = conns_.Alloc();
     if (!h) {
-      close(fd);  // full or draining: refuse rather than queue without bound
+      close(fd);  // full: refuse rather than queue without bound
       Bump(stats_.connections_rejected);
     } else {
       net::TuneAcceptedSocket(fd);
       Connection& c = conns_.At(h->slot);
       c.fd = fd;
-      c.connected_ms = now_ms_;
+      c.last_rx_ms = now_ms_;
       Bump(stats_.connections_accepted);
       Bump(stats_.connections_open);
       ArmRecv(c, h->slot);
@@ -217,8 +220,8 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     }
   }
   if (!accept_armed_) {
-    if (draining_) {
-      close(listen_fd_);
+    if (draining_ && drain_bye_ == nullptr) {
+      close(listen_fd_);  // the drain cancelled it: stop accepting
       listen_fd_ = -1;
     } else if (cqe.res < 0) {
       accept_retry_ = true;  // EMFILE and friends: retry next tick, do not spin
@@ -236,6 +239,7 @@ void Shard::OnRecv(const io_uring_cqe& cqe) {
   if (!(cqe.flags & IORING_CQE_F_MORE)) c.recv_armed = false;
   if (cqe.res > 0) {
     RC_CHECK(cqe.flags & IORING_CQE_F_BUFFER);
+    c.last_rx_ms = now_ms_;
     auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
     if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
       OnBytes(c, slot, buffers_.View(bid, static_cast<size_t>(cqe.res)));
@@ -341,30 +345,75 @@ void Shard::OnTimer(uint64_t key) {
     RejectHttp(c, slot, 408, "handshake not completed in time");
   } else if (kind == TimerKind::kCloseDeadline && c.state != ConnState::kOpen) {
     Terminate(c, slot);
+  } else if (kind == TimerKind::kKeepalive && c.state == ConnState::kOpen) {
+    OnKeepalive(c, slot);
   }
 }
 
+// Pings a connection that has been silent for ping_interval_ms, closes one
+// silent (not even a pong) for idle_timeout_ms, and re-arms.
+void Shard::OnKeepalive(Connection& c, uint32_t slot) {
+  uint64_t silent = now_ms_ - c.last_rx_ms;
+  if (options_.idle_timeout_ms > 0 && silent >= options_.idle_timeout_ms) {
+    Bump(stats_.idle_closes);
+    CloseWith(c, slot, 1000, "idle timeout");
+    return;
+  }
+  if (options_.ping_interval_ms > 0 && silent >= options_.ping_interval_ms) {
+    Enqueue(c, slot, writer_.Build(net::FrameWriter::kOpPing, {}));
+  }
+  ArmKeepalive(slot, silent);
+}
+
+void Shard::ArmKeepalive(uint32_t slot, uint64_t silent_ms) {
+  uint64_t delay = UINT64_MAX;
+  if (options_.ping_interval_ms > 0) delay = options_.ping_interval_ms;
+  if (options_.idle_timeout_ms > 0) {
+    uint64_t left = options_.idle_timeout_ms > silent_ms ? options_.idle_timeout_ms - silent_ms : 0;
+    delay = std::min<uint64_t>(delay, std::max<uint64_t>(left, 1));
+  }
+  if (delay == UINT64_MAX) return;
+  timers_.Add(now_ms_, delay, TimerKey(TimerKind::kKeepalive, conns_.HandleOf(slot)));
+}
+
+// Lame-duck mode: new upgrades and /healthz get 503 while the listener stays
+// open; open connections get `bye` + close 1001 after what they have queued,
+// spread over three quarters of drain_ms so clients do not all reconnect at
+// once; then the listener closes and the loop ends when the last one is gone.
 void Shard::BeginDrain() {
   draining_ = true;
-  drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms;
-  if (accept_armed_) {
+  drain_started_ms_ = now_ms_;
+  drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms + kDrainLingerMs;
+  conns_.ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen) drain_list_.push_back(conns_.HandleOf(slot));
+  });
+  scratch_.clear();
+  proto::WriteBye(&scratch_, 1001, "server shutting down", true);
+  drain_bye_ = pools_.Wrap(BuildText(scratch_));
+  DrainStep();
+}
+
+void Shard::DrainStep() {
+  if (drain_bye_ == nullptr) return;
+  uint64_t spread_ms = uint64_t{options_.drain_timeout_ms} * 3 / 4;
+  uint64_t elapsed = now_ms_ - drain_started_ms_;
+  size_t total = drain_list_.size();
+  size_t due = spread_ms == 0 || elapsed >= spread_ms ? total : total * elapsed / spread_ms + 1;
+  while (drain_next_ < std::min(due, total)) {
+    core::SlabHandle h = drain_list_[drain_next_++];
+    Connection* c = conns_.Get(h);
+    if (c == nullptr || c->state != ConnState::kOpen) continue;
+    EnqueueLocal(*c, h.slot, drain_bye_);
+    CloseWith(*c, h.slot, 1001, "server shutting down");
+  }
+  if (drain_next_ < total) return;
+  pools_.Unref(drain_bye_);
+  drain_bye_ = nullptr;
+  if (accept_armed_) {  // everyone has been told: stop accepting
     io_uring_sqe* sqe = ring_.GetSqe();
     io_uring_prep_cancel64(sqe, net::PackUserData(net::OpKind::kAccept, 0, 0), 0);
     io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kCancel, 0, 0));
   }
-  scratch_.clear();
-  proto::WriteBye(&scratch_, 1001, "server shutting down", true);
-  core::SharedFrame* bye = BuildText(scratch_);
-  LocalFrame* local = pools_.Wrap(bye);
-  conns_.ForEach([&](uint32_t slot, Connection& c) {
-    if (c.state == ConnState::kOpen) {
-      EnqueueLocal(c, slot, local);
-      CloseWith(c, slot, 1001, "server shutting down");
-    } else if (c.state == ConnState::kHandshake) {
-      Terminate(c, slot);
-    }
-  });
-  pools_.Unref(local);
 }
 
 void Shard::Reap() {

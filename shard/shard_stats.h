@@ -21,6 +21,9 @@ struct ShardStats {
   std::atomic<uint64_t> short_sends{0};
   std::atomic<uint64_t> slow_consumer_closes{0};
   std::atomic<uint64_t> protocol_closes{0};
+  std::atomic<uint64_t> idle_closes{0};
+  std::atomic<uint64_t> rate_limited{0};         // commands refused by the token bucket
+  std::atomic<uint64_t> rate_limit_closes{0};
   std::atomic<uint64_t> recv_enobufs{0};
   std::atomic<uint64_t> bus_overflowed{0};        // bus messages that waited in overflow
   std::atomic<uint64_t> doorbells{0};
