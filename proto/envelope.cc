@@ -31,6 +31,18 @@ void WriteOk(std::string* out, std::optional<uint64_t> id) {
   w.EndObject();
 }
 
+void WriteOkSeq(std::string* out, std::optional<uint64_t> id, uint64_t seq,
+                std::optional<std::string_view> epoch, std::optional<bool> recovered) {
+  JsonWriter w(out);
+  w.BeginObject();
+  w.Field("op", "ok");
+  OptionalUint(w, "id", id);
+  w.Field("seq", seq);
+  if (epoch) w.Field("epoch", *epoch);
+  if (recovered) w.Field("recovered", *recovered);
+  w.EndObject();
+}
+
 void WriteError(std::string* out, std::optional<uint64_t> id, ErrorCode code,
                 std::string_view reason) {
   JsonWriter w(out);

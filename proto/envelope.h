@@ -20,6 +20,10 @@ void WriteWelcome(std::string* out, std::string_view sid, std::string_view user,
                   std::string_view node);
 // {"op":"ok","id":N} (no id when nullopt)
 void WriteOk(std::string* out, std::optional<uint64_t> id);
+// `ok` for a command on a room that keeps history:
+// {"op":"ok","id":N,"seq":S[,"epoch":E][,"recovered":B]}.
+void WriteOkSeq(std::string* out, std::optional<uint64_t> id, uint64_t seq,
+                std::optional<std::string_view> epoch, std::optional<bool> recovered);
 // {"op":"error","id":N,"code":"bad_json","reason":"..."} (no id when nullopt)
 void WriteError(std::string* out, std::optional<uint64_t> id, ErrorCode code,
                 std::string_view reason);

@@ -14,4 +14,25 @@ Mesh::Mesh(unsigned shards, size_t ring_capacity)
   }
 }
 
+
+void FreeBusPayload(const BusMessage& msg) {
+  switch (msg.kind) {
+    case BusKind::kDeliver:
+      static_cast<core::SharedFrame*>(msg.ptr)->Unref();
+      break;
+    case BusKind::kPublish:
+      std::unique_ptr<PubRequest>(static_cast<PubRequest*>(msg.ptr));
+      break;
+    case BusKind::kJoin:
+    case BusKind::kJoinAck:
+      std::unique_ptr<JoinRequest>(static_cast<JoinRequest*>(msg.ptr));
+      break;
+    case BusKind::kLeave:
+      std::unique_ptr<std::string>(static_cast<std::string*>(msg.ptr));
+      break;
+    case BusKind::kPubAck:
+      break;
+  }
+}
+
 }  // namespace ringcast::shard

@@ -13,10 +13,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/check.h"
+#include "core/shared_frame.h"
 #include "core/slab.h"
 #include "core/spsc_ring.h"
 
@@ -27,10 +29,11 @@ constexpr unsigned kMaxShards = 64;
 enum class BusKind : uint8_t {
   kPublish,  // origin -> owner: ptr = PubRequest*
   kDeliver,  // owner -> subscriber shard: ptr = SharedFrame* (one atomic ref)
-  kJoin,     // subscriber shard -> owner: ptr = std::string* room, ticket = join epoch
-  kJoinAck,  // owner -> subscriber shard: the same room pointer and epoch back
+  kJoin,     // subscriber shard -> owner: ptr = JoinRequest*, ticket = local join epoch
+  kJoinAck,  // owner -> subscriber shard: the same JoinRequest, answered
   kLeave,    // subscriber shard -> owner: ptr = std::string* room
-  kPubAck,   // owner -> origin: ticket of the pending reply; flags bit 0 = rejected
+  kPubAck,   // owner -> origin: ticket of the pending reply; flags bit 0 = rejected,
+             // bit 1 = `value` carries the seq
 };
 
 struct BusMessage {
@@ -40,9 +43,40 @@ struct BusMessage {
   uint8_t flags;    // kDeliver: bit 0 = skip conn; kPubAck: bit 0 = rejected
   uint32_t ticket;  // reply ticket (kPubAck) or join epoch (kJoin/kJoinAck)
   core::SlabHandle conn;
-  void* ptr;
+  union {
+    void* ptr;       // owned payload, by kind
+    uint64_t value;  // kPubAck: the publication's seq
+  };
 };
 static_assert(sizeof(BusMessage) == 24);
+
+// A subscribing shard asks the owner to record it (room_join, when it is the
+// room's first local subscriber) and/or, for rooms with history, to answer
+// one subscriber with the room's seq and epoch and replay what it missed.
+struct JoinRequest {
+  std::string room;
+  bool room_join = false;
+  bool has_conn = false;  // answer for `conn`
+  core::SlabHandle conn{};
+  uint32_t ticket = 0;    // its reply ticket, 0 = no reply wanted
+  std::optional<uint64_t> since_seq;
+  std::string since_epoch;
+  // Filled by the owner.
+  uint64_t seq = 0;
+  std::string epoch;
+  bool recovered = false;
+  std::vector<core::SharedFrame*> replay;  // one reference each, in seq order
+
+  JoinRequest() = default;
+  JoinRequest(const JoinRequest&) = delete;
+  JoinRequest& operator=(const JoinRequest&) = delete;
+  ~JoinRequest() {
+    for (core::SharedFrame* f : replay) f->Unref();
+  }
+};
+
+// Frees whatever a message that will never be handled owns.
+void FreeBusPayload(const BusMessage& msg);
 
 // A publication travelling from the shard that received it to the room's owner.
 struct PubRequest {

@@ -123,6 +123,14 @@ class Shard {
 
   // shard_bus.cc: ownership and cross-shard traffic.
   unsigned OwnerOf(std::string_view room) const;
+  const NamespaceOptions& NamespaceOf(std::string_view room) const;
+  // shard_owner.cc: what a room's owner does.
+  OwnedRoom& EnsureOwned(std::string_view room);
+  void MaybeForget(std::unordered_map<std::string, OwnedRoom, core::StringHash,
+                                      std::equal_to<>>::iterator it);
+  void OwnerJoin(JoinRequest* req, unsigned shard);
+  void FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch);
+  void SweepHistory();
   void Send(unsigned to, const BusMessage& msg);
   void DrainInbound();
   void FlushOverflow();
@@ -161,6 +169,8 @@ class Shard {
   uint64_t doorbells_due_ = 0;                     // bit per target shard
   std::vector<uint32_t> flush_list_;               // connections with frames to send
   uint32_t join_epoch_ = 0;
+  uint64_t room_epochs_ = 0;
+  uint64_t next_sweep_ms_ = 0;
   std::vector<uint32_t> reap_;                     // terminated, to free when idle
   std::vector<uint32_t> rearm_;                    // receives to re-arm (ENOBUFS)
   bool accept_armed_ = false;

@@ -9,12 +9,7 @@ namespace ringcast::shard {
 
 namespace {
 constexpr size_t kInboundBudget = 16384;          // messages per ring per round
-constexpr size_t kOwnerOverflowLimit = 1 << 17;   // owner refuses publications past this
 }  // namespace
-
-unsigned Shard::OwnerOf(std::string_view room) const {
-  return static_cast<unsigned>(core::HashBytes(room) % mesh_->shards());
-}
 
 void Shard::Send(unsigned to, const BusMessage& msg) {
   RC_DCHECK(to != id_);
@@ -75,14 +70,7 @@ void Shard::ReleaseInbound() {
   for (unsigned from = 0; from < mesh_->shards(); ++from) {
     if (from == id_) continue;
     BusMessage msg;
-    while (mesh_->Ring(from, id_).TryPop(&msg)) {
-      if (msg.kind == BusKind::kDeliver) static_cast<core::SharedFrame*>(msg.ptr)->Unref();
-      if (msg.kind == BusKind::kPublish) std::unique_ptr<PubRequest>(static_cast<PubRequest*>(msg.ptr));
-      if (msg.kind == BusKind::kJoin || msg.kind == BusKind::kJoinAck ||
-          msg.kind == BusKind::kLeave) {
-        std::unique_ptr<std::string>(static_cast<std::string*>(msg.ptr));
-      }
-    }
+    while (mesh_->Ring(from, id_).TryPop(&msg)) FreeBusPayload(msg);
   }
 }
 
@@ -110,43 +98,6 @@ void Shard::OnBus(const BusMessage& msg) {
   }
 }
 
-// The owner frames the publication once and hands the same bytes to every
-// shard with subscribers: one atomic reference per shard, none per connection.
-void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
-  bool rejected = OverflowTotal() >= kOwnerOverflowLimit;
-  if (!rejected) {
-    auto it = index_.owned().find(req->room);
-    uint64_t mask = it == index_.owned().end() ? 0 : it->second.shard_mask;
-    if (mask != 0) {
-      scratch_.clear();
-      proto::WriteMsg(&scratch_, req->room, std::nullopt, req->from, req->data);
-      core::SharedFrame* frame = BuildText(scratch_, req->room);
-      frame->Ref(static_cast<uint32_t>(std::popcount(mask)) - 1);
-      Bump(stats_.publications);
-      uint8_t skip = req->echo ? 0 : 1;
-      for (uint64_t m = mask; m != 0; m &= m - 1) {
-        unsigned to = static_cast<unsigned>(std::countr_zero(m));
-        if (to == id_) {
-          DeliverLocal(frame, skip != 0, req->origin, req->conn);
-        } else {
-          Send(to, BusMessage{BusKind::kDeliver, static_cast<uint8_t>(id_), req->origin, skip, 0,
-                              req->conn, frame});
-        }
-      }
-    }
-  }
-  if (req->ticket == 0 && !rejected) return;
-  if (req->origin != id_) {
-    Send(req->origin, BusMessage{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
-                                 static_cast<uint8_t>(rejected ? 1 : 0), req->ticket, req->conn,
-                                 nullptr});
-    return;
-  }
-  BusMessage ack{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
-                 static_cast<uint8_t>(rejected ? 1 : 0), req->ticket, req->conn, nullptr};
-  HandlePubAck(ack);
-}
-
 void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
                          core::SlabHandle conn) {
   LocalRoom* room = index_.Find(frame->tag());
@@ -168,39 +119,6 @@ void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
   pools_.Unref(local);
 }
 
-void Shard::HandleJoin(const BusMessage& msg) {
-  auto* room = static_cast<std::string*>(msg.ptr);
-  index_.owned()[*room].shard_mask |= uint64_t{1} << msg.src;
-  // The same room string goes back with the ack.
-  Send(msg.src, BusMessage{BusKind::kJoinAck, static_cast<uint8_t>(id_), 0, 0, msg.ticket, {},
-                           room});
-}
-
-void Shard::HandleLeave(const BusMessage& msg) {
-  std::unique_ptr<std::string> room(static_cast<std::string*>(msg.ptr));
-  auto it = index_.owned().find(*room);
-  if (it == index_.owned().end()) return;
-  it->second.shard_mask &= ~(uint64_t{1} << msg.src);
-  if (it->second.shard_mask == 0) index_.owned().erase(it);
-}
-
-void Shard::HandleJoinAck(const BusMessage& msg) {
-  std::unique_ptr<std::string> name(static_cast<std::string*>(msg.ptr));
-  LocalRoom* room = index_.Find(*name);
-  if (room == nullptr || room->join_epoch != msg.ticket) return;  // an older join's ack
-  room->joined = true;
-  std::vector<PendingAck> pending;
-  pending.swap(room->pending);
-  for (const PendingAck& p : pending) {
-    Connection* c = conns_.Get(p.conn);
-    if (c != nullptr) CompleteOk(*c, p.conn.slot, p.ticket);
-  }
-  if (room->subs.empty()) {
-    LeaveRoom(room);
-    index_.Erase(room);
-  }
-}
-
 void Shard::HandlePubAck(const BusMessage& msg) {
   Connection* c = conns_.Get(msg.conn);
   if (c == nullptr || msg.ticket == 0) {
@@ -213,22 +131,13 @@ void Shard::HandlePubAck(const BusMessage& msg) {
   if (msg.flags & 1) {
     CompleteError(*c, msg.conn.slot, msg.ticket, proto::ErrorCode::kRateLimited,
                   "server busy: publication refused, retry later");
+  } else if (msg.flags & 2) {
+    scratch_.clear();
+    proto::WriteOkSeq(&scratch_, TicketId(*c, msg.ticket), msg.value, std::nullopt, std::nullopt);
+    CompleteTicket(*c, msg.conn.slot, msg.ticket, BuildText(scratch_));
   } else {
     CompleteOk(*c, msg.conn.slot, msg.ticket);
   }
-}
-
-void Shard::LeaveRoom(LocalRoom* room) {
-  unsigned owner = OwnerOf(room->name);
-  if (owner == id_) {
-    auto it = index_.owned().find(room->name);
-    if (it == index_.owned().end()) return;
-    it->second.shard_mask &= ~(uint64_t{1} << id_);
-    if (it->second.shard_mask == 0) index_.owned().erase(it);
-    return;
-  }
-  Send(owner, BusMessage{BusKind::kLeave, static_cast<uint8_t>(id_), 0, 0, 0, {},
-                         std::make_unique<std::string>(room->name).release()});
 }
 
 }  // namespace ringcast::shard

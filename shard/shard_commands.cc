@@ -94,8 +94,10 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
 void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   bool created = false;
   LocalRoom* room = index_.FindOrCreate(cmd.room, &created);
-  if (!created && SubscriptionIndex::IndexOf(c.subs, room) >= 0) {
-    // Already subscribed: idempotent, but `ok` still waits for the owner.
+  bool history = NamespaceOf(cmd.room).history_size > 0;
+  bool already = !created && SubscriptionIndex::IndexOf(c.subs, room) >= 0;
+  if (already && !history) {
+    // Idempotent, but `ok` still waits for the owner.
     if (room->joined) {
       ReplyOk(c, slot, cmd.id);
     } else if (cmd.id) {
@@ -103,31 +105,46 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     }
     return;
   }
-  if (c.subs.size() >= options_.max_subscriptions_per_connection) {
+  if (!already && c.subs.size() >= options_.max_subscriptions_per_connection) {
     if (created) index_.Erase(room);
     ReplyError(c, slot, cmd.id, proto::ErrorCode::kLimit,
                "too many subscriptions: at most " +
                    std::to_string(options_.max_subscriptions_per_connection) + " per connection");
     return;
   }
-  index_.Add(room, slot, &c.subs);
-  if (created) {
-    unsigned owner = OwnerOf(room->name);
-    room->join_epoch = ++join_epoch_;
-    if (owner == id_) {
-      index_.owned()[std::string(room->name)].shard_mask |= uint64_t{1} << id_;
-      room->joined = true;
-    } else {
-      auto name = std::make_unique<std::string>(room->name);
-      Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0, room->join_epoch,
-                             {}, name.release()});
+  auto req = std::make_unique<JoinRequest>();
+  req->room = cmd.room;
+  req->room_join = created;
+  if (created) room->join_epoch = ++join_epoch_;
+  if (history) {
+    // The owner answers this subscriber itself (seq, epoch, replay); it joins
+    // the local room when that answer arrives (FinishJoin).
+    req->has_conn = true;
+    req->conn = conns_.HandleOf(slot);
+    if (cmd.id) req->ticket = ReserveTicket(c, cmd.id);
+    if (cmd.since && !already) {  // live messages already flow: no replay on top
+      req->since_seq = cmd.since->seq;
+      req->since_epoch = cmd.since->epoch;
     }
+    ++room->recovering;
+  } else {
+    index_.Add(room, slot, &c.subs);
+    if (room->joined) {
+      ReplyOk(c, slot, cmd.id);
+    } else if (cmd.id) {
+      // `ok` only once the owner has recorded us: no later publication can miss.
+      room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
+    }
+    if (!created) return;  // the room's join is already on its way
   }
-  if (room->joined) {
-    ReplyOk(c, slot, cmd.id);
-  } else if (cmd.id) {
-    // `ok` only once the owner has recorded us: no later publication can miss.
-    room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
+  unsigned owner = OwnerOf(room->name);
+  uint32_t join_epoch = room->join_epoch;
+  if (owner == id_) {
+    OwnerJoin(req.get(), id_);
+    FinishJoin(std::move(req), join_epoch);
+  } else {
+    Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0,
+                           created ? join_epoch : 0, {}, req.release()});
   }
 }
 

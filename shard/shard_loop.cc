@@ -58,14 +58,7 @@ Shard::~Shard() {
     }
   });
   for (auto& q : overflow_) {
-    for (const BusMessage& m : q) {
-      // Messages we could not hand over: free what they own.
-      if (m.kind == BusKind::kDeliver) static_cast<core::SharedFrame*>(m.ptr)->Unref();
-      if (m.kind == BusKind::kPublish) std::unique_ptr<PubRequest>(static_cast<PubRequest*>(m.ptr));
-      if (m.kind == BusKind::kJoin || m.kind == BusKind::kJoinAck || m.kind == BusKind::kLeave) {
-        std::unique_ptr<std::string>(static_cast<std::string*>(m.ptr));
-      }
-    }
+    for (const BusMessage& m : q) FreeBusPayload(m);  // never handed over
   }
   if (listen_fd_ >= 0) close(listen_fd_);
 }
@@ -105,6 +98,7 @@ void Shard::Loop() {
     buffers_.Commit();
     DrainInbound();
     timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
+    SweepHistory();
     if (!draining_ && stop_->load(std::memory_order_relaxed)) BeginDrain();
     if (draining_) DrainStep();
     if (!rearm_.empty()) {

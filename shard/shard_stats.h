@@ -27,6 +27,9 @@ struct ShardStats {
   std::atomic<uint64_t> recv_enobufs{0};
   std::atomic<uint64_t> bus_overflowed{0};        // bus messages that waited in overflow
   std::atomic<uint64_t> doorbells{0};
+  std::atomic<uint64_t> history_rooms{0};     // owned rooms that keep history
+  std::atomic<uint64_t> history_messages{0};  // as of the last sweep
+  std::atomic<uint64_t> history_bytes{0};
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 
 #include "core/hash.h"
 #include "core/slab.h"
+#include "shard/room_history.h"
 
 namespace ringcast::shard {
 
@@ -42,12 +44,17 @@ struct LocalRoom {
   std::vector<Subscriber> subs;
   std::vector<PendingAck> pending;  // subscribers waiting for the owner's ack
   uint32_t join_epoch = 0;          // matches acks to the join that asked for them
+  uint32_t recovering = 0;          // subscribers waiting for the owner's seq/replay
   bool joined = false;
+
+  bool IsUnused() const { return subs.empty() && pending.empty() && recovering == 0; }
 };
 
 struct OwnedRoom {
   uint64_t shard_mask = 0;
   uint64_t seq = 0;
+  std::string epoch;                     // names this unbroken run of seqs
+  std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
 };
 
 class SubscriptionIndex {
@@ -94,7 +101,7 @@ bool SubscriptionIndex::Remove(std::vector<SubRef>* subs, uint32_t i, SubsOf&& s
   (*subs)[i] = last;
   subs->pop_back();
   if (i < subs->size()) last.room->subs[last.index].sub_index = i;
-  return room->subs.empty() && room->pending.empty();
+  return room->IsUnused();
 }
 
 }  // namespace ringcast::shard
