@@ -13,7 +13,7 @@ jobs="$(nproc)"
 debian_packages=(
   build-essential g++ clang cmake ninja-build pkg-config
   liburing-dev libwslay-dev libsimdjson-dev libmimalloc-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
 )
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -1,0 +1,72 @@
+// The bundled load generator against a real ringcast process: a short paced fanout must account
+// for every delivery exactly (deliveries == expected, no gaps, no errors), and the JSON carries
+// the fields scripts read. Both processes are children that ChildServer kills and reaps.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "tests/support/server_fixture.h"
+#include "tests/support/ws_client.h"
+
+#ifndef RINGCAST_LOAD_BINARY
+#error "RINGCAST_LOAD_BINARY must name the built ringcast-load executable"
+#endif
+
+namespace ringcast::testing {
+namespace {
+
+TEST(LoadTest, FanoutCountsEveryDeliveryExactly) {
+  ChildServer server(RINGCAST_BINARY);
+  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+  ChildServer load(RINGCAST_LOAD_BINARY);
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  ASSERT_TRUE(load.Spawn({"fanout", "--url", url, "--rooms", "2", "--subs", "100", "--pubs", "2",
+                          "--rate", "2000", "--duration", "2", "--warmup", "0.5", "--json",
+                          "--quiet", "--server-pid", std::to_string(server.pid())}));
+  ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
+  const std::string out = load.Stdout();
+  auto deliveries = JsonUint(out, "deliveries");
+  auto expected = JsonUint(out, "expected_deliveries");
+  ASSERT_TRUE(deliveries && expected) << out;
+  // 2 publishers x 1000 msg/s x 2 s, each message to the 50 subscribers of its room.
+  EXPECT_NEAR(static_cast<double>(*expected), 2 * 1000 * 2 * 50, 2 * 2 * 50) << out;
+  EXPECT_EQ(*deliveries, *expected) << out;
+  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "connections"), 102u) << out;
+  for (const char* key : {"\"latency_us\"", "\"p50\"", "\"p999\"", "\"deliveries_per_s\"",
+                          "\"busiest_thread_pct\"", "\"cpu_s_per_m_deliveries\""}) {
+    EXPECT_NE(out.find(key), std::string::npos) << key << " missing in " << out;
+  }
+}
+
+TEST(LoadTest, ClosedLoopAcrossTwoProcessesAddsUp) {
+  ChildServer server(RINGCAST_BINARY);
+  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+  ChildServer load(RINGCAST_LOAD_BINARY);
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  ASSERT_TRUE(
+      load.Spawn({"fanout", "--url",    url,      "--rooms", "3",        "--subs", "60",
+                  "--pubs", "3",        "--rate", "0",       "--window", "2",      "--duration",
+                  "1",      "--warmup", "0.3",    "--procs", "2",        "--json", "--quiet"}));
+  ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
+  const std::string out = load.Stdout();
+  auto deliveries = JsonUint(out, "deliveries");
+  ASSERT_TRUE(deliveries) << out;
+  EXPECT_GT(*deliveries, 0u) << out;
+  EXPECT_EQ(deliveries, JsonUint(out, "expected_deliveries")) << out;
+  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "procs"), 2u) << out;
+}
+
+TEST(LoadTest, BadCommandLineIsOneLineAndStatus2) {
+  ChildServer load(RINGCAST_LOAD_BINARY);
+  ASSERT_TRUE(load.Spawn({"fanout", "--url", "http://127.0.0.1:1/ws"}));
+  EXPECT_EQ(load.WaitExit(5000), 2);
+  EXPECT_NE(load.Stderr().find("ws://"), std::string::npos) << load.Stderr();
+}
+
+}  // namespace
+}  // namespace ringcast::testing

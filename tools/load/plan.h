@@ -1,0 +1,61 @@
+// Plan: who does what in a scenario, computed from the options alone so every process and
+// thread derives the same answer without talking to the others. Connections have global ids;
+// global id g belongs to process g % procs and, within it, to thread (g / procs) % threads.
+//
+// fanout: ids 0..S-1 are subscribers (subscriber s joins room s % R); ids S..S+P-1 are
+//   publishers (publisher j = id - S publishes to room j % R; in closed loop it also
+//   subscribes there). A receiver in room r tracks the publishers of r by slot j / R.
+// direct: ids 0..N-1 are users "u<id>"; user i sends to user (i+1) % N, so receiver i tracks
+//   exactly one sender, (i-1) % N, in slot 0.
+// idle: N plain connections. churn: no fixed connections; each worker runs cycles at its share.
+// Immutable after construction; any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tools/load/options.h"
+
+namespace ringcast::load {
+
+enum class Role : uint8_t { kSubscriber, kPublisher, kUser, kIdle, kChurn };
+
+struct ConnSpec {
+  uint32_t global_id = 0;
+  Role role = Role::kIdle;
+  uint32_t room = 0;
+  uint32_t pub_id = 0;  // publisher id in payloads (publishers and direct users)
+};
+
+class Plan {
+ public:
+  explicit Plan(const LoadOptions& options);
+
+  std::vector<ConnSpec> ConnsFor(uint32_t proc, uint32_t procs, uint32_t thread,
+                                 uint32_t threads) const;
+
+  // Connections that receive each message published to `room` (expected deliveries per message).
+  uint64_t ReceiversPerMessage(const ConnSpec& publisher) const;
+  // Whether this connection subscribes (and so tracks senders).
+  bool Subscribes(const ConnSpec& spec) const;
+  // Senders a receiver tracks, and the slot of `pub_id` among them (-1: not one of its senders).
+  uint32_t TrackedSenders(const ConnSpec& spec) const;
+  int TrackSlot(const ConnSpec& spec, uint32_t pub_id) const;
+
+  std::string RoomName(uint32_t room) const { return "room-" + std::to_string(room); }
+  std::string UserName(uint32_t global_id) const { return "u" + std::to_string(global_id); }
+  // Payload sender rate of one publisher (msgs/s); 0 in closed loop.
+  double RatePerSender() const;
+  // Messages per second the scenario asks for, and deliveries per second that implies.
+  double DemandedMessagesPerS() const;
+  double DemandedDeliveriesPerS() const;
+
+ private:
+  uint32_t PubsInRoom(uint32_t room) const;
+  uint32_t SubsInRoom(uint32_t room) const;
+
+  LoadOptions o_;
+};
+
+}  // namespace ringcast::load

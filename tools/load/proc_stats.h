@@ -1,0 +1,23 @@
+// Process and thread accounting from /proc and getrusage: the server's CPU time and resident
+// memory (given --server-pid), and the generator's own CPU, per process and per thread, so a
+// report shows whether the generator itself was the bottleneck. Linux only; any thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+
+namespace ringcast::load {
+
+// utime + stime of a process (pid) or of one of our threads (tid), in seconds.
+[[nodiscard]] std::optional<double> ProcessCpuSeconds(pid_t pid);
+[[nodiscard]] std::optional<double> ThreadCpuSeconds(pid_t tid);
+// VmRSS in bytes.
+[[nodiscard]] std::optional<uint64_t> ProcessRssBytes(pid_t pid);
+// user + system CPU of this process (all threads) so far, in seconds.
+double SelfCpuSeconds();
+// Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force.
+uint64_t RaiseFileLimit();
+
+}  // namespace ringcast::load

@@ -1,0 +1,230 @@
+#include "tools/load/worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/clock.h"
+#include "tools/load/payload.h"
+
+namespace ringcast::load {
+
+namespace {
+
+constexpr unsigned kSqEntries = 4096;
+constexpr uint32_t kRecvBuffers = 2048;
+constexpr uint32_t kRecvBufferBytes = 8192;
+constexpr uint64_t kTickNs = 1'000'000;
+constexpr size_t kMaxBacklogBytes = 8u << 20;  // per connection; beyond it due messages drop
+
+}  // namespace
+
+Worker::Worker(WorkerSetup setup)
+    : s_(std::move(setup)), shared_interval_(std::make_unique<core::Histogram>()) {
+  const LoadOptions& o = *s_.options;
+  size_t churn_cap = 0;
+  if (o.scenario == Scenario::kChurn) churn_cap = (o.conns + s_.worker_count - 1) / s_.worker_count;
+  conns_.reserve(s_.specs.size() + churn_cap);
+  payload_.resize(PayloadBytes(o.size));
+  counters_.conns_planned = s_.specs.size();
+  tick_ts_.tv_nsec = static_cast<long long>(kTickNs);
+}
+
+Worker::~Worker() = default;
+
+void Worker::Run() {
+  tid_.store(static_cast<pid_t>(gettid()), std::memory_order_release);
+  std::optional<std::string> err = ring_.Init(kSqEntries);
+  if (!err) err = buffers_.Init(ring_.raw(), 1, kRecvBuffers, kRecvBufferBytes);
+  if (err) {
+    fatal_error_ = *err;
+    counters_.err_connect = s_.specs.size();
+    counters_.publishing_done = 1;
+    PublishShared(false);
+    return;
+  }
+  Loop();
+  Teardown();
+}
+
+void Worker::Loop() {
+  ArmTick();
+  for (;;) {
+    ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
+    buffers_.Commit();
+    Flush();
+    if (phase_ == Phase::kStop) return;
+    int rc = ring_.SubmitAndWait(1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY && rc != -ETIME) {
+      fatal_error_ = "io_uring_submit_and_wait failed: " + std::to_string(-rc);
+      return;
+    }
+  }
+}
+
+void Worker::ArmTick() {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_timeout(sqe, &tick_ts_, 0, 0);
+  io_uring_sqe_set_data64(sqe, uint64_t{4} << 56);
+  tick_armed_ = true;
+}
+
+void Worker::OnTick(uint64_t now) {
+  ++ticks_;
+  phase_ = s_.control->phase.load(std::memory_order_acquire);
+  if (phase_ == Phase::kStop) {
+    PublishShared(true);
+    return;
+  }
+  RampConnections(now);
+  if (phase_ == Phase::kPublish) {
+    if (s_.options->scenario == Scenario::kChurn) {
+      RunChurn(now);
+    } else {
+      Publish(now);
+    }
+  } else if (phase_ == Phase::kDrain) {
+    publishing_done_ = true;
+  }
+  counters_.publishing_done = publishing_done_ ? 1 : 0;
+  if (s_.options->scenario == Scenario::kChurn && ticks_ % 256 == 0) {
+    // A server that never answers our close frame must not pin churn slots forever.
+    for (Conn& c : conns_) {
+      if (c.state == State::kClosing && c.fd >= 0 && !c.shut &&
+          now - c.started_ns > 2'000'000'000) {
+        c.shut = true;
+        shutdown(c.fd, SHUT_RDWR);
+      }
+    }
+  }
+  PublishShared(ticks_ % 50 == 0);
+  ArmTick();
+}
+
+void Worker::RampConnections(uint64_t now) {
+  constexpr uint32_t kMaxPendingUpgrades = 1000;
+  if (next_spec_ >= s_.specs.size()) return;
+  if (ramp_start_ns_ == 0) ramp_start_ns_ = now;
+  const double per_ns = s_.options->ramp / s_.worker_count / 1e9;
+  const uint64_t allowed =
+      1 + static_cast<uint64_t>(static_cast<double>(now - ramp_start_ns_) * per_ns);
+  while (next_spec_ < s_.specs.size() && next_spec_ < allowed &&
+         pending_upgrades_ < kMaxPendingUpgrades) {
+    const ConnSpec& spec = s_.specs[next_spec_++];
+    uint32_t slot = AllocConn(spec);
+    StartConnect(slot, spec.global_id / 10000);
+  }
+}
+
+void Worker::Publish(uint64_t now) {
+  const uint64_t start = s_.control->publish_start_ns.load(std::memory_order_relaxed);
+  const uint64_t end = s_.control->measure_end_ns.load(std::memory_order_relaxed);
+  if (now >= end) {
+    publishing_done_ = true;
+    return;
+  }
+  if (now < start || publishing_done_) return;
+  if (s_.options->closed_loop()) {
+    if (closed_loop_started_) return;
+    closed_loop_started_ = true;
+    for (uint32_t slot : senders_) {
+      if (!conns_[slot].ready) continue;
+      for (uint32_t i = 0; i < s_.options->window; ++i) SendOne(conns_[slot], now);
+    }
+    return;
+  }
+  const double per_ns = s_.plan->RatePerSender() / 1e9;
+  const uint64_t due = static_cast<uint64_t>(static_cast<double>(now - start) * per_ns);
+  for (uint32_t slot : senders_) {
+    Conn& c = conns_[slot];
+    if (c.state != State::kOpen || !c.ready) {
+      if (due > c.sent) counters_.not_sent += due - c.sent;
+      c.sent = std::max(c.sent, due);
+      continue;
+    }
+    while (c.sent < due) {
+      ++c.sent;
+      SendOne(c, now);
+    }
+  }
+}
+
+void Worker::RunChurn(uint64_t now) {
+  const uint64_t start = s_.control->publish_start_ns.load(std::memory_order_relaxed);
+  const uint64_t warm = s_.control->warmup_end_ns.load(std::memory_order_relaxed);
+  const uint64_t end = s_.control->measure_end_ns.load(std::memory_order_relaxed);
+  if (now >= end) {
+    publishing_done_ = true;
+    return;
+  }
+  if (now < start) return;
+  const double per_ns = s_.options->rate / s_.worker_count / 1e9;
+  const uint64_t due = static_cast<uint64_t>(static_cast<double>(now - start) * per_ns);
+  const uint64_t cap = conns_.capacity();
+  while (churn_started_ < due && churn_active_ < cap) {
+    ConnSpec spec;
+    spec.role = Role::kChurn;
+    spec.global_id = static_cast<uint32_t>(churn_started_ * s_.worker_count + s_.index);
+    uint32_t slot = AllocConn(spec);
+    Conn& c = conns_[slot];
+    c.started_ns = now;
+    c.cycle_measured = now >= warm;
+    ++churn_started_;
+    ++churn_active_;
+    StartConnect(slot, static_cast<uint32_t>(churn_started_));
+  }
+}
+
+void Worker::SendOne(Conn& c, uint64_t now) {
+  if (c.out.size() + c.sending.size() > kMaxBacklogBytes) {
+    ++counters_.not_sent;
+    return;
+  }
+  const bool measured = now >= s_.control->warmup_end_ns.load(std::memory_order_relaxed) &&
+                        now < s_.control->measure_end_ns.load(std::memory_order_relaxed);
+  PayloadFields f{c.spec.pub_id, ++c.seq, now, measured};
+  EncodePayload(f, s_.options->size, payload_.data());
+  const std::string& target = c.target;
+  if (c.spec.role == Role::kUser) {
+    s_.dialect->AppendSend(&c.out, target, payload_, c.mask_key);
+  } else {
+    s_.dialect->AppendPub(&c.out, target, payload_, c.mask_key);
+  }
+  if (s_.options->closed_loop()) ++c.inflight;
+  ++counters_.published;
+  if (measured) {
+    ++counters_.published_measured;
+    counters_.expected += s_.plan->ReceiversPerMessage(c.spec);
+  }
+  MarkDirty(static_cast<uint32_t>(&c - conns_.data()));
+}
+
+void Worker::PublishShared(bool merge_interval) {
+  std::lock_guard<std::mutex> lock(shared_mu_);
+  shared_counters_ = counters_;
+  if (merge_interval) {
+    shared_interval_->Merge(interval_);
+    interval_.Reset();
+  }
+}
+
+Counters Worker::TakeShared(core::Histogram* interval) {
+  std::lock_guard<std::mutex> lock(shared_mu_);
+  if (interval != nullptr) {
+    interval->Merge(*shared_interval_);
+    shared_interval_->Reset();
+  }
+  return shared_counters_;
+}
+
+void Worker::Teardown() {
+  for (Conn& c : conns_) {
+    if (c.fd >= 0) close(c.fd);
+    c.fd = -1;
+  }
+  buffers_.Destroy();
+  ring_.Exit();
+}
+
+}  // namespace ringcast::load
