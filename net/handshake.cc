@@ -152,11 +152,13 @@ std::string_view StatusText(int status) {
       {404, "Not Found"},
       {405, "Method Not Allowed"},
       {408, "Request Timeout"},
+      {411, "Length Required"},
       {413, "Content Too Large"},
       {426, "Upgrade Required"},
       {429, "Too Many Requests"},
       {431, "Request Header Fields Too Large"},
       {500, "Internal Server Error"},
+      {501, "Not Implemented"},
       {503, "Service Unavailable"},
   };
   for (const Entry& e : kTexts) {

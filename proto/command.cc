@@ -31,11 +31,12 @@ enum Field : uint8_t {
   kFieldTo,
   kFieldRid,
   kFieldTimeoutMs,
+  kFieldUser,
   kFieldCount,
 };
 
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "op", "id", "room", "data", "echo", "presence", "since", "to", "rid", "timeout_ms"};
+    "op", "id", "room", "data", "echo", "presence", "since", "to", "rid", "timeout_ms", "user"};
 
 constexpr std::array<std::string_view, 8> kOpNames = {"sub", "unsub", "pub",      "send",
                                                       "req", "res",   "presence", "ping"};
@@ -251,7 +252,7 @@ error_code ReadRaw(od::value& v, size_t depth, std::string_view* raw) {
 // wherever it is.
 class CommandReader {
  public:
-  explicit CommandReader(Command* out) : out_(out) {}
+  CommandReader(Command* out, std::optional<Op> implied) : out_(out), implied_(implied) {}
 
   error_code ReadField(std::string_view key, od::value& v);
   std::optional<ParseError> Finish(std::string* reason_buf);
@@ -272,6 +273,7 @@ class CommandReader {
   std::array<Issue, kFieldCount> issues_{};
   bool has_op_ = false;
   std::optional<Op> op_;
+  std::optional<Op> implied_;  // the HTTP API's op, taken when the body names none
   std::string_view op_text_;
   size_t to_count_ = 0;
 };
@@ -315,6 +317,11 @@ error_code CommandReader::ReadField(std::string_view key, od::value& v) {
       return ReadSince(v);
     case kFieldTo:
       return ReadTo(v);
+    case kFieldUser:
+      out_->user = {};
+      err = ReadString(v, kTopFieldDepth, &out_->user, &ok);
+      if (!ok || out_->user.empty()) SetIssue(kFieldUser, "user must be a non-empty string");
+      return err;
     case kFieldRid:
       out_->rid = {};
       err = ReadString(v, kTopFieldDepth, &out_->rid, &ok);
@@ -421,7 +428,14 @@ error_code CommandReader::ReadTo(od::value& v) {
 }
 
 std::optional<ParseError> CommandReader::Finish(std::string* reason_buf) {
+  if (!has_op_ && implied_) {
+    has_op_ = true;
+    op_ = implied_;
+  }
   if (!has_op_) return Error(ErrorCode::kBadCommand, "missing op");
+  if (implied_ && op_ && *op_ != *implied_) {
+    return Error(ErrorCode::kBadCommand, "op does not match the endpoint");
+  }
   if (issues_[kFieldOp].reason == kUnknownOpReason) {
     // Quote at most kMaxEchoedOpBytes, cut on a UTF-8 boundary so the reply stays valid UTF-8.
     size_t n = std::min(op_text_.size(), kMaxEchoedOpBytes);
@@ -470,6 +484,7 @@ void ResetCommand(Command* out) {
   out->to.clear();  // keeps its capacity for the next command
   out->rid = {};
   out->timeout_ms = std::nullopt;
+  out->user = {};
 }
 
 }  // namespace
@@ -508,12 +523,13 @@ struct CommandParser::Impl {
     return ParseError{ErrorCode::kBadJson, reason, id};
   }
 
-  std::optional<ParseError> Parse(std::string_view json, Command* out);
+  std::optional<ParseError> Parse(std::string_view json, Command* out, std::optional<Op> implied);
   std::optional<ParseError> RejectNonObject(od::document& doc, od::json_type type,
                                             std::string_view input);
 };
 
-std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Command* out) {
+std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Command* out,
+                                                     std::optional<Op> implied) {
   ResetCommand(out);
   if (json.size() > kMaxCommandBytes) {
     return ParseError{ErrorCode::kTooLarge, "command larger than 16 MiB", std::nullopt};
@@ -535,7 +551,7 @@ std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Comm
 
   od::object obj;
   if (auto err = doc.get_object().get(obj)) return BadJson(err, std::nullopt);
-  CommandReader reader(out);
+  CommandReader reader(out, implied);
   auto err = ForEachField(obj, [&reader](std::string_view key, od::value& value) {
     return reader.ReadField(key, value);
   });
@@ -603,7 +619,12 @@ CommandParser::~CommandParser() = default;
 
 std::optional<ParseError> CommandParser::Parse(std::string_view json, Command* out) {
   RC_DCHECK(out != nullptr);
-  return impl_->Parse(json, out);
+  return impl_->Parse(json, out, std::nullopt);
+}
+
+std::optional<ParseError> CommandParser::ParseAs(Op op, std::string_view json, Command* out) {
+  RC_DCHECK(out != nullptr);
+  return impl_->Parse(json, out, op);
 }
 
 }  // namespace ringcast::proto

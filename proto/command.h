@@ -52,6 +52,7 @@ struct Command {
   std::vector<std::string_view> to;    // send: 1..kMaxSendTargets user ids; req: exactly one
   std::string_view rid;                // res
   std::optional<uint64_t> timeout_ms;  // req
+  std::string_view user;               // the HTTP API's disconnect
 };
 
 struct ParseError {
@@ -71,6 +72,8 @@ class CommandParser {
   // Parses one command (one JSON object). Returns nullopt on success. On error
   // *out holds unspecified partial results. `json` need not outlive the call.
   [[nodiscard]] std::optional<ParseError> Parse(std::string_view json, Command* out);
+  // The same for an HTTP API body: `op` may be left out and is then `op`.
+  [[nodiscard]] std::optional<ParseError> ParseAs(Op op, std::string_view json, Command* out);
 
  private:
   struct Impl;  // keeps simdjson.h out of every includer

@@ -4,7 +4,8 @@ namespace ringcast::shard {
 
 Mesh::Mesh(unsigned shards, size_t ring_capacity)
     : shards_(shards), sleeping_(std::make_unique<Flag[]>(shards)),
-      ring_fds_(std::make_unique<Fd[]>(shards)) {
+      ring_fds_(std::make_unique<Fd[]>(shards)),
+      pressure_(std::make_unique<Counter[]>(shards)) {
   RC_CHECK(shards >= 1 && shards <= kMaxShards);
   rings_.reserve(size_t{shards} * shards);
   for (unsigned i = 0; i < shards * shards; ++i) {
@@ -28,6 +29,7 @@ void FreeBusPayload(const BusMessage& msg) {
       std::unique_ptr<JoinRequest>(static_cast<JoinRequest*>(msg.ptr));
       break;
     case BusKind::kLeave:
+    case BusKind::kDisconnect:
       std::unique_ptr<std::string>(static_cast<std::string*>(msg.ptr));
       break;
     case BusKind::kPubAck:

@@ -10,6 +10,7 @@
 // pointer in one transfers ownership to the consumer.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -33,7 +34,9 @@ enum class BusKind : uint8_t {
   kJoinAck,  // owner -> subscriber shard: the same JoinRequest, answered
   kLeave,    // subscriber shard -> owner: ptr = std::string* room
   kPubAck,   // owner -> origin: ticket of the pending reply; flags bit 0 = rejected,
-             // bit 1 = `value` carries the seq
+             // bit 1 = `value` carries the seq; for direct messages (send), ticket is
+             // the send's id and `value` the connections reached
+  kDisconnect,  // any shard -> every shard: ptr = std::string* user, close its connections
 };
 
 struct BusMessage {
@@ -56,6 +59,7 @@ static_assert(sizeof(BusMessage) == 24);
 struct JoinRequest {
   std::string room;
   bool room_join = false;
+  bool counts_conn = false;  // a personal room: the owner counts connections
   bool has_conn = false;  // answer for `conn`
   core::SlabHandle conn{};
   uint32_t ticket = 0;    // its reply ticket, 0 = no reply wanted
@@ -87,6 +91,8 @@ struct PubRequest {
   uint32_t ticket = 0;  // 0 = no reply wanted
   uint8_t origin = 0;
   bool echo = true;
+  bool direct = false;  // `send` to a user's personal room: framed without the room
+  uint32_t send_id = 0; // direct: the origin's SendTracker entry (0 = none)
 };
 
 class Mesh {
@@ -102,6 +108,19 @@ class Mesh {
   bool MaySleep(unsigned shard) const {
     return sleeping_[shard].value.load(std::memory_order_seq_cst);
   }
+  // Bytes queued to a shard's connections, published once per loop round, so
+  // any shard can hold back publishers while subscribers anywhere are behind.
+  void SetPressure(unsigned shard, uint64_t queued_bytes) {
+    pressure_[shard].value.store(queued_bytes, std::memory_order_relaxed);
+  }
+  uint64_t MaxPressure() const {
+    uint64_t max = 0;
+    for (unsigned i = 0; i < shards_; ++i) {
+      max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
+    }
+    return max;
+  }
+
   // Each shard publishes its ring fd for doorbells once its ring exists.
   void SetRingFd(unsigned shard, int fd) { ring_fds_[shard].value.store(fd); }
   int RingFd(unsigned shard) const { return ring_fds_[shard].value.load(); }
@@ -119,10 +138,14 @@ class Mesh {
   struct alignas(64) Fd {
     std::atomic<int> value{-1};
   };
+  struct alignas(64) Counter {
+    std::atomic<uint64_t> value{0};
+  };
   unsigned shards_;
   std::vector<std::unique_ptr<core::SpscRing<BusMessage>>> rings_;
   std::unique_ptr<Flag[]> sleeping_;
   std::unique_ptr<Fd[]> ring_fds_;
+  std::unique_ptr<Counter[]> pressure_;
 };
 
 }  // namespace ringcast::shard

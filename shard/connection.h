@@ -33,10 +33,19 @@ struct ParkedReply {
   uint32_t ticket;
   std::optional<uint64_t> id;   // the command's id, for the reply built later
   core::SharedFrame* frame;     // null until answered
+  bool http = false;            // answered as an HTTP response, not an `ok`
+  bool keep_alive = true;       // http: the response's Connection header
 };
 struct ParkedReplies {
   uint32_t next_ticket = 1;
   std::deque<ParkedReply> waiting;  // in ticket order
+};
+
+// What a verified JWT allows (absent lists mean "anything").
+struct Grants {
+  std::optional<std::vector<std::string>> rooms;  // glob patterns for sub
+  std::optional<std::vector<std::string>> pub;    // glob patterns for pub
+  std::string info_json;                          // shown in presence
 };
 
 struct Connection {
@@ -47,6 +56,11 @@ struct Connection {
   bool in_flush_list = false;
   bool shut_write = false;        // close frame sent and write side shut down
   bool close_after_flush = false; // kClosing: shut down once the queue drains
+  bool is_server = false;         // presented the API key: acts as the server
+  bool announced = false;         // its status 1 event went out (events room)
+  bool published = false;         // published since its last receive (backpressure)
+  bool paused = false;            // reading stopped while subscribers are behind
+  bool http_close = false;        // HTTP API: close once the pending responses are out
   uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
   uint32_t send_round = 0;       // loop round that submitted the send in flight
   uint32_t in_flight_bytes = 0;
@@ -55,6 +69,7 @@ struct Connection {
   std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial
   std::vector<SubRef> subs;
   std::unique_ptr<ParkedReplies> parked;
+  std::unique_ptr<Grants> grants;  // only for JWT connections with claims
   std::string user;
   uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
   uint64_t refill_ms = 0;         // command token bucket: time of the last refill

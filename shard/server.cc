@@ -63,12 +63,17 @@ std::optional<std::string> Server::Start() {
   port_ = port;
   mesh_ = std::make_unique<Mesh>(n, kBusRingCapacity);
   std::vector<std::future<std::optional<std::string>>> ready;
+  std::vector<const ShardStats*> peers;
   for (unsigned i = 0; i < n; ++i) {
     shards_.push_back(
         std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_, options_.node_id));
+    peers.push_back(&shards_.back()->stats());
+  }
+  for (auto& shard : shards_) shard->SetPeers(peers);
+  for (unsigned i = 0; i < n; ++i) {
     std::promise<std::optional<std::string>> promise;
     ready.push_back(promise.get_future());
-    threads_.emplace_back([shard = shards_.back().get(), p = std::move(promise)]() mutable {
+    threads_.emplace_back([shard = shards_[i].get(), p = std::move(promise)]() mutable {
       shard->Run(std::move(p));
     });
     if (options_.pin_threads) PinToCpu(threads_.back(), i % cpus);

@@ -25,6 +25,7 @@
 #include "net/buffer_ring.h"
 #include "net/frame_reader.h"
 #include "net/frame_writer.h"
+#include "net/http_head.h"
 #include "net/uring.h"
 #include "proto/command.h"
 #include "shard/bus.h"
@@ -36,7 +37,12 @@
 
 namespace ringcast::shard {
 
-enum class TimerKind : uint8_t { kHandshake = 1, kCloseDeadline = 2, kKeepalive = 3 };
+enum class TimerKind : uint8_t {
+  kHandshake = 1,
+  kCloseDeadline = 2,
+  kKeepalive = 3,
+  kTokenExpiry = 4,
+};
 
 // Timer keys name a connection by {slot, 24 bits of generation}.
 inline uint64_t TimerKey(TimerKind kind, core::SlabHandle h) {
@@ -80,25 +86,58 @@ class Shard {
   void FlushAll();
   void Flush(Connection& c, uint32_t slot);
   void MarkDirty(Connection& c, uint32_t slot);
+  void MaybePause(Connection& c, uint32_t slot);
+  void MaybeResume();
   void BeginDrain();
   void DrainStep();
   void Reap();
   bool SleepAllowed();
+  size_t InboundDepth();
 
   // shard_conn.cc: connection lifecycle and WebSocket session.
   void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
   void OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes);
-  void FinishHandshake(Connection& c, uint32_t slot, std::string_view head, size_t head_bytes,
-                       std::string_view rest);
+  void Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req, std::string_view view);
+
+  // shard_http.cc: the HTTP API on the same port.
+  size_t ServeHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                   std::string_view view);
+  void RouteHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                 std::string_view body, bool keep_alive);
+  bool ApiAllowed(const Connection& c, const net::HttpRequest& req, int* status) const;
+  void HttpReply(Connection& c, uint32_t slot, int status, std::string_view content_type,
+                 std::string_view body, bool keep_alive);
+  void HttpError(Connection& c, uint32_t slot, int status, std::string_view code,
+                 std::string_view reason, bool keep_alive);
+  uint32_t ReserveHttpTicket(Connection& c, bool keep_alive);
+  // The parked reply for `ticket` if it is an HTTP one.
+  const ParkedReply* HttpTicket(const Connection& c, uint32_t ticket) const;
+  std::string StatsJson() const;
+  std::string MetricsText() const;
+
+ public:
+  // Every shard's counters, for /metrics and /api/stats (set before Run).
+  void SetPeers(std::vector<const ShardStats*> peers) { peers_ = std::move(peers); }
+
+ private:
   void Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame);
   void EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local);
   void SendJson(Connection& c, uint32_t slot, const std::string& json);
   void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
   void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason);
+  void CloseHttp(Connection& c, uint32_t slot);  // after the last response
   void Terminate(Connection& c, uint32_t slot);
   void FreeConnection(uint32_t slot);
   void CloseSlowConsumer(Connection& c, uint32_t slot);
   bool IsSlowConsumer(const Connection& c) const;
+
+  // shard_auth.cc: identity at the handshake and what it allows.
+  int Authenticate(const net::HttpRequest& req, Connection& c, uint32_t slot, std::string* reason);
+  bool OriginAllowed(const net::HttpRequest& req) const;
+  bool HasApiKey(const net::HttpRequest& req) const;
+  bool IsServerRoom(std::string_view room) const;
+  bool MaySubscribe(const Connection& c, std::string_view room) const;
+  bool MayPublish(const Connection& c, std::string_view room) const;
 
   // shard_commands.cc: the native protocol.
   bool OnText(Connection& c, uint32_t slot, std::string_view message);
@@ -108,6 +147,8 @@ class Shard {
   void DoSub(Connection& c, uint32_t slot, const proto::Command& cmd);
   void DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd);
   void DoPub(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void PublishAsServer(std::string_view room, std::string data_json);
+  void AnnounceStatus(Connection& c, uint32_t slot, bool open);
   void ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id);
   void ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id, proto::ErrorCode code,
                   std::string_view reason);
@@ -120,6 +161,7 @@ class Shard {
   std::optional<uint64_t> TicketId(const Connection& c, uint32_t ticket) const;
   void CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket, core::SharedFrame* frame);
   core::SharedFrame* BuildText(const std::string& json, std::string_view tag = {});
+  std::string SidOf(uint32_t slot) const;
 
   // shard_bus.cc: ownership and cross-shard traffic.
   unsigned OwnerOf(std::string_view room) const;
@@ -142,7 +184,19 @@ class Shard {
   void HandleLeave(const BusMessage& msg);
   void HandleJoinAck(const BusMessage& msg);
   void HandlePubAck(const BusMessage& msg);
-  void LeaveRoom(LocalRoom* room);
+  void LeaveRoom(LocalRoom* room, bool one_conn);
+  void OwnerLeave(std::string_view room, unsigned shard, bool one_conn);
+
+  // shard_users.cc: personal rooms, `send`, disconnecting a user.
+  void JoinPersonalRoom(Connection& c, uint32_t slot);
+  void DoSend(Connection& c, uint32_t slot, const proto::Command& cmd);
+  // Sends data to each user's connections; answers through `ticket` when
+  // every owner has answered. Returns false when the bus is backlogged.
+  bool StartSend(Connection& c, uint32_t slot, const std::vector<std::string_view>& to,
+                 std::string_view data, uint32_t ticket);
+  void OnSendAck(const BusMessage& msg);
+  void DisconnectUser(std::string_view user);
+  void HandleDisconnect(const BusMessage& msg);
   void Unsubscribe(Connection& c, uint32_t slot, uint32_t sub_index);
   size_t OverflowTotal() const;
 
@@ -160,6 +214,9 @@ class Shard {
   proto::CommandParser parser_;
   proto::Command command_;  // reused: Parse resets it, its vectors keep their memory
   core::Slab<Connection> conns_;
+  const uint64_t pressure_high_;  // shard-wide queued bytes that pause publishers
+  uint64_t queued_total_ = 0;     // bytes queued to this shard's connections
+  std::vector<uint32_t> paused_;
   core::TimerWheel timers_;
   FramePools pools_;
   SubscriptionIndex index_;
@@ -170,6 +227,14 @@ class Shard {
   std::vector<uint32_t> flush_list_;               // connections with frames to send
   uint32_t join_epoch_ = 0;
   uint64_t room_epochs_ = 0;
+  struct PendingSend {
+    core::SlabHandle conn;
+    uint32_t ticket;    // the sender's reply ticket (0 = none wanted but errors)
+    uint32_t waiting;   // owners still to answer
+    uint64_t reached;   // connections reached so far
+  };
+  std::unordered_map<uint32_t, PendingSend> sends_;
+  uint32_t next_send_id_ = 0;
   uint64_t next_sweep_ms_ = 0;
   std::vector<uint32_t> reap_;                     // terminated, to free when idle
   std::vector<uint32_t> rearm_;                    // receives to re-arm (ENOBUFS)
@@ -185,6 +250,7 @@ class Shard {
   uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
   uint64_t anon_counter_ = 0;
   __kernel_timespec tick_ts_{};
+  std::vector<const ShardStats*> peers_;
   std::string scratch_;
   struct SendBlock;
   std::unique_ptr<SendBlock[]> send_blocks_;  // msghdr + iovec, valid until submitted

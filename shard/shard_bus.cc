@@ -2,6 +2,7 @@
 #include <bit>
 
 #include "core/hash.h"
+#include "net/http_response.h"
 #include "proto/envelope.h"
 #include "shard/shard.h"
 
@@ -95,6 +96,9 @@ void Shard::OnBus(const BusMessage& msg) {
     case BusKind::kPubAck:
       HandlePubAck(msg);
       return;
+    case BusKind::kDisconnect:
+      HandleDisconnect(msg);
+      return;
   }
 }
 
@@ -120,12 +124,26 @@ void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
 }
 
 void Shard::HandlePubAck(const BusMessage& msg) {
+  if (msg.flags & 4) {
+    OnSendAck(msg);
+    return;
+  }
   Connection* c = conns_.Get(msg.conn);
   if (c == nullptr || msg.ticket == 0) {
     if (c != nullptr && (msg.flags & 1) && c->state == ConnState::kOpen) {
       ReplyError(*c, msg.conn.slot, std::nullopt, proto::ErrorCode::kRateLimited,
                  "server busy: publication refused, retry later");
     }
+    return;
+  }
+  if (const ParkedReply* p = HttpTicket(*c, msg.ticket)) {  // POST /api/publish
+    std::string body = (msg.flags & 2) ? "{\"seq\":" + std::to_string(msg.value) + "}" : "{}";
+    std::string response =
+        (msg.flags & 1) ? net::BuildHttpJsonError(503, "rate_limited",
+                                                  "server busy: publication refused",
+                                                  p->keep_alive)
+                        : net::BuildHttpResponse(200, "application/json", body, p->keep_alive);
+    CompleteTicket(*c, msg.conn.slot, msg.ticket, core::SharedFrame::CreateRaw(response));
     return;
   }
   if (msg.flags & 1) {

@@ -1,5 +1,6 @@
 // The native protocol's commands (PROTOCOL.md) and ordered replies.
 #include "proto/envelope.h"
+#include "proto/json_writer.h"
 #include "shard/shard.h"
 
 namespace ringcast::shard {
@@ -80,6 +81,8 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
       Reply(c, slot, BuildText(scratch_));
       return;
     case proto::Op::kSend:
+      DoSend(c, slot, cmd);
+      return;
     case proto::Op::kReq:
     case proto::Op::kRes:
     case proto::Op::kPresence: {
@@ -92,6 +95,16 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
 }
 
 void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  if (!MaySubscribe(c, cmd.room)) {
+    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+               "not allowed to subscribe to '" + std::string(cmd.room) + "'");
+    return;
+  }
+  if (cmd.presence && !NamespaceOf(cmd.room).presence) {
+    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+               "presence is not enabled for this room's namespace");
+    return;
+  }
   bool created = false;
   LocalRoom* room = index_.FindOrCreate(cmd.room, &created);
   bool history = NamespaceOf(cmd.room).history_size > 0;
@@ -105,7 +118,9 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     }
     return;
   }
-  if (!already && c.subs.size() >= options_.max_subscriptions_per_connection) {
+  // The personal room does not count against the limit.
+  size_t limit = options_.max_subscriptions_per_connection + (c.is_server ? 0 : 1);
+  if (!already && c.subs.size() >= limit) {
     if (created) index_.Erase(room);
     ReplyError(c, slot, cmd.id, proto::ErrorCode::kLimit,
                "too many subscriptions: at most " +
@@ -161,19 +176,24 @@ void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
                              [&](uint32_t other) -> std::vector<SubRef>& {
                                return conns_.At(other).subs;
                              });
-  if (empty) {
-    LeaveRoom(room);
-    index_.Erase(room);
-  }
+  bool personal = room->name.front() == '@';  // its owner counts connections
+  if (personal || empty) LeaveRoom(room, personal);
+  if (empty) index_.Erase(room);
 }
 
 void Shard::DoPub(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  if (!MayPublish(c, cmd.room)) {
+    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+               "not allowed to publish to '" + std::string(cmd.room) + "'");
+    return;
+  }
   unsigned owner = OwnerOf(cmd.room);
   if (owner != id_ && overflow_[owner].size() >= kMaxOverflowMessages) {
     ReplyError(c, slot, cmd.id, proto::ErrorCode::kRateLimited,
                "server busy: the room's shard is backlogged, retry later");
     return;
   }
+  c.published = true;
   auto req = std::make_unique<PubRequest>();
   req->room = cmd.room;
   req->from = c.user;
@@ -188,6 +208,39 @@ void Shard::DoPub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
                            req.release()});
   }
+}
+
+// Publishes data_json into `room` as the server (from "$server"): status
+// events, and later the HTTP API.
+void Shard::PublishAsServer(std::string_view room, std::string data_json) {
+  auto req = std::make_unique<PubRequest>();
+  req->room = room;
+  req->from = "$server";
+  req->data = std::move(data_json);
+  req->origin = static_cast<uint8_t>(id_);
+  unsigned owner = OwnerOf(room);
+  if (owner == id_) {
+    HandlePublish(std::move(req));
+  } else {
+    Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
+                           req.release()});
+  }
+}
+
+// {"status":1|0,"user":...,"sid":...} into the events room, when configured.
+void Shard::AnnounceStatus(Connection& c, uint32_t slot, bool open) {
+  if (options_.events_room.empty() || c.is_server) return;
+  if (open == c.announced) return;  // each connection: one 1, then one 0
+  c.announced = open;
+  std::string data;
+  proto::JsonWriter w(&data);
+  w.BeginObject();
+  w.Field("status", open ? 1 : 0);
+  w.Field("user", c.user);
+  w.Field("sid", SidOf(slot));
+  w.EndObject();
+  w.Flush();
+  PublishAsServer(options_.events_room, std::move(data));
 }
 
 void Shard::ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id) {
@@ -257,13 +310,17 @@ void Shard::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
   while (!waiting.empty() && waiting.front().frame != nullptr) {
     core::SharedFrame* ready = waiting.front().frame;
     waiting.pop_front();
-    if (c.state == ConnState::kOpen) {
+    // kHandshake: an HTTP API connection between requests (keep-alive).
+    if (c.state == ConnState::kOpen || c.state == ConnState::kHandshake) {
       Enqueue(c, slot, ready);
     } else {
       ready->Unref();
     }
   }
-  if (waiting.empty()) c.parked.reset();
+  if (waiting.empty()) {
+    c.parked.reset();
+    if (c.http_close && c.state == ConnState::kHandshake) CloseHttp(c, slot);
+  }
 }
 
 }  // namespace ringcast::shard

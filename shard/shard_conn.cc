@@ -14,7 +14,6 @@ namespace ringcast::shard {
 namespace {
 
 constexpr uint32_t kCloseDeadlineMs = 2000;
-constexpr size_t kMaxUserBytes = 128;
 
 std::string_view CloseReason(uint16_t code) {
   switch (code) {
@@ -24,14 +23,6 @@ std::string_view CloseReason(uint16_t code) {
     case 1009: return "message too big";
     default: return "";
   }
-}
-
-bool IsValidUserId(std::string_view user) {
-  if (user.empty() || user.size() > kMaxUserBytes) return false;
-  for (unsigned char ch : user) {
-    if (ch < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -70,37 +61,44 @@ void Shard::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
   }
 }
 
+// Reads HTTP heads until one upgrades to WebSocket. Requests that do not
+// upgrade go to the HTTP API (shard_http.cc), keep-alive and pipelined.
 void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes) {
-  std::string_view view = bytes;
-  if (c.head) {
-    c.head->append(bytes);
-    view = *c.head;
-  }
-  net::HttpRequest req;
-  net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
-  switch (parsed.status) {
-    case net::HttpParseStatus::kIncomplete:
-      if (!c.head) c.head = std::make_unique<std::string>(bytes);
-      return;
-    case net::HttpParseStatus::kTooLarge:
+  if (c.head) c.head->append(bytes);
+  std::string_view input = c.head ? std::string_view(*c.head) : bytes;
+  size_t consumed = 0;
+  while (c.state == ConnState::kHandshake && !c.http_close && consumed < input.size()) {
+    std::string_view view = input.substr(consumed);
+    net::HttpRequest req;
+    net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
+    if (parsed.status == net::HttpParseStatus::kIncomplete) break;
+    if (parsed.status != net::HttpParseStatus::kComplete) {
       Bump(stats_.handshakes_failed);
-      RejectHttp(c, slot, 431, parsed.error);
+      RejectHttp(c, slot, parsed.status == net::HttpParseStatus::kTooLarge ? 431 : 400,
+                 parsed.error);
       return;
-    case net::HttpParseStatus::kBad:
-      Bump(stats_.handshakes_failed);
-      RejectHttp(c, slot, 400, parsed.error);
-      return;
-    case net::HttpParseStatus::kComplete:
-      break;
-  }
-  if (!net::IsUpgradeRequest(req)) {
-    if (req.method == "GET" && req.path == "/healthz") {
-      RejectHttp(c, slot, draining_ ? 503 : 200, draining_ ? "draining" : "ok");
-    } else {
-      RejectHttp(c, slot, 426, "this endpoint speaks WebSocket: send an Upgrade request");
     }
-    return;
+    if (net::IsUpgradeRequest(req)) {
+      Upgrade(c, slot, req, view);  // takes the rest of the input as WebSocket bytes
+      return;
+    }
+    size_t used = ServeHttp(c, slot, req, view);
+    if (c.state != ConnState::kHandshake) return;  // refused: the input is gone
+    if (used == 0) break;                          // its body is still coming
+    consumed += used;
   }
+  if (c.state != ConnState::kHandshake) return;
+  if (consumed == input.size()) {
+    c.head.reset();
+  } else if (c.head) {
+    c.head->erase(0, consumed);
+  } else {
+    c.head = std::make_unique<std::string>(input.substr(consumed));
+  }
+}
+
+void Shard::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                    std::string_view view) {
   if (draining_) {
     RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
     return;
@@ -111,36 +109,36 @@ void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view byte
     RejectHttp(c, slot, check.status, check.reason);
     return;
   }
-  std::optional<std::string> user = net::QueryParam(req.query, "user");
-  if (user && !IsValidUserId(*user)) {
+  std::string refusal;
+  if (int status = Authenticate(req, c, slot, &refusal); status != 0) {
     Bump(stats_.handshakes_failed);
-    RejectHttp(c, slot, 400, "user must be 1-128 bytes without control characters");
+    RejectHttp(c, slot, status, refusal);  // never upgrades
     return;
   }
   std::optional<std::string> accept = net::ComputeAcceptKey(req.Header("Sec-WebSocket-Key"));
   RC_CHECK(accept.has_value());  // ValidateUpgrade checked the key
-  core::SlabHandle h = conns_.HandleOf(slot);
-  char buf[64];
-  if (user) {
-    c.user = std::move(*user);
-  } else {
-    std::snprintf(buf, sizeof(buf), "anon-%s-%u-%llx", node_id_.c_str(), id_,
-                  static_cast<unsigned long long>(++anon_counter_));
-    c.user = buf;
-  }
-  std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), id_, h.slot, h.gen);
+  std::string sid = SidOf(slot);
   c.state = ConnState::kOpen;
   c.tokens_milli = uint64_t{options_.command_burst} * 1000;
   c.refill_ms = now_ms_;
   ArmKeepalive(slot, 0);
   Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildUpgradeResponse(*accept)));
   scratch_.clear();
-  proto::WriteWelcome(&scratch_, buf, c.user, node_id_);
+  proto::WriteWelcome(&scratch_, sid, c.user, node_id_);
   Enqueue(c, slot, BuildText(scratch_));
+  if (!c.is_server) JoinPersonalRoom(c, slot);
+  AnnounceStatus(c, slot, true);
   // Frames the client sent right behind its head are WebSocket input already.
   std::string_view rest = view.substr(req.head_bytes);
   if (!rest.empty()) OnBytes(c, slot, rest);
   c.head.reset();
+}
+
+std::string Shard::SidOf(uint32_t slot) const {
+  core::SlabHandle h = conns_.HandleOf(slot);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), id_, h.slot, h.gen);
+  return buf;
 }
 
 core::SharedFrame* Shard::BuildText(const std::string& json, std::string_view tag) {
@@ -154,6 +152,8 @@ void Shard::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
 }
 
 void Shard::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
+  queued_total_ += local->frame->size();
+  Bump(stats_.messages_out);
   c.out.Push(&pools_, local);
   MarkDirty(c, slot);
   if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen &&
@@ -178,7 +178,9 @@ bool Shard::IsSlowConsumer(const Connection& c) const {
 // Never touches subscriptions: this may run inside a room's fan-out loop.
 void Shard::CloseSlowConsumer(Connection& c, uint32_t slot) {
   Bump(stats_.slow_consumer_closes);
+  uint64_t before = c.out.queued_bytes();
   c.out.DropAfter(&pools_, c.send_in_flight ? c.in_flight_nodes : 0);
+  queued_total_ -= before - c.out.queued_bytes();
   CloseWith(c, slot, 4000, "slow consumer");
 }
 
@@ -204,13 +206,27 @@ void Shard::RejectHttp(Connection& c, uint32_t slot, int status, std::string_vie
   timers_.Add(now_ms_, kCloseDeadlineMs, TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
 }
 
+// HTTP API: no more requests on this connection; close once it is flushed.
+void Shard::CloseHttp(Connection& c, uint32_t slot) {
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  c.head.reset();
+  if (c.out.empty() && !c.send_in_flight) {
+    shutdown(c.fd, SHUT_WR);
+    c.shut_write = true;
+  }
+  timers_.Add(now_ms_, kCloseDeadlineMs, TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
 // Shuts the socket so in-flight operations complete; the slot is freed by
 // Reap() once the kernel has returned them. Safe inside fan-out loops.
 void Shard::Terminate(Connection& c, uint32_t slot) {
   if (c.state == ConnState::kDead) return;
   c.state = ConnState::kDead;
   shutdown(c.fd, SHUT_RDWR);
+  uint64_t before = c.out.queued_bytes();
   c.out.DropAfter(&pools_, c.send_in_flight ? c.in_flight_nodes : 0);
+  queued_total_ -= before - c.out.queued_bytes();
   reader_.Release(&c.ws);
   c.head.reset();
   reap_.push_back(slot);
@@ -220,11 +236,13 @@ void Shard::FreeConnection(uint32_t slot) {
   Connection& c = conns_.At(slot);
   RC_CHECK(c.state == ConnState::kDead && !c.recv_armed && !c.send_in_flight);
   while (!c.subs.empty()) Unsubscribe(c, slot, static_cast<uint32_t>(c.subs.size() - 1));
+  AnnounceStatus(c, slot, false);
   if (c.parked) {
     for (auto& p : c.parked->waiting) {
       if (p.frame != nullptr) p.frame->Unref();
     }
   }
+  queued_total_ -= c.out.queued_bytes();
   c.out.Clear(&pools_);
   close(c.fd);
   Drop(stats_.connections_open);

@@ -41,6 +41,7 @@ Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_f
       node_id_(std::move(node_id)),
       reader_(options.max_message_bytes),
       conns_(options.max_connections_per_shard),
+      pressure_high_(std::max<uint64_t>(uint64_t{32} << 20, 4 * options.max_queued_bytes)),
       timers_(kTickMs, 1024),
       overflow_(mesh->shards()),
       send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
@@ -107,11 +108,15 @@ void Shard::Loop() {
       for (uint32_t slot : slots) {
         if (!conns_.IsLive(slot)) continue;
         Connection& c = conns_.At(slot);
-        if (!c.recv_armed && c.state != ConnState::kDead) ArmRecv(c, slot);
+        if (!c.recv_armed && !c.paused && c.state != ConnState::kDead) ArmRecv(c, slot);
       }
     }
     Reap();
     FlushAll();
+    mesh_->SetPressure(id_, queued_total_);
+    stats_.queued_bytes.store(queued_total_, std::memory_order_relaxed);
+    stats_.bus_depth.store(OverflowTotal() + InboundDepth(), std::memory_order_relaxed);
+    if (!paused_.empty()) MaybeResume();
     FlushOverflow();
     RingDoorbells();
     if (draining_) {
@@ -131,6 +136,14 @@ void Shard::Loop() {
   if (drain_bye_ != nullptr) pools_.Unref(drain_bye_);
   drain_bye_ = nullptr;
   ring_.Submit();
+}
+
+size_t Shard::InboundDepth() {
+  size_t depth = 0;
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from != id_) depth += mesh_->Ring(from, id_).SizeApprox();
+  }
+  return depth;
 }
 
 bool Shard::SleepAllowed() {
@@ -239,10 +252,13 @@ void Shard::OnRecv(const io_uring_cqe& cqe) {
       OnBytes(c, slot, buffers_.View(bid, static_cast<size_t>(cqe.res)));
     }
     buffers_.Return(bid);
+    if (c.published) MaybePause(c, slot);
     if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
   } else if (cqe.res == -ENOBUFS) {
     Bump(stats_.recv_enobufs);
     if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  } else if (cqe.res == -ECANCELED && c.state != ConnState::kDead) {
+    rearm_.push_back(slot);  // cancelled to pause it; re-armed once resumed
   } else {
     Terminate(c, slot);  // EOF (also the normal end of a close) or a reset
   }
@@ -264,6 +280,7 @@ void Shard::OnSend(const io_uring_cqe& cqe) {
   Bump(stats_.bytes_out, static_cast<uint64_t>(cqe.res));
   if (static_cast<uint32_t>(cqe.res) < expected) Bump(stats_.short_sends);
   c.out.Consume(&pools_, static_cast<uint64_t>(cqe.res));
+  queued_total_ -= static_cast<uint64_t>(cqe.res);
   if (c.state == ConnState::kDead) return;
   if (!c.out.empty()) {
     MarkDirty(c, slot);
@@ -273,6 +290,39 @@ void Shard::OnSend(const io_uring_cqe& cqe) {
     shutdown(c.fd, SHUT_WR);
     c.shut_write = true;
   }
+}
+
+// Backpressure for publishers: while subscribers on any shard have more than
+// pressure_high_ bytes queued, a connection that publishes stops being read
+// (its multishot receive is cancelled), so its TCP window closes and its
+// publications wait in its own socket instead of in our memory. Reading
+// resumes below half of that. A few slow consumers cannot trigger it alone:
+// each is cut off at max_queued_bytes, far below the shard-wide mark.
+void Shard::MaybePause(Connection& c, uint32_t slot) {
+  c.published = false;
+  if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
+  if (mesh_->MaxPressure() <= pressure_high_) return;
+  c.paused = true;
+  paused_.push_back(slot);
+  Bump(stats_.publishers_paused);
+  if (c.recv_armed) {
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_cancel64(
+        sqe, net::PackUserData(net::OpKind::kRecv, slot, conns_.HandleOf(slot).gen), 0);
+    io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kCancel, 0, 0));
+  }
+}
+
+void Shard::MaybeResume() {
+  if (mesh_->MaxPressure() > pressure_high_ / 2) return;
+  for (uint32_t slot : paused_) {
+    if (!conns_.IsLive(slot)) continue;
+    Connection& c = conns_.At(slot);
+    if (!c.paused) continue;
+    c.paused = false;
+    if (!c.recv_armed && c.state != ConnState::kDead) ArmRecv(c, slot);
+  }
+  paused_.clear();
 }
 
 void Shard::MarkDirty(Connection& c, uint32_t slot) {
@@ -341,6 +391,8 @@ void Shard::OnTimer(uint64_t key) {
     Terminate(c, slot);
   } else if (kind == TimerKind::kKeepalive && c.state == ConnState::kOpen) {
     OnKeepalive(c, slot);
+  } else if (kind == TimerKind::kTokenExpiry && c.state == ConnState::kOpen) {
+    CloseWith(c, slot, 1008, "token expired");
   }
 }
 

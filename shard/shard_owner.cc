@@ -21,6 +21,9 @@ unsigned Shard::OwnerOf(std::string_view room) const {
 // "name:rest" uses [namespaces.name]; everything else [namespaces.default].
 const NamespaceOptions& Shard::NamespaceOf(std::string_view room) const {
   static const NamespaceOptions kDefaults;
+  // Personal rooms ("@user") carry direct messages: no history, no presence.
+  static const NamespaceOptions kPersonal{0, 0, false, false};
+  if (!room.empty() && room.front() == '@') return kPersonal;
   size_t colon = room.find(':');
   if (colon != std::string_view::npos) {
     auto it = options_.namespaces.find(std::string(room.substr(0, colon)));
@@ -66,6 +69,10 @@ void Shard::MaybeForget(std::unordered_map<std::string, OwnedRoom, core::StringH
 void Shard::OwnerJoin(JoinRequest* req, unsigned shard) {
   OwnedRoom& o = EnsureOwned(req->room);
   o.shard_mask |= uint64_t{1} << shard;
+  if (req->counts_conn) {
+    o.user_conns.resize(mesh_->shards());
+    ++o.user_conns[shard];
+  }
   if (!req->has_conn || !o.history) return;
   o.history->Expire(now_ms_);
   req->seq = o.seq;
@@ -127,29 +134,37 @@ void Shard::FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
     }
   }
   if (room->IsUnused()) {
-    LeaveRoom(room);
+    LeaveRoom(room, false);
     index_.Erase(room);
   }
 }
 
 void Shard::HandleLeave(const BusMessage& msg) {
   std::unique_ptr<std::string> room(static_cast<std::string*>(msg.ptr));
-  auto it = index_.owned().find(*room);
+  OwnerLeave(*room, msg.src, (msg.flags & 1) != 0);
+}
+
+// `one_conn`: a personal room's connection left (the shard may have others).
+void Shard::OwnerLeave(std::string_view room, unsigned shard, bool one_conn) {
+  auto it = index_.owned().find(room);
   if (it == index_.owned().end()) return;
-  it->second.shard_mask &= ~(uint64_t{1} << msg.src);
+  OwnedRoom& o = it->second;
+  if (one_conn && !o.user_conns.empty()) {
+    if (o.user_conns[shard] > 0) --o.user_conns[shard];
+    if (o.user_conns[shard] > 0) return;
+  }
+  o.shard_mask &= ~(uint64_t{1} << shard);
   MaybeForget(it);
 }
 
-void Shard::LeaveRoom(LocalRoom* room) {
+void Shard::LeaveRoom(LocalRoom* room, bool one_conn) {
   unsigned owner = OwnerOf(room->name);
   if (owner == id_) {
-    auto it = index_.owned().find(room->name);
-    if (it == index_.owned().end()) return;
-    it->second.shard_mask &= ~(uint64_t{1} << id_);
-    MaybeForget(it);
+    OwnerLeave(room->name, id_, one_conn);
     return;
   }
-  Send(owner, BusMessage{BusKind::kLeave, static_cast<uint8_t>(id_), 0, 0, 0, {},
+  Send(owner, BusMessage{BusKind::kLeave, static_cast<uint8_t>(id_), 0,
+                         static_cast<uint8_t>(one_conn ? 1 : 0), 0, {},
                          std::make_unique<std::string>(room->name).release()});
 }
 
@@ -169,7 +184,11 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
     if (it != index_.owned().end() && it->second.history) seq = ++it->second.seq;
     if (mask != 0 || seq) {
       scratch_.clear();
-      proto::WriteMsg(&scratch_, req->room, seq, req->from, req->data);
+      if (req->direct) {
+        proto::WriteDirectMsg(&scratch_, req->from, req->data);
+      } else {
+        proto::WriteMsg(&scratch_, req->room, seq, req->from, req->data);
+      }
       core::SharedFrame* frame = BuildText(scratch_, req->room);
       Bump(stats_.publications);
       if (seq) it->second.history->Append(*seq, now_ms_, frame);
@@ -189,6 +208,24 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
         }
       }
     }
+  }
+  if (req->direct) {
+    // A send's answer: how many of the user's connections it reached.
+    uint64_t reached = 0;
+    auto it = index_.owned().find(req->room);
+    if (!rejected && it != index_.owned().end()) {
+      for (uint32_t n : it->second.user_conns) reached += n;
+    }
+    BusMessage ack{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
+                   static_cast<uint8_t>(4 | (rejected ? 1 : 0)), req->send_id, req->conn,
+                   nullptr};
+    ack.value = reached;
+    if (req->origin != id_) {
+      Send(req->origin, ack);
+    } else {
+      HandlePubAck(ack);
+    }
+    return;
   }
   if (req->ticket == 0 && !rejected) return;
   BusMessage ack{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,

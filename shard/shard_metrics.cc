@@ -1,0 +1,108 @@
+// Counters for /api/stats (JSON) and /metrics (Prometheus text format), per
+// shard and in total. Any shard reads every shard's counters (relaxed atomics).
+#include <string>
+
+#include "proto/json_writer.h"
+#include "shard/shard.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+struct Metric {
+  const char* name;  // without the ringcast_ prefix
+  const char* help;
+  bool counter;      // counter (…_total) or gauge
+  std::atomic<uint64_t> ShardStats::*field;
+};
+
+constexpr Metric kMetrics[] = {
+    {"connections", "Open connections.", false, &ShardStats::connections_open},
+    {"connections_accepted", "Connections accepted.", true, &ShardStats::connections_accepted},
+    {"connections_rejected", "Connections refused (limit reached).", true,
+     &ShardStats::connections_rejected},
+    {"handshakes_failed", "Handshakes refused or timed out.", true,
+     &ShardStats::handshakes_failed},
+    {"messages_in", "Commands received from clients.", true, &ShardStats::messages_in},
+    {"messages_out", "Frames queued to clients (deliveries and replies).", true,
+     &ShardStats::messages_out},
+    {"publications", "Publications framed by their room's owner.", true,
+     &ShardStats::publications},
+    {"deliveries", "Publications queued to subscribers.", true, &ShardStats::deliveries},
+    {"bytes_out", "Bytes written to clients.", true, &ShardStats::bytes_out},
+    {"sends", "sendmsg calls (each carries every frame queued since the last).", true,
+     &ShardStats::sends},
+    {"slow_consumer_closes", "Connections closed with 4000 (slow consumer).", true,
+     &ShardStats::slow_consumer_closes},
+    {"protocol_closes", "Connections closed for a protocol violation.", true,
+     &ShardStats::protocol_closes},
+    {"idle_closes", "Connections closed by the idle timeout.", true, &ShardStats::idle_closes},
+    {"rate_limited", "Commands refused by the rate limit.", true, &ShardStats::rate_limited},
+    {"rate_limit_closes", "Connections closed with 1008 for rate abuse.", true,
+     &ShardStats::rate_limit_closes},
+    {"publishers_paused", "Times a publisher stopped being read (backpressure).", true,
+     &ShardStats::publishers_paused},
+    {"queued_bytes", "Bytes waiting in connections' out-queues.", false,
+     &ShardStats::queued_bytes},
+    {"bus_queue_depth", "Cross-shard messages waiting for or from this shard.", false,
+     &ShardStats::bus_depth},
+    {"bus_overflowed", "Cross-shard messages that waited for a full ring.", true,
+     &ShardStats::bus_overflowed},
+    {"recv_enobufs", "Receives that found the buffer ring empty.", true,
+     &ShardStats::recv_enobufs},
+    {"history_rooms", "Rooms keeping history.", false, &ShardStats::history_rooms},
+    {"history_messages", "Messages held in history.", false, &ShardStats::history_messages},
+    {"history_bytes", "Bytes held in history.", false, &ShardStats::history_bytes},
+};
+
+uint64_t Read(const ShardStats* s, const Metric& m) {
+  return (s->*m.field).load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::string Shard::StatsJson() const {
+  std::string out;
+  proto::JsonWriter w(&out);
+  w.BeginObject();
+  w.Field("node", node_id_);
+  w.Field("shards", static_cast<uint64_t>(peers_.size()));
+  w.Key("total");
+  w.BeginObject();
+  for (const Metric& m : kMetrics) {
+    uint64_t sum = 0;
+    for (const ShardStats* s : peers_) sum += Read(s, m);
+    w.Field(m.name, sum);
+  }
+  w.EndObject();
+  w.Key("per_shard");
+  w.BeginArray();
+  for (const ShardStats* s : peers_) {
+    w.BeginObject();
+    for (const Metric& m : kMetrics) w.Field(m.name, Read(s, m));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.Flush();
+  return out;
+}
+
+std::string Shard::MetricsText() const {
+  std::string out;
+  for (const Metric& m : kMetrics) {
+    std::string name = std::string("ringcast_") + m.name + (m.counter ? "_total" : "");
+    out += "# HELP " + name + " " + m.help + "\n";
+    out += "# TYPE " + name + (m.counter ? " counter\n" : " gauge\n");
+    uint64_t sum = 0;
+    for (size_t i = 0; i < peers_.size(); ++i) {
+      uint64_t v = Read(peers_[i], m);
+      sum += v;
+      out += name + "{shard=\"" + std::to_string(i) + "\"} " + std::to_string(v) + "\n";
+    }
+    out += name + "{shard=\"all\"} " + std::to_string(sum) + "\n";
+  }
+  return out;
+}
+
+}  // namespace ringcast::shard
