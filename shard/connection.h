@@ -70,6 +70,9 @@ struct Connection {
   std::vector<SubRef> subs;
   std::unique_ptr<ParkedReplies> parked;
   std::unique_ptr<Grants> grants;  // only for JWT connections with claims
+  // Bytes that arrived after the connection was paused (already in the
+  // completion queue): handled when it resumes, in order.
+  std::unique_ptr<std::string> deferred;
   std::string user;
   uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
   uint64_t refill_ms = 0;         // command token bucket: time of the last refill

@@ -88,6 +88,8 @@ class Shard {
   void MarkDirty(Connection& c, uint32_t slot);
   void MaybePause(Connection& c, uint32_t slot);
   void MaybeResume();
+  bool ResumeDeferred(Connection& c, uint32_t slot);
+  uint64_t Pressure() const;
   void BeginDrain();
   void DrainStep();
   void Reap();

@@ -41,7 +41,7 @@ Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_f
       node_id_(std::move(node_id)),
       reader_(options.max_message_bytes),
       conns_(options.max_connections_per_shard),
-      pressure_high_(std::max<uint64_t>(uint64_t{32} << 20, 4 * options.max_queued_bytes)),
+      pressure_high_(std::max<uint64_t>(uint64_t{64} << 20, 4 * options.max_queued_bytes)),
       timers_(kTickMs, 1024),
       overflow_(mesh->shards()),
       send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
@@ -248,8 +248,12 @@ void Shard::OnRecv(const io_uring_cqe& cqe) {
     RC_CHECK(cqe.flags & IORING_CQE_F_BUFFER);
     c.last_rx_ms = now_ms_;
     auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
-    if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
-      OnBytes(c, slot, buffers_.View(bid, static_cast<size_t>(cqe.res)));
+    std::string_view bytes = buffers_.View(bid, static_cast<size_t>(cqe.res));
+    if (c.paused && c.state == ConnState::kOpen) {
+      if (!c.deferred) c.deferred = std::make_unique<std::string>();
+      c.deferred->append(bytes);  // bounded by the buffer ring: the receive is cancelled
+    } else if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
+      OnBytes(c, slot, bytes);
     }
     buffers_.Return(bid);
     if (c.published) MaybePause(c, slot);
@@ -301,7 +305,7 @@ void Shard::OnSend(const io_uring_cqe& cqe) {
 void Shard::MaybePause(Connection& c, uint32_t slot) {
   c.published = false;
   if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
-  if (mesh_->MaxPressure() <= pressure_high_) return;
+  if (Pressure() <= pressure_high_) return;
   c.paused = true;
   paused_.push_back(slot);
   Bump(stats_.publishers_paused);
@@ -313,16 +317,43 @@ void Shard::MaybePause(Connection& c, uint32_t slot) {
   }
 }
 
+// This shard's own queues count at once; other shards' as of their last round.
+uint64_t Shard::Pressure() const { return std::max(mesh_->MaxPressure(), queued_total_); }
+
 void Shard::MaybeResume() {
-  if (mesh_->MaxPressure() > pressure_high_ / 2) return;
-  for (uint32_t slot : paused_) {
+  if (Pressure() > pressure_high_ / 2) return;
+  std::vector<uint32_t> slots;
+  slots.swap(paused_);
+  for (uint32_t slot : slots) {
     if (!conns_.IsLive(slot)) continue;
     Connection& c = conns_.At(slot);
     if (!c.paused) continue;
     c.paused = false;
+    if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
     if (!c.recv_armed && c.state != ConnState::kDead) ArmRecv(c, slot);
   }
-  paused_.clear();
+}
+
+// Feeds what arrived while paused in slices, pausing again as soon as the
+// publications in it fill the queues. Returns false when paused again.
+bool Shard::ResumeDeferred(Connection& c, uint32_t slot) {
+  constexpr size_t kSlice = 16384;
+  std::unique_ptr<std::string> input = std::move(c.deferred);
+  size_t pos = 0;
+  while (pos < input->size() && c.state == ConnState::kOpen) {
+    size_t n = std::min(kSlice, input->size() - pos);
+    OnBytes(c, slot, std::string_view(*input).substr(pos, n));
+    pos += n;
+    if (c.published) MaybePause(c, slot);
+    if (c.paused) {
+      if (pos < input->size() && c.state == ConnState::kOpen) {
+        input->erase(0, pos);
+        c.deferred = std::move(input);
+      }
+      return false;
+    }
+  }
+  return true;
 }
 
 void Shard::MarkDirty(Connection& c, uint32_t slot) {

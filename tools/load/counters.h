@@ -22,6 +22,7 @@ struct Counters {
   uint64_t expected = 0;    // deliveries the measured messages must produce
   uint64_t deliveries = 0;  // measured messages received
   uint64_t deliveries_all = 0;
+  uint64_t received_in_window = 0;  // any of ours received during the window (overload rate)
   uint64_t gaps = 0;      // sequence numbers skipped, as seen by receivers
   uint64_t reorders = 0;  // a sequence number at or below one already seen
   uint64_t foreign = 0;   // msg frames that were not ours (ignored)
@@ -54,6 +55,7 @@ struct Counters {
       Field{"expected", &Counters::expected},
       Field{"deliveries", &Counters::deliveries},
       Field{"deliveries_all", &Counters::deliveries_all},
+      Field{"received_in_window", &Counters::received_in_window},
       Field{"gaps", &Counters::gaps},
       Field{"reorders", &Counters::reorders},
       Field{"foreign", &Counters::foreign},

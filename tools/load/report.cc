@@ -146,6 +146,7 @@ void PrintTable(std::FILE* out, const Report& r) {
     row("deliveries / expected", std::to_string(c.deliveries) + " / " + std::to_string(c.expected));
     row("delivery ratio", Fmt("%.6f", c.expected ? double(c.deliveries) / double(c.expected) : 0));
     row("deliveries/s achieved", Fmt("%.0f", double(c.deliveries) / w));
+    row("received/s in window (any publish time)", Fmt("%.0f", double(c.received_in_window) / w));
     row("deliveries/s demanded", o.closed_loop() ? std::string("closed loop")
                                                  : Fmt("%.0f", r.plan->DemandedDeliveriesPerS()));
   } else if (o.scenario == Scenario::kChurn) {
@@ -239,6 +240,7 @@ std::string ReportJson(const Report& r) {
   kv("expected_deliveries", u(expected));
   kv("delivery_ratio", num(expected ? double(deliveries) / double(expected) : 0));
   kv("deliveries_per_s", num(double(deliveries) / w));
+  kv("received_per_s", num(double(c.received_in_window) / w));
   kv("demanded_deliveries_per_s", num(r.plan->DemandedDeliveriesPerS()));
   auto us = [&](double p) { return num(Us(h.Percentile(p))); };
   kv("latency_us", "{\"p50\":" + us(50) + ",\"p90\":" + us(90) + ",\"p99\":" + us(99) +

@@ -291,6 +291,12 @@ void Worker::OnDelivery(Conn& c, std::string_view payload, uint64_t now) {
     ++counters_.reorders;
   }
   ++counters_.deliveries_all;
+  // Whatever was published when: the rate the server achieved in the window,
+  // the figure that matters when demand is above capacity.
+  if (now >= s_.control->warmup_end_ns.load(std::memory_order_relaxed) &&
+      now < s_.control->measure_end_ns.load(std::memory_order_relaxed)) {
+    ++counters_.received_in_window;
+  }
   const uint64_t latency_ns = now > f->send_ns ? now - f->send_ns : 0;
   interval_.Record(latency_ns);
   if (f->measured) {
