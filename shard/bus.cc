@@ -32,6 +32,9 @@ void FreeBusPayload(const BusMessage& msg) {
     case BusKind::kDisconnect:
       std::unique_ptr<std::string>(static_cast<std::string*>(msg.ptr));
       break;
+    case BusKind::kRes:
+      std::unique_ptr<ResAnswer>(static_cast<ResAnswer*>(msg.ptr));
+      break;
     case BusKind::kPubAck:
       break;
   }

@@ -37,6 +37,7 @@ enum class BusKind : uint8_t {
              // bit 1 = `value` carries the seq; for direct messages (send), ticket is
              // the send's id and `value` the connections reached
   kDisconnect,  // any shard -> every shard: ptr = std::string* user, close its connections
+  kRes,         // responder's shard -> requester's shard: ptr = ResAnswer*
 };
 
 struct BusMessage {
@@ -93,6 +94,14 @@ struct PubRequest {
   bool echo = true;
   bool direct = false;  // `send` to a user's personal room: framed without the room
   uint32_t send_id = 0; // direct: the origin's SendTracker entry (0 = none)
+  std::string rid;      // direct `req`: framed as {"op":"req",...,"rid":rid}
+};
+
+// The first answer to a `req`, on its way to the requester's shard.
+struct ResAnswer {
+  uint32_t request = 0;  // the requester shard's request number
+  std::string from;
+  std::string data;
 };
 
 class Mesh {

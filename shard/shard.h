@@ -42,6 +42,7 @@ enum class TimerKind : uint8_t {
   kCloseDeadline = 2,
   kKeepalive = 3,
   kTokenExpiry = 4,
+  kRequestTimeout = 5,  // the slot field holds the request number, not a connection
 };
 
 // Timer keys name a connection by {slot, 24 bits of generation}.
@@ -195,10 +196,16 @@ class Shard {
   // Sends data to each user's connections; answers through `ticket` when
   // every owner has answered. Returns false when the bus is backlogged.
   bool StartSend(Connection& c, uint32_t slot, const std::vector<std::string_view>& to,
-                 std::string_view data, uint32_t ticket);
+                 std::string_view data, uint32_t ticket, uint32_t request = 0);
   void OnSendAck(const BusMessage& msg);
   void DisconnectUser(std::string_view user);
   void HandleDisconnect(const BusMessage& msg);
+  // req/res: the requester's shard keeps each pending request until its first
+  // answer, no_such_user or its timeout.
+  void DoReq(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void DoRes(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void HandleRes(std::unique_ptr<ResAnswer> answer);
+  void OnRequestTimeout(uint32_t request);
   void Unsubscribe(Connection& c, uint32_t slot, uint32_t sub_index);
   size_t OverflowTotal() const;
 
@@ -234,7 +241,14 @@ class Shard {
     uint32_t ticket;    // the sender's reply ticket (0 = none wanted but errors)
     uint32_t waiting;   // owners still to answer
     uint64_t reached;   // connections reached so far
+    uint32_t request;   // a `req`'s number, 0 for `send`
   };
+  struct PendingRequest {
+    core::SlabHandle conn;
+    uint32_t ticket;
+  };
+  std::unordered_map<uint32_t, PendingRequest> requests_;
+  uint32_t next_request_ = 0;
   std::unordered_map<uint32_t, PendingSend> sends_;
   uint32_t next_send_id_ = 0;
   uint64_t next_sweep_ms_ = 0;

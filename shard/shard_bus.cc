@@ -99,6 +99,9 @@ void Shard::OnBus(const BusMessage& msg) {
     case BusKind::kDisconnect:
       HandleDisconnect(msg);
       return;
+    case BusKind::kRes:
+      HandleRes(std::unique_ptr<ResAnswer>(static_cast<ResAnswer*>(msg.ptr)));
+      return;
   }
 }
 

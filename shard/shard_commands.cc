@@ -84,7 +84,11 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
       DoSend(c, slot, cmd);
       return;
     case proto::Op::kReq:
+      DoReq(c, slot, cmd);
+      return;
     case proto::Op::kRes:
+      DoRes(c, slot, cmd);
+      return;
     case proto::Op::kPresence: {
       std::string reason = "op '" + std::string(proto::OpName(cmd.op)) +
                            "' is not available in this version of ringcast";

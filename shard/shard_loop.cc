@@ -410,6 +410,10 @@ void Shard::Flush(Connection& c, uint32_t slot) {
 void Shard::OnTimer(uint64_t key) {
   auto kind = static_cast<TimerKind>(key >> 56);
   uint32_t slot = static_cast<uint32_t>(key);
+  if (kind == TimerKind::kRequestTimeout) {
+    OnRequestTimeout(slot);
+    return;
+  }
   if (!conns_.IsLive(slot)) return;
   if (!net::GenMatches(conns_.HandleOf(slot).gen, static_cast<uint32_t>(key >> 32) & 0xffffffu)) {
     return;  // the connection this timer was for is gone

@@ -6,6 +6,7 @@
 
 #include "core/hash.h"
 #include "proto/envelope.h"
+#include "proto/json_writer.h"
 #include "shard/shard.h"
 
 namespace ringcast::shard {
@@ -184,7 +185,16 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
     if (it != index_.owned().end() && it->second.history) seq = ++it->second.seq;
     if (mask != 0 || seq) {
       scratch_.clear();
-      if (req->direct) {
+      if (!req->rid.empty()) {
+        proto::JsonWriter w(&scratch_);
+        w.BeginObject();
+        w.Field("op", "req");
+        w.Field("from", req->from);
+        w.Field("rid", req->rid);
+        w.RawField("data", req->data);
+        w.EndObject();
+        w.Flush();
+      } else if (req->direct) {
         proto::WriteDirectMsg(&scratch_, req->from, req->data);
       } else {
         proto::WriteMsg(&scratch_, req->room, seq, req->from, req->data);
