@@ -35,6 +35,13 @@ void FreeBusPayload(const BusMessage& msg) {
     case BusKind::kRes:
       std::unique_ptr<ResAnswer>(static_cast<ResAnswer*>(msg.ptr));
       break;
+    case BusKind::kPresence:
+      std::unique_ptr<PresenceDelta>(static_cast<PresenceDelta*>(msg.ptr));
+      break;
+    case BusKind::kPresenceQuery:
+    case BusKind::kPresenceAnswer:
+      std::unique_ptr<PresenceQuery>(static_cast<PresenceQuery*>(msg.ptr));
+      break;
     case BusKind::kPubAck:
       break;
   }

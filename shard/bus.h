@@ -38,13 +38,17 @@ enum class BusKind : uint8_t {
              // the send's id and `value` the connections reached
   kDisconnect,  // any shard -> every shard: ptr = std::string* user, close its connections
   kRes,         // responder's shard -> requester's shard: ptr = ResAnswer*
+  kPresence,    // subscriber shard -> owner: ptr = PresenceDelta*
+  kPresenceQuery,   // asking shard -> owner: ptr = PresenceQuery*
+  kPresenceAnswer,  // owner -> asking shard: the same PresenceQuery, answered
 };
 
 struct BusMessage {
   BusKind kind;
   uint8_t src;      // sending shard
   uint8_t origin;   // kDeliver: shard of the connection not to echo to
-  uint8_t flags;    // kDeliver: bit 0 = skip conn; kPubAck: bit 0 = rejected
+  uint8_t flags;    // kDeliver: bit 0 = skip conn, bit 1 = presence subscribers only;
+                    // kPubAck: bit 0 = rejected
   uint32_t ticket;  // reply ticket (kPubAck) or join epoch (kJoin/kJoinAck)
   core::SlabHandle conn;
   union {
@@ -61,6 +65,7 @@ struct JoinRequest {
   std::string room;
   bool room_join = false;
   bool counts_conn = false;  // a personal room: the owner counts connections
+  bool presence = false;     // the subscriber asked for join/leave events
   bool has_conn = false;  // answer for `conn`
   core::SlabHandle conn{};
   uint32_t ticket = 0;    // its reply ticket, 0 = no reply wanted
@@ -95,6 +100,22 @@ struct PubRequest {
   bool direct = false;  // `send` to a user's personal room: framed without the room
   uint32_t send_id = 0; // direct: the origin's SendTracker entry (0 = none)
   std::string rid;      // direct `req`: framed as {"op":"req",...,"rid":rid}
+};
+
+// One connection of `user` entered (+1) or left (-1) `room`.
+struct PresenceDelta {
+  std::string room;
+  std::string user;
+  std::string info_json;
+  int delta = 0;
+};
+
+struct PresenceQuery {
+  std::string room;
+  core::SlabHandle conn{};
+  uint32_t ticket = 0;
+  std::string users_json;  // filled by the owner: [{"user":..,"info":..,"conns":n},...]
+  uint64_t count = 0;
 };
 
 // The first answer to a `req`, on its way to the requester's shard.

@@ -176,13 +176,16 @@ class Shard {
   void OwnerJoin(JoinRequest* req, unsigned shard);
   void FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch);
   void SweepHistory();
+  void FanOut(core::SharedFrame* frame, uint64_t mask, uint8_t flags, uint8_t origin,
+              core::SlabHandle conn);
   void Send(unsigned to, const BusMessage& msg);
   void DrainInbound();
   void FlushOverflow();
   void RingDoorbells();
   void OnBus(const BusMessage& msg);
   void HandlePublish(std::unique_ptr<PubRequest> req);
-  void DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin, core::SlabHandle conn);
+  void DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin, core::SlabHandle conn,
+                    bool presence_only = false);
   void HandleJoin(const BusMessage& msg);
   void HandleLeave(const BusMessage& msg);
   void HandleJoinAck(const BusMessage& msg);
@@ -206,6 +209,19 @@ class Shard {
   void DoRes(Connection& c, uint32_t slot, const proto::Command& cmd);
   void HandleRes(std::unique_ptr<ResAnswer> answer);
   void OnRequestTimeout(uint32_t request);
+
+  // shard_presence.cc: who is in a room (owner side), join/leave events with
+  // a debounce, and the presence command / GET /api/presence.
+  bool TracksPresence(std::string_view room) const;
+  void SendPresenceDelta(const Connection& c, std::string_view room, int delta);
+  void OwnerPresence(const PresenceDelta& d);
+  void AnnouncePresence(std::string_view room, std::string_view op, std::string_view user,
+                        std::string_view info_json);
+  void SweepPresence();
+  void DoPresence(Connection& c, uint32_t slot, const proto::Command& cmd);
+  void AskPresence(Connection& c, uint32_t slot, std::string_view room, uint32_t ticket);
+  void AnswerPresence(PresenceQuery* q);
+  void FinishPresence(std::unique_ptr<PresenceQuery> q);
   void Unsubscribe(Connection& c, uint32_t slot, uint32_t sub_index);
   size_t OverflowTotal() const;
 
@@ -248,6 +264,12 @@ class Shard {
     uint32_t ticket;
   };
   std::unordered_map<uint32_t, PendingRequest> requests_;
+  struct PendingLeave {
+    std::string room;
+    std::string user;
+    uint64_t left_at_ms;
+  };
+  std::deque<PendingLeave> leaves_;  // in time order: the delay is the same for all
   uint32_t next_request_ = 0;
   std::unordered_map<uint32_t, PendingSend> sends_;
   uint32_t next_send_id_ = 0;

@@ -82,7 +82,7 @@ void Shard::OnBus(const BusMessage& msg) {
       return;
     case BusKind::kDeliver:
       DeliverLocal(static_cast<core::SharedFrame*>(msg.ptr), (msg.flags & 1) != 0, msg.origin,
-                   msg.conn);
+                   msg.conn, (msg.flags & 2) != 0);
       return;
     case BusKind::kJoin:
       HandleJoin(msg);
@@ -102,11 +102,24 @@ void Shard::OnBus(const BusMessage& msg) {
     case BusKind::kRes:
       HandleRes(std::unique_ptr<ResAnswer>(static_cast<ResAnswer*>(msg.ptr)));
       return;
+    case BusKind::kPresence:
+      OwnerPresence(*std::unique_ptr<PresenceDelta>(static_cast<PresenceDelta*>(msg.ptr)));
+      return;
+    case BusKind::kPresenceQuery: {
+      auto* q = static_cast<PresenceQuery*>(msg.ptr);
+      AnswerPresence(q);
+      Send(msg.src, BusMessage{BusKind::kPresenceAnswer, static_cast<uint8_t>(id_), 0, 0, 0, {},
+                               q});
+      return;
+    }
+    case BusKind::kPresenceAnswer:
+      FinishPresence(std::unique_ptr<PresenceQuery>(static_cast<PresenceQuery*>(msg.ptr)));
+      return;
   }
 }
 
 void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
-                         core::SlabHandle conn) {
+                         core::SlabHandle conn, bool presence_only) {
   LocalRoom* room = index_.Find(frame->tag());
   if (room == nullptr || room->subs.empty()) {
     frame->Unref();
@@ -117,6 +130,7 @@ void Shard::DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin,
   uint64_t delivered = 0;
   for (const Subscriber& s : room->subs) {
     if (exclude && s.slot == conn.slot && conns_.HandleOf(s.slot).gen == conn.gen) continue;
+    if (presence_only && !s.presence) continue;
     Connection& c = conns_.At(s.slot);
     if (c.state != ConnState::kOpen) continue;
     EnqueueLocal(c, s.slot, local);

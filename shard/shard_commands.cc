@@ -89,12 +89,9 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
     case proto::Op::kRes:
       DoRes(c, slot, cmd);
       return;
-    case proto::Op::kPresence: {
-      std::string reason = "op '" + std::string(proto::OpName(cmd.op)) +
-                           "' is not available in this version of ringcast";
-      ReplyError(c, slot, cmd.id, proto::ErrorCode::kBadCommand, reason);
+    case proto::Op::kPresence:
+      DoPresence(c, slot, cmd);
       return;
-    }
   }
 }
 
@@ -139,6 +136,7 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     // The owner answers this subscriber itself (seq, epoch, replay); it joins
     // the local room when that answer arrives (FinishJoin).
     req->has_conn = true;
+    req->presence = cmd.presence;
     req->conn = conns_.HandleOf(slot);
     if (cmd.id) req->ticket = ReserveTicket(c, cmd.id);
     if (cmd.since && !already) {  // live messages already flow: no replay on top
@@ -147,17 +145,21 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     }
     ++room->recovering;
   } else {
-    index_.Add(room, slot, &c.subs);
+    index_.Add(room, slot, &c.subs, cmd.presence);
     if (room->joined) {
       ReplyOk(c, slot, cmd.id);
     } else if (cmd.id) {
       // `ok` only once the owner has recorded us: no later publication can miss.
       room->pending.push_back(PendingAck{conns_.HandleOf(slot), ReserveTicket(c, cmd.id)});
     }
-    if (!created) return;  // the room's join is already on its way
+    if (!created) {  // the room's join is already on its way, ahead of this
+      if (TracksPresence(room->name)) SendPresenceDelta(c, room->name, +1);
+      return;
+    }
   }
   unsigned owner = OwnerOf(room->name);
   uint32_t join_epoch = room->join_epoch;
+  std::string name(room->name);  // FinishJoin may erase the room
   if (owner == id_) {
     OwnerJoin(req.get(), id_);
     FinishJoin(std::move(req), join_epoch);
@@ -165,6 +167,9 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
     Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0,
                            created ? join_epoch : 0, {}, req.release()});
   }
+  // History rooms count the subscriber when it joins (FinishJoin); others now,
+  // behind the room's join on the same ring.
+  if (!history && TracksPresence(name)) SendPresenceDelta(c, name, +1);
 }
 
 void Shard::DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd) {
@@ -176,6 +181,7 @@ void Shard::DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd) {
 
 void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
   LocalRoom* room = c.subs[sub_index].room;
+  if (TracksPresence(room->name)) SendPresenceDelta(c, room->name, -1);
   bool empty = index_.Remove(&c.subs, sub_index,
                              [&](uint32_t other) -> std::vector<SubRef>& {
                                return conns_.At(other).subs;

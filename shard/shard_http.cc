@@ -116,8 +116,15 @@ void Shard::RouteHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
   }
   if (path == "/api/stats") return HttpReply(c, slot, 200, kJson, StatsJson(), keep_alive);
   if (path == "/api/presence") {
-    return HttpError(c, slot, 501, "internal", "presence is not available in this version",
-                     keep_alive);
+    std::optional<std::string> room = net::QueryParam(req.query, "room");
+    if (!room || room->empty() || room->size() > proto::kMaxRoomBytes) {
+      return HttpError(c, slot, 400, "bad_command", "missing or bad room parameter", keep_alive);
+    }
+    if (!TracksPresence(*room)) {
+      return HttpError(c, slot, 403, "not_allowed", "presence is not enabled for that room",
+                       keep_alive);
+    }
+    return AskPresence(c, slot, *room, ReserveHttpTicket(c, keep_alive));
   }
   proto::Op op = path == "/api/publish" ? proto::Op::kPub
                  : path == "/api/send"  ? proto::Op::kSend

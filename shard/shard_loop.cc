@@ -100,6 +100,7 @@ void Shard::Loop() {
     DrainInbound();
     timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
     SweepHistory();
+    SweepPresence();
     if (!draining_ && stop_->load(std::memory_order_relaxed)) BeginDrain();
     if (draining_) DrainStep();
     if (!rearm_.empty()) {

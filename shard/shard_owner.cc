@@ -121,7 +121,10 @@ void Shard::FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
     Connection* c = conns_.Get(req->conn);
     if (c != nullptr && c->state == ConnState::kOpen) {
       uint32_t slot = req->conn.slot;
-      if (SubscriptionIndex::IndexOf(c->subs, room) < 0) index_.Add(room, slot, &c->subs);
+      if (SubscriptionIndex::IndexOf(c->subs, room) < 0) {
+        index_.Add(room, slot, &c->subs, req->presence);
+        if (TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
+      }
       for (core::SharedFrame* f : req->replay) Enqueue(*c, slot, f);
       req->replay.clear();
       if (req->ticket != 0) {
@@ -202,21 +205,7 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
       core::SharedFrame* frame = BuildText(scratch_, req->room);
       Bump(stats_.publications);
       if (seq) it->second.history->Append(*seq, now_ms_, frame);
-      if (mask == 0) {
-        frame->Unref();
-      } else {
-        frame->Ref(static_cast<uint32_t>(std::popcount(mask)) - 1);
-        uint8_t skip = req->echo ? 0 : 1;
-        for (uint64_t m = mask; m != 0; m &= m - 1) {
-          unsigned to = static_cast<unsigned>(std::countr_zero(m));
-          if (to == id_) {
-            DeliverLocal(frame, skip != 0, req->origin, req->conn);
-          } else {
-            Send(to, BusMessage{BusKind::kDeliver, static_cast<uint8_t>(id_), req->origin, skip,
-                                0, req->conn, frame});
-          }
-        }
-      }
+      FanOut(frame, mask, req->echo ? 0 : 1, req->origin, req->conn);
     }
   }
   if (req->direct) {
@@ -246,6 +235,26 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
     Send(req->origin, ack);
   } else {
     HandlePubAck(ack);
+  }
+}
+
+// Hands one frame (its creator's reference) to every shard in mask: one
+// atomic reference per shard. flags as in kDeliver.
+void Shard::FanOut(core::SharedFrame* frame, uint64_t mask, uint8_t flags, uint8_t origin,
+                   core::SlabHandle conn) {
+  if (mask == 0) {
+    frame->Unref();
+    return;
+  }
+  frame->Ref(static_cast<uint32_t>(std::popcount(mask)) - 1);
+  for (uint64_t m = mask; m != 0; m &= m - 1) {
+    unsigned to = static_cast<unsigned>(std::countr_zero(m));
+    if (to == id_) {
+      DeliverLocal(frame, (flags & 1) != 0, origin, conn, (flags & 2) != 0);
+    } else {
+      Send(to, BusMessage{BusKind::kDeliver, static_cast<uint8_t>(id_), origin, flags, 0, conn,
+                          frame});
+    }
   }
 }
 

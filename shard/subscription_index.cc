@@ -14,8 +14,9 @@ LocalRoom* SubscriptionIndex::FindOrCreate(std::string_view room, bool* created)
   return &it->second;
 }
 
-void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs) {
-  room->subs.push_back(Subscriber{slot, static_cast<uint32_t>(subs->size())});
+void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs,
+                            bool presence) {
+  room->subs.push_back(Subscriber{slot, static_cast<uint32_t>(subs->size()), presence});
   subs->push_back(SubRef{room, static_cast<uint32_t>(room->subs.size() - 1)});
 }
 

@@ -32,6 +32,15 @@ struct SubRef {
 struct Subscriber {
   uint32_t slot;       // connection slot
   uint32_t sub_index;  // position in that connection's SubRef list
+  bool presence;       // wants join/leave events
+};
+
+// Presence of one room at its owner: users with at least one subscribed
+// connection, and those whose last one left less than leave_delay_ms ago.
+struct Member {
+  uint32_t conns = 0;
+  uint64_t left_at_ms = 0;  // when conns reached 0 (a leave is pending), else 0
+  std::string info_json;    // "" = null
 };
 
 struct PendingAck {
@@ -56,6 +65,7 @@ struct OwnedRoom {
   std::string epoch;                     // names this unbroken run of seqs
   std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
   std::vector<uint32_t> user_conns;      // personal rooms ("@user"): connections per shard
+  std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>> members;
 };
 
 class SubscriptionIndex {
@@ -64,7 +74,7 @@ class SubscriptionIndex {
   // Creates the local room if needed; *created tells whether it is new.
   LocalRoom* FindOrCreate(std::string_view room, bool* created);
   // Adds a subscriber; `subs` is that connection's reverse list.
-  void Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs);
+  void Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs, bool presence = false);
   // Removes entry i of a connection's reverse list; subs_of(slot) returns the
   // reverse list of another connection whose position moved. Returns true
   // when the room has no subscribers and no pending joins left: the caller

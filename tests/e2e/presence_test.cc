@@ -1,0 +1,101 @@
+// Presence (PROTOCOL.md): join/leave per user with a leave debounce, the
+// presence command and GET /api/presence, across shards and connections.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/e2e_helpers.h"
+#include "tests/support/server_fixture.h"
+#include "tests/support/ws_client.h"
+
+namespace ringcast::testing {
+namespace {
+
+shard::ServerOptions PresenceOptions() {
+  auto options = TestServerOptions(2);
+  options.presence_leave_delay_ms = 300;
+  return options;
+}
+
+WsClient As(uint16_t port, const std::string& user, const std::string& ip) {
+  WsClient c;
+  EXPECT_TRUE(c.Connect(port, "/ws?user=" + user, ip));
+  EXPECT_TRUE(c.ReadWelcome());
+  return c;
+}
+
+std::string PresenceSub(const std::string& room, int id) {
+  return R"({"op":"sub","room":")" + room + R"(","presence":true,"id":)" + std::to_string(id) +
+         "}";
+}
+
+TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {
+  InProcessServer server(PresenceOptions());
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient watcher = As(server.port(), "watcher", "127.0.0.2");
+  watcher.SendText(PresenceSub("lobby", 1));
+  // The watcher's own join comes as an event too; then ok.
+  bool ok = false, self_join = false;
+  for (int i = 0; i < 2; ++i) {
+    auto m = watcher.ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(m);
+    ok |= JsonString(*m, "op") == "ok";
+    self_join |= JsonString(*m, "op") == "join" && JsonString(*m, "user") == "watcher";
+  }
+  EXPECT_TRUE(ok && self_join);
+  // dana joins with two connections (spread over source addresses / shards).
+  std::vector<WsClient> dana;
+  for (int i = 0; i < 4; ++i) {
+    dana.push_back(As(server.port(), "dana", SourceIp(10 + i)));
+    ASSERT_TRUE(Subscribe(dana.back(), "lobby", 1));
+  }
+  auto join = watcher.ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(join);
+  EXPECT_EQ(JsonMinify(*join), R"({"op":"join","room":"lobby","user":"dana","info":null})");
+  EXPECT_FALSE(watcher.ReadMessage(200).has_value()) << "one join per user, not per connection";
+  watcher.SendText(R"({"op":"presence","room":"lobby","id":5})");
+  auto p = watcher.ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(JsonUint(*p, "count"), 2u) << *p;
+  EXPECT_NE(p->find(R"({"user":"dana","info":null,"conns":4})"), std::string::npos) << *p;
+  // Three leave: nothing. The last one leaves and comes back quickly: nothing.
+  for (int i = 0; i < 3; ++i) dana[i].Close();
+  dana[3].SendText(R"({"op":"unsub","room":"lobby","id":2})");
+  ASSERT_TRUE(NextIsOk(dana[3], 2));
+  ASSERT_TRUE(Subscribe(dana[3], "lobby", 3));
+  EXPECT_FALSE(watcher.ReadMessage(600).has_value()) << "a quick return makes no noise";
+  // Now really gone: one leave after the delay.
+  dana[3].Close();
+  auto leave = watcher.ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(leave);
+  EXPECT_EQ(JsonMinify(*leave), R"({"op":"leave","room":"lobby","user":"dana","info":null})");
+  std::string r;
+  {
+    WsClient http;
+    ASSERT_TRUE(http.ConnectTcp(server.port()));
+    r = http.RawHttp("GET /api/presence?room=lobby HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  EXPECT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 200 OK");
+  EXPECT_NE(r.find(R"({"users":[{"user":"watcher","info":null,"conns":1}],"count":1})"),
+            std::string::npos)
+      << r;
+}
+
+TEST(PresenceTest, OnlyPresenceSubscribersGetEventsAndNamespacesCanForbidIt) {
+  auto options = PresenceOptions();
+  options.namespaces["quiet"].presence = false;
+  InProcessServer server(options);
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient plain = As(server.port(), "plain", "127.0.0.2");
+  ASSERT_TRUE(Subscribe(plain, "hall", 1));
+  WsClient eve = As(server.port(), "eve", "127.0.0.3");
+  ASSERT_TRUE(Subscribe(eve, "hall", 1));
+  EXPECT_FALSE(plain.ReadMessage(300).has_value()) << "no presence:true, no events";
+  plain.SendText(R"({"op":"presence","room":"quiet:x","id":2})");
+  EXPECT_TRUE(NextIsError(plain, "not_allowed", 2));
+}
+
+}  // namespace
+}  // namespace ringcast::testing
