@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <string>
+#include <utility>
 
 #include "core/shared_frame.h"
 
@@ -16,7 +18,10 @@ namespace ringcast::shard {
 
 class RoomHistory {
  public:
-  RoomHistory(uint32_t max_messages, uint32_t ttl_s) : max_(max_messages), ttl_ms_(ttl_s * 1000ull) {}
+  RoomHistory(uint32_t max_messages, uint32_t ttl_s, std::string epoch)
+      : max_(max_messages), ttl_ms_(ttl_s * 1000ull), epoch_(std::move(epoch)) {}
+  // Names this unbroken run of seqs (PROTOCOL.md: epoch).
+  const std::string& epoch() const { return epoch_; }
   ~RoomHistory() {
     for (const Entry& e : entries_) e.frame->Unref();
   }
@@ -65,6 +70,7 @@ class RoomHistory {
 
   uint32_t max_;
   uint64_t ttl_ms_;
+  std::string epoch_;
   std::deque<Entry> entries_;
   uint64_t bytes_ = 0;
 };

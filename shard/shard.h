@@ -190,8 +190,8 @@ class Shard {
   void HandleLeave(const BusMessage& msg);
   void HandleJoinAck(const BusMessage& msg);
   void HandlePubAck(const BusMessage& msg);
-  void LeaveRoom(LocalRoom* room, bool one_conn);
-  void OwnerLeave(std::string_view room, unsigned shard, bool one_conn);
+  void LeaveRoom(LocalRoom* room, bool one_conn, bool last);
+  void OwnerLeave(std::string_view room, unsigned shard, bool one_conn, bool last);
 
   // shard_users.cc: personal rooms, `send`, disconnecting a user.
   void JoinPersonalRoom(Connection& c, uint32_t slot);

@@ -187,7 +187,7 @@ void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
                                return conns_.At(other).subs;
                              });
   bool personal = room->name.front() == '@';  // its owner counts connections
-  if (personal || empty) LeaveRoom(room, personal);
+  if (personal || empty) LeaveRoom(room, personal, empty);
   if (empty) index_.Erase(room);
 }
 

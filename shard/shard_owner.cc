@@ -37,7 +37,7 @@ const NamespaceOptions& Shard::NamespaceOf(std::string_view room) const {
 OwnedRoom& Shard::EnsureOwned(std::string_view room) {
   auto [it, inserted] = index_.owned().try_emplace(std::string(room));
   OwnedRoom& o = it->second;
-  if (inserted) {
+  if (inserted && NamespaceOf(room).history_size > 0) {
     // Unique across restarts (wall clock) and rooms (counter): a client never
     // mistakes a new run of seqs for the one it remembers.
     uint64_t wall_ms = static_cast<uint64_t>(
@@ -47,12 +47,9 @@ OwnedRoom& Shard::EnsureOwned(std::string_view room) {
     char buf[64];
     std::snprintf(buf, sizeof(buf), "%llx-%u-%llx", static_cast<unsigned long long>(wall_ms), id_,
                   static_cast<unsigned long long>(++room_epochs_));
-    o.epoch = buf;
     const NamespaceOptions& ns = NamespaceOf(room);
-    if (ns.history_size > 0) {
-      o.history = std::make_unique<RoomHistory>(ns.history_size, ns.history_ttl_s);
-      Bump(stats_.history_rooms);
-    }
+    o.history = std::make_unique<RoomHistory>(ns.history_size, ns.history_ttl_s, buf);
+    Bump(stats_.history_rooms);
   }
   return o;
 }
@@ -60,7 +57,7 @@ OwnedRoom& Shard::EnsureOwned(std::string_view room) {
 void Shard::MaybeForget(std::unordered_map<std::string, OwnedRoom, core::StringHash,
                                            std::equal_to<>>::iterator it) {
   const OwnedRoom& o = it->second;
-  if (o.shard_mask == 0 && (!o.history || o.history->empty())) {
+  if (o.shard_mask == 0 && (!o.history || o.history->empty())) {  // members go with it
     if (o.history) Drop(stats_.history_rooms);
     index_.owned().erase(it);
   }
@@ -70,16 +67,13 @@ void Shard::MaybeForget(std::unordered_map<std::string, OwnedRoom, core::StringH
 void Shard::OwnerJoin(JoinRequest* req, unsigned shard) {
   OwnedRoom& o = EnsureOwned(req->room);
   o.shard_mask |= uint64_t{1} << shard;
-  if (req->counts_conn) {
-    o.user_conns.resize(mesh_->shards());
-    ++o.user_conns[shard];
-  }
+  if (req->counts_conn) ++o.user_conns;
   if (!req->has_conn || !o.history) return;
   o.history->Expire(now_ms_);
   req->seq = o.seq;
-  req->epoch = o.epoch;
+  req->epoch = o.history->epoch();
   if (!req->since_seq) return;
-  if (req->since_epoch != o.epoch) return;  // another run of seqs: nothing to replay
+  if (req->since_epoch != o.history->epoch()) return;  // another run of seqs: nothing to replay
   req->recovered = o.history->ReachesBack(*req->since_seq, o.seq);
   o.history->ForEachAfter(*req->since_seq, [&](core::SharedFrame* f) {
     f->Ref();
@@ -138,37 +132,36 @@ void Shard::FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
     }
   }
   if (room->IsUnused()) {
-    LeaveRoom(room, false);
+    LeaveRoom(room, false, true);
     index_.Erase(room);
   }
 }
 
 void Shard::HandleLeave(const BusMessage& msg) {
   std::unique_ptr<std::string> room(static_cast<std::string*>(msg.ptr));
-  OwnerLeave(*room, msg.src, (msg.flags & 1) != 0);
+  OwnerLeave(*room, msg.src, (msg.flags & 1) != 0, (msg.flags & 2) != 0);
 }
 
-// `one_conn`: a personal room's connection left (the shard may have others).
-void Shard::OwnerLeave(std::string_view room, unsigned shard, bool one_conn) {
+// `one_conn`: a personal room's connection left; `last`: the shard has no
+// subscriber of the room left.
+void Shard::OwnerLeave(std::string_view room, unsigned shard, bool one_conn, bool last) {
   auto it = index_.owned().find(room);
   if (it == index_.owned().end()) return;
   OwnedRoom& o = it->second;
-  if (one_conn && !o.user_conns.empty()) {
-    if (o.user_conns[shard] > 0) --o.user_conns[shard];
-    if (o.user_conns[shard] > 0) return;
-  }
+  if (one_conn && o.user_conns > 0) --o.user_conns;
+  if (!last) return;
   o.shard_mask &= ~(uint64_t{1} << shard);
   MaybeForget(it);
 }
 
-void Shard::LeaveRoom(LocalRoom* room, bool one_conn) {
+void Shard::LeaveRoom(LocalRoom* room, bool one_conn, bool last) {
   unsigned owner = OwnerOf(room->name);
   if (owner == id_) {
-    OwnerLeave(room->name, id_, one_conn);
+    OwnerLeave(room->name, id_, one_conn, last);
     return;
   }
   Send(owner, BusMessage{BusKind::kLeave, static_cast<uint8_t>(id_), 0,
-                         static_cast<uint8_t>(one_conn ? 1 : 0), 0, {},
+                         static_cast<uint8_t>((one_conn ? 1 : 0) | (last ? 2 : 0)), 0, {},
                          std::make_unique<std::string>(room->name).release()});
 }
 
@@ -213,7 +206,7 @@ void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {
     uint64_t reached = 0;
     auto it = index_.owned().find(req->room);
     if (!rejected && it != index_.owned().end()) {
-      for (uint32_t n : it->second.user_conns) reached += n;
+      reached = it->second.user_conns;
     }
     BusMessage ack{BusKind::kPubAck, static_cast<uint8_t>(id_), 0,
                    static_cast<uint8_t>(4 | (rejected ? 1 : 0)), req->send_id, req->conn,

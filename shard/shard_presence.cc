@@ -30,7 +30,8 @@ void Shard::SendPresenceDelta(const Connection& c, std::string_view room, int de
 void Shard::OwnerPresence(const PresenceDelta& d) {
   auto it = index_.owned().find(d.room);
   if (it == index_.owned().end()) return;  // the room's join travels ahead of its deltas
-  auto& members = it->second.members;
+  if (!it->second.members) it->second.members = std::make_unique<MemberMap>();
+  MemberMap& members = *it->second.members;
   if (d.delta > 0) {
     Member& m = members[d.user];
     m.info_json = d.info_json;
@@ -70,14 +71,15 @@ void Shard::SweepPresence() {
     PendingLeave leave = std::move(leaves_.front());
     leaves_.pop_front();
     auto it = index_.owned().find(leave.room);
-    if (it == index_.owned().end()) continue;
-    auto m = it->second.members.find(leave.user);
-    if (m == it->second.members.end() || m->second.conns > 0 ||
+    if (it == index_.owned().end() || !it->second.members) continue;
+    MemberMap& members = *it->second.members;
+    auto m = members.find(leave.user);
+    if (m == members.end() || m->second.conns > 0 ||
         m->second.left_at_ms != leave.left_at_ms) {
       continue;  // came back, or left again later (a newer entry decides)
     }
     std::string info = std::move(m->second.info_json);
-    it->second.members.erase(m);
+    members.erase(m);
     AnnouncePresence(leave.room, "leave", leave.user, info);
   }
 }
@@ -113,8 +115,8 @@ void Shard::AnswerPresence(PresenceQuery* q) {
   proto::JsonWriter w(&q->users_json);
   w.BeginArray();
   auto it = index_.owned().find(q->room);
-  if (it != index_.owned().end()) {
-    for (const auto& [user, m] : it->second.members) {
+  if (it != index_.owned().end() && it->second.members) {
+    for (const auto& [user, m] : *it->second.members) {
       if (m.conns == 0) continue;  // gone, its leave still pending
       w.BeginObject();
       w.Field("user", user);

@@ -59,13 +59,16 @@ struct LocalRoom {
   bool IsUnused() const { return subs.empty() && pending.empty() && recovering == 0; }
 };
 
+using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
+
+// Kept small (40 bytes): every user's personal room is one of these, so the
+// rarer parts (history, presence members) hang off pointers.
 struct OwnedRoom {
   uint64_t shard_mask = 0;
   uint64_t seq = 0;
-  std::string epoch;                     // names this unbroken run of seqs
+  uint32_t user_conns = 0;               // personal rooms ("@user"): the user's connections
   std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
-  std::vector<uint32_t> user_conns;      // personal rooms ("@user"): connections per shard
-  std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>> members;
+  std::unique_ptr<MemberMap> members;    // presence, from the first member on
 };
 
 class SubscriptionIndex {
