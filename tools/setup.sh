@@ -69,6 +69,7 @@ case "${1:-}" in
     echo "setup: test suite, ASan+UBSan"
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
       ctest --output-on-failure -j 2 --timeout 300)
+    tools/fuzz.sh "${RINGCAST_FUZZ_SECONDS:-60}"
     ;;
   *)
     echo "usage: tools/setup.sh run [ringcast flags...] | test | deps" >&2
