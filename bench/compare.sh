@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# Peer comparison: the same ringcast-load scenarios against ringcast and against minimal
+# equivalents on Node's `ws`, on socket.io and on uWebSockets.js (bench/peers/), one server at
+# a time, on the same port, the server pinned to CPU 0 and the generator to CPU 1.
+# Prints one markdown table (rows scenarios, columns servers, cells
+# `deliveries/s · p99 ms · server CPU s per 1M deliveries`) and a table of ratios ringcast/peer.
+# Raw JSON lines (one per generator run) go to $BUILD/compare-<time>/raw.jsonl.
+#
+# usage: bench/compare.sh [--quick] [--runs N] [--port P] [--servers "ringcast ws socketio uws"]
+#                         [--build DIR] [--no-quota]
+#   --quick     a ~5 minute subset: 2 s windows, shorter ladders
+#   --runs N    runs per cell; each cell is the median (default 3)
+#   --no-quota  skip the half-core (cgroup cpu quota) reruns of generator-bound rows
+#   --nice N    niceness of server and generator (default -10: the machine is shared, and
+#               other people's builds on the pinned cores otherwise dominate p99; 0 = off)
+# Needs root for the cgroup quota (v2 cpu.max or v1 cpu.cfs_quota_us); without it those rows
+# are skipped with a note. All traffic is to 127.0.0.1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=$ROOT/build-peers
+PORT=19500
+RUNS=3
+QUICK=0
+QUOTA=1
+NICE=-10
+SERVERS="ringcast ws socketio uws"
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --runs) RUNS=$2; shift ;;
+    --port) PORT=$2; shift ;;
+    --servers) SERVERS=$2; shift ;;
+    --build) BUILD=$2; shift ;;
+    --no-quota) QUOTA=0 ;;
+    --nice) NICE=$2; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+RINGCAST=$BUILD/tools/ringcast
+LOAD=$BUILD/tools/ringcast-load
+TABLE="python3 $ROOT/bench/compare_table.py"
+OUT=$BUILD/compare-$(date +%Y%m%d-%H%M%S)
+RAW=$OUT/raw.jsonl
+
+# --- build and install ------------------------------------------------------------------------
+if [[ ! -x $RINGCAST || ! -x $LOAD ]] || ! "$LOAD" --help | grep -q socketio; then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGCAST_BENCH=OFF \
+    -DRINGCAST_TESTS=OFF >/dev/null
+  ninja -C "$BUILD" ringcast ringcast-load >/dev/null
+fi
+"$ROOT/bench/peers/install.sh" >/dev/null
+mkdir -p "$OUT"
+: >"$RAW"
+
+# --- timing ----------------------------------------------------------------------------------
+if ((QUICK)); then
+  DUR=2; WARM=1; DRAIN=1
+  LADDER_1K="100000 250000 500000 1000000 2000000"
+  LADDER_10K="100000 250000 500000 1000000"
+  LADDER_ROOMS="50000 100000 250000"
+  LADDER_CHURN="500 1000 2000 4000"
+else
+  DUR=4; WARM=1; DRAIN=2
+  LADDER_1K="100000 250000 500000 1000000 2000000 4000000"
+  LADDER_10K="100000 250000 500000 1000000 2000000 4000000"
+  LADDER_ROOMS="50000 100000 250000 500000 1000000"
+  LADDER_CHURN="500 1000 2000 4000 8000"
+fi
+
+# --- processes and cleanup -------------------------------------------------------------------
+SERVER_PID=""
+LOAD_PID=""
+CGROUP=""
+cleanup() {
+  [[ -n $LOAD_PID ]] && kill "$LOAD_PID" 2>/dev/null || true
+  stop_server
+  if [[ -n $CGROUP && -d $CGROUP ]]; then rmdir "$CGROUP" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_server() {
+  [[ -z $SERVER_PID ]] && return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+port_open() { ss -Hltn "sport = :$PORT" 2>/dev/null | grep -q LISTEN; }
+
+# The cgroup for "server held to half a core": v2 (cpu.max) or v1 (cpu.cfs_quota_us).
+setup_cgroup() {
+  if [[ -f /sys/fs/cgroup/cgroup.controllers ]]; then
+    grep -qw cpu /sys/fs/cgroup/cgroup.controllers || return 1
+    grep -qw cpu /sys/fs/cgroup/cgroup.subtree_control ||
+      echo +cpu >/sys/fs/cgroup/cgroup.subtree_control 2>/dev/null || return 1
+    CGROUP=/sys/fs/cgroup/rcbench
+    mkdir -p "$CGROUP" 2>/dev/null && echo "50000 100000" >"$CGROUP/cpu.max" 2>/dev/null || return 1
+  elif [[ -d /sys/fs/cgroup/cpu ]]; then
+    CGROUP=/sys/fs/cgroup/cpu/rcbench
+    mkdir -p "$CGROUP" 2>/dev/null && echo 100000 >"$CGROUP/cpu.cfs_period_us" &&
+      echo 50000 >"$CGROUP/cpu.cfs_quota_us" 2>/dev/null || return 1
+  else
+    return 1
+  fi
+}
+if ((QUOTA)) && ! setup_cgroup; then
+  echo "note: no writable cgroup cpu controller; half-core rows skipped" >&2
+  QUOTA=0
+fi
+
+# start_server NAME QUOTED(0|1)
+start_server() {
+  local name=$1 quota=$2
+  case $name in
+    ringcast) nice -n "$NICE" taskset -c 0 "$RINGCAST" --listen "127.0.0.1:$PORT" --shards 1 \
+                --commands-per-second 0 --drain-ms 100 >>"$OUT/server-$name.log" 2>&1 & ;;
+    ws|socketio|uws) nice -n "$NICE" taskset -c 0 node "$ROOT/bench/peers/${name}_server.js" --port "$PORT" \
+                >>"$OUT/server-$name.log" 2>&1 & ;;
+  esac
+  SERVER_PID=$!
+  if ((quota)); then echo "$SERVER_PID" >"$CGROUP/cgroup.procs"; fi
+  for _ in $(seq 100); do port_open && return 0; sleep 0.1; done
+  echo "compare.sh: $name did not listen on $PORT" >&2
+  return 1
+}
+
+# run_one SERVER ROW KIND STEP RUN QUOTA -- generator args...
+run_one() {
+  local server=$1 row=$2 kind=$3 step=$4 run=$5 quota=$6
+  shift 7
+  local dialect=native
+  [[ $server == socketio ]] && dialect=socketio
+  while port_open; do sleep 0.2; done  # the previous server is gone
+  start_server "$server" "$quota" || return 0
+  local json
+  nice -n "$NICE" taskset -c 1 "$LOAD" "$@" --url "ws://127.0.0.1:$PORT/ws" --dialect "$dialect" \
+    --json --quiet --server-pid "$SERVER_PID" >"$OUT/last.json" 2>>"$OUT/load.log" &
+  LOAD_PID=$!
+  wait "$LOAD_PID" || true
+  LOAD_PID=""
+  json=$(tr -d '\n' <"$OUT/last.json")
+  stop_server
+  [[ -z $json ]] && json='{}'
+  printf '{"server":"%s","row":"%s","kind":"%s","step":%s,"run":%s,"quota":%s,"load":%s}\n' \
+    "$server" "$row" "$kind" "$step" "$run" "$quota" "$json" >>"$RAW"
+  python3 - "$json" <<'EOF' >&2
+import json, sys
+j = json.loads(sys.argv[1] or "{}")
+if not j: print("    (no result)"); sys.exit()
+s = j.get("server") or {}
+print("    %-9s ratio %.4f  deliv/s %9.0f  p99 %8.1f ms  cpu/1M %s  gen %.0f%%  errors %s" % (
+  "", j.get("delivery_ratio", 0), j.get("deliveries_per_s", 0),
+  j.get("latency_us", {}).get("p99", 0) / 1000, s.get("cpu_s_per_m_deliveries", "-"),
+  j.get("generator", {}).get("busiest_thread_pct", 0), j.get("errors")))
+EOF
+}
+
+# cell SERVER ROW KIND STEP QUOTA -- generator args...: RUNS runs of one step
+cell() {
+  local server=$1 row=$2 kind=$3 step=$4 quota=$5
+  shift 6
+  local r
+  for ((r = 1; r <= RUNS; ++r)); do
+    echo "  $server | $row | step $step | run $r" >&2
+    run_one "$server" "$row" "$kind" "$step" "$r" "$quota" -- "$@"
+  done
+}
+
+# ladder SERVER ROW KIND QUOTA STEPS ARGS_FN: climbs until a step fails (median ratio < 0.99 or
+# p99 >= 50 ms). ARGS_FN STEP prints the generator arguments for a step. Sets LADDER_GENBOUND.
+LADDER_GENBOUND=0
+ladder() {
+  local server=$1 row=$2 kind=$3 quota=$4 steps=$5 fn=$6 step verdict
+  LADDER_GENBOUND=0
+  for step in $steps; do
+    # shellcheck disable=SC2046
+    cell "$server" "$row" "$kind" "$step" "$quota" -- $($fn "$step")
+    verdict=$($TABLE verdict "$RAW" "$row" "$server" "$step")
+    [[ $verdict == *genbound* ]] && LADDER_GENBOUND=1
+    [[ $verdict == pass* ]] || break
+  done
+}
+
+args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN"; }
+args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $WARM --drain $DRAIN --ramp 5000"; }
+args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $WARM --drain $DRAIN --ramp 5000"; }
+args_churn() { echo "churn --rate $1 --conns 1000 --duration $DUR --warmup $WARM --drain $DRAIN"; }
+
+ROW_1K="1 room × 1000 subs"
+ROW_10K="1 room × 10000 subs"
+ROW_ROOMS="1000 rooms × 10 subs, 10 pubs"
+ROW_IDLE="10000 idle conns (RSS/conn)"
+ROW_CHURN="churn (cycles/s, 1000 concurrent)"
+
+START=$(date +%s)
+{
+  echo "# compare.sh $(date -u +%Y-%m-%dT%H:%MZ) quick=$QUICK runs=$RUNS servers=\"$SERVERS\""
+  echo "# $(uname -r), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+  echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg); server and generator at nice $NICE"
+} | tee "$OUT/header.txt" >&2
+
+declare -A GENBOUND=()
+for server in $SERVERS; do
+  echo "== $server" >&2
+  ladder "$server" "$ROW_1K" ladder 0 "$LADDER_1K" args_1k
+  GENBOUND["$ROW_1K|$server"]=$LADDER_GENBOUND
+  ladder "$server" "$ROW_10K" ladder 0 "$LADDER_10K" args_10k
+  GENBOUND["$ROW_10K|$server"]=$LADDER_GENBOUND
+  ladder "$server" "$ROW_ROOMS" ladder 0 "$LADDER_ROOMS" args_rooms
+  GENBOUND["$ROW_ROOMS|$server"]=$LADDER_GENBOUND
+  cell "$server" "$ROW_IDLE" idle 10000 0 -- idle --conns 10000 --ramp 10000 --duration 2 --warmup 0
+  ladder "$server" "$ROW_CHURN" churn 0 "$LADDER_CHURN" args_churn
+done
+
+# Overload: 3x and 10x ringcast's highest passing rate on the 1000-subscriber room, same
+# demand for every server. Memory is bounded by the slow-consumer limit (1 MiB per connection).
+BEST=$($TABLE best "$RAW" "$ROW_1K" ringcast)
+[[ $BEST == 0 ]] && BEST=${LADDER_1K%% *}
+for mult in 3 10; do
+  demand=$((BEST * mult))
+  row="1 room × 1000 subs, ${mult}× ringcast max ($((demand / 1000))k demanded)"
+  for server in $SERVERS; do
+    # shellcheck disable=SC2046
+    cell "$server" "$row" fixed "$demand" 0 -- $(args_1k "$demand")
+  done
+done
+
+# Half a core: rows where the generator was the bottleneck, rerun with the server under a
+# 50% CPU quota so that the server is.
+if ((QUOTA)); then
+  for row in "$ROW_1K" "$ROW_10K" "$ROW_ROOMS"; do
+    any=0
+    for server in $SERVERS; do [[ ${GENBOUND["$row|$server"]:-0} == 1 ]] && any=1; done
+    ((any)) || continue
+    case $row in
+      "$ROW_1K") steps=$LADDER_1K fn=args_1k ;;
+      "$ROW_10K") steps=$LADDER_10K fn=args_10k ;;
+      *) steps=$LADDER_ROOMS fn=args_rooms ;;
+    esac
+    for server in $SERVERS; do  # every server, so the row has ratios
+      ladder "$server" "$row, server at 0.5 core" ladder 1 "$steps" "$fn"
+    done
+  done
+fi
+
+echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - START)) s" |
+  tee -a "$OUT/header.txt" >&2
+{
+  cat "$OUT/header.txt"
+  echo
+  echo "Cells: deliveries/s · p99 ms · server CPU s per 1M deliveries (overload rows add server"
+  echo "RSS at the end). Ladder rows show the highest step with ≥99% delivered and p99 < 50 ms"
+  echo "(median of $RUNS runs); churn cells are cycles/s (connect+upgrade+sub+close)."
+  echo
+  $TABLE table "$RAW"
+} | tee "$OUT/table.md"
+echo "raw JSON lines: $RAW" >&2

@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Helper of bench/compare.sh: reads the raw JSON lines it writes and
+  verdict RAW ROW SERVER STEP  -> prints "pass|fail genbound|ok" for one ladder step (medians)
+  best RAW ROW SERVER          -> prints the highest passing step (or 0)
+  table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer)
+
+Each raw line: {"server","row","kind","step","run","quota","load":<ringcast-load --json>}.
+kind: ladder (pass = ratio >= 0.99 and p99 < 50 ms; the cell is the highest passing step),
+fixed (one cell per row), idle (RSS per connection), churn (a ladder in cycles/s).
+"""
+import json
+import statistics
+import sys
+from collections import OrderedDict, defaultdict
+
+P99_LIMIT_US = 50_000
+RATIO_MIN = 0.99
+GENBOUND_PCT = 90
+SERVERS = ["ringcast", "ws", "socketio", "uws"]
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return rows
+
+
+def metrics(lines):
+    """Median of each metric over the runs of one (row, server, step)."""
+    def med(fn):
+        vals = [fn(l["load"]) for l in lines]
+        vals = [v for v in vals if v is not None]
+        return statistics.median(vals) if vals else None
+
+    def srv(key):
+        return lambda j: (j.get("server") or {}).get(key)
+
+    return {
+        "rate": med(lambda j: j.get("deliveries_per_s")),
+        "demanded": med(lambda j: j.get("demanded_deliveries_per_s")),
+        "ratio": med(lambda j: j.get("delivery_ratio")),
+        "p99": med(lambda j: j["latency_us"]["p99"] if j.get("latency_us", {}).get("count") else None),
+        "cpu": med(srv("cpu_s_per_m_deliveries")),
+        "rss_conn": med(srv("rss_per_conn_bytes")),
+        "rss_end": med(srv("rss_end_bytes")),
+        "busiest": med(lambda j: j.get("generator", {}).get("busiest_thread_pct")),
+        "errors": med(lambda j: j.get("errors")),
+        "closed": med(lambda j: j.get("errors_by_kind", {}).get("closed")),
+        "ready": med(lambda j: j.get("connections_ready")),
+        "planned": med(lambda j: j.get("connections_planned")),
+        "runs": len(lines),
+    }
+
+
+def passes(m):
+    return (m["ratio"] is not None and m["ratio"] >= RATIO_MIN and m["p99"] is not None
+            and m["p99"] < P99_LIMIT_US)
+
+
+def group(rows):
+    g = defaultdict(list)
+    for r in rows:
+        g[(r["row"], r["server"], float(r["step"]))].append(r)
+    return g
+
+
+def best_step(g, row, server):
+    steps = sorted(s for (r, sv, s) in g if r == row and sv == server)
+    best = 0.0
+    for s in steps:
+        if passes(metrics(g[(row, server, s)])):
+            best = s
+        else:
+            break
+    return best
+
+
+def fmt_rate(v):
+    if v is None:
+        return "–"
+    if v >= 1e6:
+        return f"{v / 1e6:.2f}M"
+    if v >= 1e3:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:.0f}"
+
+
+def fmt_ms(us):
+    return "–" if us is None else (f"{us / 1000:.1f}" if us >= 1000 else f"{us / 1000:.2f}")
+
+
+def fmt_cpu(v):
+    return "–" if v is None else f"{v:.2f}"
+
+
+def cell(kind, m, note=""):
+    if m is None:
+        return "n/a"
+    if kind == "idle":
+        if m["rss_conn"] is None:
+            return "–"
+        s = f"{m['rss_conn']:.0f} B/conn"
+        if m["ready"] is not None and m["planned"] and m["ready"] < m["planned"]:
+            s += f" ({m['ready']:.0f}/{m['planned']:.0f} up)"
+        return s
+    s = f"{fmt_rate(m['rate'])} · {fmt_ms(m['p99'])} ms · {fmt_cpu(m['cpu'])}"
+    if kind == "fixed" and m["rss_end"]:
+        s += f" · {m['rss_end'] / 1048576:.0f} MiB"
+    if m["busiest"] is not None and m["busiest"] > GENBOUND_PCT:
+        s += " (gen-bound)"
+    if m["closed"]:
+        s += f" ({m['closed']:.0f} closed)"
+    return s + note
+
+
+def build(rows):
+    g = group(rows)
+    order = OrderedDict()
+    for r in rows:
+        order.setdefault(r["row"], r["kind"])
+    servers = [s for s in SERVERS if any(r["server"] == s for r in rows)]
+    table = OrderedDict()  # row -> server -> (metrics, note)
+    for row, kind in order.items():
+        table[row] = {}
+        for sv in servers:
+            steps = sorted(s for (r, x, s) in g if r == row and x == sv)
+            if not steps:
+                continue
+            if kind in ("ladder", "churn"):
+                b = best_step(g, row, sv)
+                if b:
+                    m = metrics(g[(row, sv, b)])
+                    top = b == steps[-1] and passes(metrics(g[(row, sv, steps[-1])]))
+                    table[row][sv] = (m, " (top of ladder)" if top else "")
+                else:
+                    table[row][sv] = (metrics(g[(row, sv, steps[0])]), " ✗ (no step passed)")
+            else:
+                table[row][sv] = (metrics(g[(row, sv, steps[-1])]), "")
+    return order, servers, table
+
+
+def print_tables(rows):
+    order, servers, table = build(rows)
+    print("| scenario | " + " | ".join(servers) + " |")
+    print("|---|" + "---|" * len(servers))
+    for row, kind in order.items():
+        cells = [cell(kind, *table[row][sv]) if sv in table[row] else "n/a" for sv in servers]
+        print(f"| {row} | " + " | ".join(cells) + " |")
+    peers = [s for s in servers if s != "ringcast"]
+    if "ringcast" not in servers or not peers:
+        return
+    print()
+    print("Ratios ringcast / peer (deliveries/s: higher is better for ringcast; p99 and CPU per "
+          "delivery: lower is better; idle: RSS per connection, lower is better)")
+    print()
+    print("| scenario | " + " | ".join(f"ringcast/{p}" for p in peers) + " |")
+    print("|---|" + "---|" * len(peers))
+
+    def ratio(a, b):
+        if a is None or b is None or b == 0:
+            return "–"
+        return f"{a / b:.2f}"
+
+    for row, kind in order.items():
+        rc = table[row].get("ringcast")
+        cells = []
+        for p in peers:
+            pm = table[row].get(p)
+            if rc is None or pm is None:
+                cells.append("n/a")
+            elif kind == "idle":
+                cells.append(f"RSS ×{ratio(rc[0]['rss_conn'], pm[0]['rss_conn'])}")
+            else:
+                cells.append(f"rate ×{ratio(rc[0]['rate'], pm[0]['rate'])} · "
+                             f"p99 ×{ratio(rc[0]['p99'], pm[0]['p99'])} · "
+                             f"CPU ×{ratio(rc[0]['cpu'], pm[0]['cpu'])}")
+        print(f"| {row} | " + " | ".join(cells) + " |")
+
+
+def main():
+    cmd, raw = sys.argv[1], sys.argv[2]
+    rows = load(raw)
+    if cmd == "verdict":
+        row, server, step = sys.argv[3], sys.argv[4], float(sys.argv[5])
+        lines = group(rows).get((row, server, step), [])
+        if not lines:
+            print("fail ok")
+            return
+        m = metrics(lines)
+        gb = m["busiest"] is not None and m["busiest"] > GENBOUND_PCT
+        print(("pass" if passes(m) else "fail") + (" genbound" if gb else " ok"))
+    elif cmd == "best":
+        print(f"{best_step(group(rows), sys.argv[3], sys.argv[4]):.0f}")
+    elif cmd == "table":
+        print_tables(rows)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
