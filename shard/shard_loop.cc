@@ -214,7 +214,15 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     // While draining, new connections still get an answer (503, /healthz).
     std::optional<core::SlabHandle> h = conns_.Alloc();
     if (!h) {
-      close(fd);  // full: refuse rather than queue without bound
+      // Full: refuse rather than queue without bound, with a clear answer.
+      // One small non-blocking write to a fresh socket; no slot is needed.
+      static constexpr char kFull[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+          "Content-Length: 41\r\nConnection: close\r\n\r\n"
+          "server full: too many connections, retry\n";
+      ssize_t ignored = send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+      (void)ignored;
+      close(fd);
       Bump(stats_.connections_rejected);
     } else {
       net::TuneAcceptedSocket(fd);

@@ -115,6 +115,29 @@ TEST(LimitsTest, SubscriptionsPerConnectionAreCapped) {
   EXPECT_TRUE(Subscribe(client, "cap-3", 11)) << "a freed place can be used again";
 }
 
+TEST(LimitsTest, ConnectionsPastTheShardLimitGet503) {
+  auto options = TestServerOptions(1);
+  options.max_connections_per_shard = 2;
+  InProcessServer server(options);
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient a, b;
+  ASSERT_TRUE(ConnectWelcomed(a, server.port()));
+  ASSERT_TRUE(ConnectWelcomed(b, server.port()));
+  WsClient full;
+  ASSERT_TRUE(full.ConnectTcp(server.port()));
+  std::string response = full.RawHttp("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(response.substr(0, response.find("\r\n")), "HTTP/1.1 503 Service Unavailable")
+      << response;
+  a.Close();  // a freed slot is usable again
+  bool again = false;
+  for (int i = 0; i < 50 && !again; ++i) {
+    WsClient c;
+    again = c.Connect(server.port());
+    if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(again);
+}
+
 TEST(DrainTest, LameDuckRefusesNewUpgradesAnswers503AndSpreadsCloses) {
   auto options = TestServerOptions(2);
   options.drain_timeout_ms = 1200;
