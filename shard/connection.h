@@ -61,8 +61,10 @@ struct Connection {
   bool published = false;         // published since its last receive (backpressure)
   bool paused = false;            // reading stopped while subscribers are behind
   bool http_close = false;        // HTTP API: close once the pending responses are out
+  bool http_served = false;       // HTTP API: answered a request (keep-alive from then on)
   uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
   uint32_t send_round = 0;       // loop round that submitted the send in flight
+  uint64_t send_started_ms = 0;  // when the send in flight was submitted
   uint32_t in_flight_bytes = 0;
   OutQueue out;
   net::WsReadState ws;

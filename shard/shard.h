@@ -89,6 +89,7 @@ class Shard {
   void MarkDirty(Connection& c, uint32_t slot);
   void MaybePause(Connection& c, uint32_t slot);
   void MaybeResume();
+  void CutStalledConsumers();
   bool ResumeDeferred(Connection& c, uint32_t slot);
   uint64_t Pressure() const;
   void BeginDrain();
@@ -108,6 +109,7 @@ class Shard {
   void RouteHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
                  std::string_view body, bool keep_alive);
   bool ApiAllowed(const Connection& c, const net::HttpRequest& req, int* status) const;
+  void EndHttp(Connection& c, uint32_t slot);
   void HttpReply(Connection& c, uint32_t slot, int status, std::string_view content_type,
                  std::string_view body, bool keep_alive);
   void HttpError(Connection& c, uint32_t slot, int status, std::string_view code,
@@ -274,6 +276,7 @@ class Shard {
   std::unordered_map<uint32_t, PendingSend> sends_;
   uint32_t next_send_id_ = 0;
   uint64_t next_sweep_ms_ = 0;
+  uint64_t next_stall_sweep_ms_ = 0;
   std::vector<uint32_t> reap_;                     // terminated, to free when idle
   std::vector<uint32_t> rearm_;                    // receives to re-arm (ENOBUFS)
   bool accept_armed_ = false;

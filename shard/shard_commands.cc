@@ -1,4 +1,6 @@
 // The native protocol's commands (PROTOCOL.md) and ordered replies.
+#include <algorithm>
+
 #include "proto/envelope.h"
 #include "proto/json_writer.h"
 #include "shard/shard.h"
@@ -143,7 +145,7 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
       req->since_seq = cmd.since->seq;
       req->since_epoch = cmd.since->epoch;
     }
-    ++room->recovering;
+    room->joining.push_back(conns_.HandleOf(slot));
   } else {
     index_.Add(room, slot, &c.subs, cmd.presence);
     if (room->joined) {
@@ -176,6 +178,11 @@ void Shard::DoUnsub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   LocalRoom* room = index_.Find(cmd.room);
   int i = room == nullptr ? -1 : SubscriptionIndex::IndexOf(c.subs, room);
   if (i >= 0) Unsubscribe(c, slot, static_cast<uint32_t>(i));
+  if (room != nullptr && i < 0) {  // a history sub still waiting for its owner: cancel it
+    auto& joining = room->joining;
+    auto it = std::find(joining.begin(), joining.end(), conns_.HandleOf(slot));
+    if (it != joining.end()) joining.erase(it);
+  }
   ReplyOk(c, slot, cmd.id);  // unsubscribing from a room one is not in is not an error
 }
 
@@ -186,7 +193,8 @@ void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
                              [&](uint32_t other) -> std::vector<SubRef>& {
                                return conns_.At(other).subs;
                              });
-  bool personal = room->name.front() == '@';  // its owner counts connections
+  // A user's own connections count at the owner; a server's sub to '@u' does not.
+  bool personal = room->name.front() == '@' && !c.is_server;
   if (personal || empty) LeaveRoom(room, personal, empty);
   if (empty) index_.Erase(room);
 }

@@ -64,10 +64,15 @@ void Shard::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
 // Reads HTTP heads until one upgrades to WebSocket. Requests that do not
 // upgrade go to the HTTP API (shard_http.cc), keep-alive and pipelined.
 void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes) {
+  if (c.http_close) return;  // no further requests are read on it
   if (c.head) c.head->append(bytes);
   std::string_view input = c.head ? std::string_view(*c.head) : bytes;
   size_t consumed = 0;
   while (c.state == ConnState::kHandshake && !c.http_close && consumed < input.size()) {
+    if (c.out.queued_bytes() > options_.max_queued_bytes) {
+      CloseHttp(c, slot);  // pipelining without reading the answers: a slow consumer
+      return;
+    }
     std::string_view view = input.substr(consumed);
     net::HttpRequest req;
     net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
@@ -88,6 +93,10 @@ void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view byte
     consumed += used;
   }
   if (c.state != ConnState::kHandshake) return;
+  if (c.http_close) {
+    c.head.reset();  // answers still pending; nothing more is read
+    return;
+  }
   if (consumed == input.size()) {
     c.head.reset();
   } else if (c.head) {
@@ -99,6 +108,10 @@ void Shard::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view byte
 
 void Shard::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req,
                     std::string_view view) {
+  if (c.http_served) {  // its HTTP answers would end up inside the WebSocket stream
+    RejectHttp(c, slot, 400, "upgrade on a fresh connection, not after API requests");
+    return;
+  }
   if (draining_) {
     RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
     return;

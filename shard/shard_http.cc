@@ -41,7 +41,7 @@ size_t Shard::ServeHttp(Connection& c, uint32_t slot, const net::HttpRequest& re
                         std::string_view view) {
   if (!req.Header("Transfer-Encoding").empty()) {
     HttpError(c, slot, 411, "bad_command", "send the body with Content-Length", false);
-    CloseHttp(c, slot);
+    EndHttp(c, slot);
     return 0;
   }
   uint64_t body_bytes = 0;
@@ -50,14 +50,14 @@ size_t Shard::ServeHttp(Connection& c, uint32_t slot, const net::HttpRequest& re
     auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), body_bytes);
     if (ec != std::errc() || end != length.data() + length.size()) {
       HttpError(c, slot, 400, "bad_command", "Content-Length is not a number", false);
-      CloseHttp(c, slot);
+      EndHttp(c, slot);
       return 0;
     }
   }
   if (body_bytes > options_.max_body_bytes) {
     HttpError(c, slot, 413, "too_large",
               "body larger than " + std::to_string(options_.max_body_bytes) + " bytes", false);
-    CloseHttp(c, slot);
+    EndHttp(c, slot);
     return 0;
   }
   size_t total = req.head_bytes + static_cast<size_t>(body_bytes);
@@ -67,11 +67,16 @@ size_t Shard::ServeHttp(Connection& c, uint32_t slot, const net::HttpRequest& re
   if (draining_) keep_alive = false;
   RouteHttp(c, slot, req, view.substr(req.head_bytes, static_cast<size_t>(body_bytes)),
             keep_alive);
-  if (!keep_alive && c.state == ConnState::kHandshake) {
-    c.http_close = true;  // no further requests on it
-    if (!c.parked || c.parked->waiting.empty()) CloseHttp(c, slot);
-  }
+  c.http_served = true;
+  if (!keep_alive && c.state == ConnState::kHandshake) EndHttp(c, slot);
   return total;
+}
+
+// No further requests on this connection: close once every answer is out
+// (answers from other shards may still be on their way).
+void Shard::EndHttp(Connection& c, uint32_t slot) {
+  c.http_close = true;
+  if (!c.parked || c.parked->waiting.empty()) CloseHttp(c, slot);
 }
 
 bool Shard::ApiAllowed(const Connection& c, const net::HttpRequest& req, int* status) const {

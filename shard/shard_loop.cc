@@ -330,7 +330,10 @@ void Shard::MaybePause(Connection& c, uint32_t slot) {
 uint64_t Shard::Pressure() const { return std::max(mesh_->MaxPressure(), queued_total_); }
 
 void Shard::MaybeResume() {
-  if (Pressure() > pressure_high_ / 2) return;
+  if (Pressure() > pressure_high_ / 2) {
+    CutStalledConsumers();
+    return;
+  }
   std::vector<uint32_t> slots;
   slots.swap(paused_);
   for (uint32_t slot : slots) {
@@ -341,6 +344,21 @@ void Shard::MaybeResume() {
     if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
     if (!c.recv_armed && c.state != ConnState::kDead) ArmRecv(c, slot);
   }
+}
+
+// While publishers wait, connections that have not taken a byte for a while
+// are what holds the queues up: cut them as slow consumers (4000), or a few
+// clients that stopped reading just under max_queued_bytes would hold every
+// publisher paused for good. Once a second at most.
+void Shard::CutStalledConsumers() {
+  constexpr uint64_t kStalledMs = 2000;
+  if (now_ms_ < next_stall_sweep_ms_) return;
+  next_stall_sweep_ms_ = now_ms_ + 1000;
+  conns_.ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen && c.send_in_flight && now_ms_ - c.send_started_ms > kStalledMs) {
+      CloseSlowConsumer(c, slot);
+    }
+  });
 }
 
 // Feeds what arrived while paused in slices, pausing again as soon as the
@@ -411,6 +429,7 @@ void Shard::Flush(Connection& c, uint32_t slot) {
                           net::PackUserData(net::OpKind::kSend, slot, conns_.HandleOf(slot).gen));
   c.send_in_flight = true;
   c.send_round = round_;
+  c.send_started_ms = now_ms_;
   c.in_flight_nodes = static_cast<uint16_t>(n);
   c.in_flight_bytes = static_cast<uint32_t>(bytes);
   Bump(stats_.sends);
@@ -429,7 +448,15 @@ void Shard::OnTimer(uint64_t key) {
   }
   Connection& c = conns_.At(slot);
   if (kind == TimerKind::kHandshake && c.state == ConnState::kHandshake) {
-    Bump(stats_.handshakes_failed);
+    // An HTTP API connection: the timeout is its keep-alive idle time.
+    uint64_t idle = now_ms_ - c.last_rx_ms;
+    if (c.http_served && ((c.parked && !c.parked->waiting.empty()) ||
+                          idle < options_.handshake_timeout_ms)) {
+      timers_.Add(now_ms_, options_.handshake_timeout_ms - std::min<uint64_t>(idle, options_.handshake_timeout_ms - 1),
+                  TimerKey(TimerKind::kHandshake, conns_.HandleOf(slot)));
+      return;
+    }
+    if (!c.http_served) Bump(stats_.handshakes_failed);
     RejectHttp(c, slot, 408, "handshake not completed in time");
   } else if (kind == TimerKind::kCloseDeadline && c.state != ConnState::kOpen) {
     Terminate(c, slot);
@@ -443,6 +470,10 @@ void Shard::OnTimer(uint64_t key) {
 // Pings a connection that has been silent for ping_interval_ms, closes one
 // silent (not even a pong) for idle_timeout_ms, and re-arms.
 void Shard::OnKeepalive(Connection& c, uint32_t slot) {
+  if (c.paused) {  // we stopped reading it: its silence is ours
+    ArmKeepalive(slot, 0);
+    return;
+  }
   uint64_t silent = now_ms_ - c.last_rx_ms;
   if (options_.idle_timeout_ms > 0 && silent >= options_.idle_timeout_ms) {
     Bump(stats_.idle_closes);

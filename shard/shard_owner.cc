@@ -1,6 +1,7 @@
 // What the owner of a room (hash(room) % N) does: record which shards have
 // subscribers, assign seq, keep history, frame each publication once, and
 // answer joins (with seq, epoch and replay for rooms with history).
+#include <algorithm>
 #include <bit>
 #include <chrono>
 
@@ -110,17 +111,20 @@ void Shard::FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
     }
   }
   if (req->has_conn) {
-    RC_CHECK(room->recovering > 0);
-    --room->recovering;
+    auto waiting = std::find(room->joining.begin(), room->joining.end(), req->conn);
+    bool cancelled = waiting == room->joining.end();  // unsubscribed meanwhile
+    if (!cancelled) room->joining.erase(waiting);
     Connection* c = conns_.Get(req->conn);
     if (c != nullptr && c->state == ConnState::kOpen) {
       uint32_t slot = req->conn.slot;
-      if (SubscriptionIndex::IndexOf(c->subs, room) < 0) {
+      if (!cancelled && SubscriptionIndex::IndexOf(c->subs, room) < 0) {
         index_.Add(room, slot, &c->subs, req->presence);
         if (TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
       }
-      for (core::SharedFrame* f : req->replay) Enqueue(*c, slot, f);
-      req->replay.clear();
+      if (!cancelled) {  // else the request's destructor drops the replay's references
+        for (core::SharedFrame* f : req->replay) Enqueue(*c, slot, f);
+        req->replay.clear();
+      }
       if (req->ticket != 0) {
         std::optional<bool> recovered;
         if (req->since_seq) recovered = req->recovered;

@@ -53,10 +53,12 @@ struct LocalRoom {
   std::vector<Subscriber> subs;
   std::vector<PendingAck> pending;  // subscribers waiting for the owner's ack
   uint32_t join_epoch = 0;          // matches acks to the join that asked for them
-  uint32_t recovering = 0;          // subscribers waiting for the owner's seq/replay
+  // History subscribers waiting for the owner's seq/replay; an unsub before
+  // it arrives takes the connection out, so the answer does not subscribe it.
+  std::vector<core::SlabHandle> joining;
   bool joined = false;
 
-  bool IsUnused() const { return subs.empty() && pending.empty() && recovering == 0; }
+  bool IsUnused() const { return subs.empty() && pending.empty() && joining.empty(); }
 };
 
 using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;

@@ -1,5 +1,6 @@
 // Regressions found in review, each reproduced over real shards.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -59,6 +60,65 @@ TEST(RegressionTest, RepeatedSubWaitsForTheOwnersAck) {
     auto msg = sub.ReadMessage(kReadTimeoutMs);
     ASSERT_TRUE(msg.has_value()) << room;
     EXPECT_TRUE(IsMsg(msg, room, pub.user(), std::to_string(r))) << *msg;
+  }
+}
+
+// A server connection subscribing to and leaving a user's personal room must
+// not change how many connections that user has.
+TEST(RegressionTest, ServerSubToPersonalRoomKeepsTheUsersCount) {
+  auto options = TestServerOptions(2);
+  options.api_key = "k";
+  InProcessServer server(options);
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient alice, bob, backend;
+  ASSERT_TRUE(alice.Connect(server.port(), "/ws?user=alice", "127.0.0.2"));
+  ASSERT_TRUE(alice.ReadWelcome());
+  ASSERT_TRUE(bob.Connect(server.port(), "/ws?user=bob", "127.0.0.3"));
+  ASSERT_TRUE(bob.ReadWelcome());
+  ASSERT_TRUE(backend.Connect(server.port(), "/ws?apikey=k", "127.0.0.4"));
+  ASSERT_TRUE(backend.ReadWelcome());
+  ASSERT_TRUE(Subscribe(backend, "@alice", 1));
+  backend.SendText(R"({"op":"unsub","room":"@alice","id":2})");
+  ASSERT_TRUE(NextIsOk(backend, 2));
+  bob.SendText(R"({"op":"send","to":"alice","data":1,"id":3})");
+  EXPECT_TRUE(NextIsOk(bob, 3)) << "alice is still connected";
+}
+
+// sub then unsub of a history room in one frame: the owner's late answer
+// must not subscribe the connection after all.
+TEST(RegressionTest, UnsubBeforeTheOwnersAnswerWins) {
+  auto options = TestServerOptions(2);
+  options.namespaces["h"].history_size = 10;
+  InProcessServer server(options);
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient c, pub;
+  ASSERT_TRUE(ConnectWelcomed(c, server.port(), "127.0.0.2"));
+  ASSERT_TRUE(ConnectWelcomed(pub, server.port(), "127.0.0.3"));
+  for (int r = 0; r < 8; ++r) {
+    std::string room = "h:x" + std::to_string(r);
+    c.SendText(R"({"op":"sub","room":")" + room + R"(","id":1})" "\n" R"({"op":"unsub","room":")" +
+               room + R"(","id":2})");
+    for (int i = 0; i < 2; ++i) ASSERT_TRUE(c.ReadMessage(kReadTimeoutMs));
+    pub.SendText(PubCommand(room, "1", 9));
+    ASSERT_TRUE(pub.ReadMessage(kReadTimeoutMs));
+  }
+  auto leaked = c.ReadMessage(300);
+  EXPECT_FALSE(leaked.has_value()) << "delivered after unsub: " << *leaked;
+}
+
+// An HTTP keep-alive connection in use is not closed by the handshake timeout.
+TEST(RegressionTest, BusyKeepAliveOutlivesTheHandshakeTimeout) {
+  auto options = TestServerOptions(1);
+  options.handshake_timeout_ms = 300;
+  InProcessServer server(options);
+  ASSERT_FALSE(server.Start().has_value());
+  WsClient http;
+  ASSERT_TRUE(http.ConnectTcp(server.port()));
+  for (int i = 0; i < 8; ++i) {
+    // RawHttp keeps earlier answers in its buffer: count them instead.
+    std::string all = http.RawHttp("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    usleep(100000);
+    ASSERT_FALSE(http.eof()) << "closed after " << i * 100 << " ms of steady use";
   }
 }
 
