@@ -176,6 +176,7 @@ class Shard {
   void MaybeForget(std::unordered_map<std::string, OwnedRoom, core::StringHash,
                                       std::equal_to<>>::iterator it);
   void OwnerJoin(JoinRequest* req, unsigned shard);
+  void SendJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch);
   void FinishJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch);
   void SweepHistory();
   void FanOut(core::SharedFrame* frame, uint64_t mask, uint8_t flags, uint8_t origin,

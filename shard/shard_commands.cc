@@ -159,16 +159,8 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
       return;
     }
   }
-  unsigned owner = OwnerOf(room->name);
-  uint32_t join_epoch = room->join_epoch;
   std::string name(room->name);  // FinishJoin may erase the room
-  if (owner == id_) {
-    OwnerJoin(req.get(), id_);
-    FinishJoin(std::move(req), join_epoch);
-  } else {
-    Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0,
-                           created ? join_epoch : 0, {}, req.release()});
-  }
+  SendJoin(std::move(req), room->join_epoch);
   // History rooms count the subscriber when it joins (FinishJoin); others now,
   // behind the room's join on the same ring.
   if (!history && TracksPresence(name)) SendPresenceDelta(c, name, +1);

@@ -82,6 +82,20 @@ void Shard::OwnerJoin(JoinRequest* req, unsigned shard) {
   });
 }
 
+// Hands a join to the room's owner: in place when that is this shard, else
+// over the bus (the ack carries the room's join epoch back when room_join).
+void Shard::SendJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
+  unsigned owner = OwnerOf(req->room);
+  if (owner == id_) {
+    OwnerJoin(req.get(), id_);
+    FinishJoin(std::move(req), join_epoch);
+    return;
+  }
+  uint32_t epoch = req->room_join ? join_epoch : 0;
+  Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0, epoch, {},
+                         req.release()});
+}
+
 void Shard::HandleJoin(const BusMessage& msg) {
   auto* req = static_cast<JoinRequest*>(msg.ptr);
   OwnerJoin(req, msg.src);

@@ -26,15 +26,7 @@ void Shard::JoinPersonalRoom(Connection& c, uint32_t slot) {
   req->room_join = created;
   req->counts_conn = true;  // every connection joins, not only the shard's first
   if (created) room->join_epoch = ++join_epoch_;
-  uint32_t join_epoch = room->join_epoch;
-  unsigned owner = OwnerOf(room->name);
-  if (owner == id_) {
-    OwnerJoin(req.get(), id_);
-    FinishJoin(std::move(req), join_epoch);
-  } else {
-    Send(owner, BusMessage{BusKind::kJoin, static_cast<uint8_t>(id_), 0, 0,
-                           created ? join_epoch : 0, {}, req.release()});
-  }
+  SendJoin(std::move(req), room->join_epoch);
 }
 
 void Shard::DoSend(Connection& c, uint32_t slot, const proto::Command& cmd) {

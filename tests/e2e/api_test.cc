@@ -40,26 +40,6 @@ std::string BodyOf(const std::string& response) {
   return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
-// The shard a connection landed on, from its sid (node-shard-slot-gen).
-int ShardOf(const WsClient& c) {
-  size_t a = c.sid().find('-');
-  return std::stoi(c.sid().substr(a + 1, c.sid().find('-', a + 1) - a - 1));
-}
-
-// Connects user `user` until it has connections on both shards; keeps them all.
-std::vector<WsClient> ConnectOnBothShards(uint16_t port, const std::string& user) {
-  std::vector<WsClient> conns;
-  bool have[2] = {false, false};
-  for (int i = 0; i < 64 && !(have[0] && have[1]); ++i) {
-    conns.emplace_back();
-    EXPECT_TRUE(conns.back().Connect(port, "/ws?user=" + user, SourceIp(i)));
-    EXPECT_TRUE(conns.back().ReadWelcome());
-    have[ShardOf(conns.back())] = true;
-  }
-  EXPECT_TRUE(have[0] && have[1]) << "could not land a connection on each shard";
-  return conns;
-}
-
 TEST(ApiTest, BackendFollowsStatusAndSendsToBothConnectionsOfAUser) {
   auto options = TestServerOptions(2);
   options.api_key = kApiKey;

@@ -13,27 +13,10 @@
 namespace ringcast::testing {
 namespace {
 
-int ShardOf(const WsClient& c) {
-  size_t a = c.sid().find('-');
-  return std::stoi(c.sid().substr(a + 1, c.sid().find('-', a + 1) - a - 1));
-}
-
-std::vector<WsClient> UserOnBothShards(uint16_t port, const std::string& user) {
-  std::vector<WsClient> conns;
-  bool have[2] = {false, false};
-  for (int i = 0; i < 64 && !(have[0] && have[1]); ++i) {
-    conns.emplace_back();
-    EXPECT_TRUE(conns.back().Connect(port, "/ws?user=" + user, SourceIp(i)));
-    EXPECT_TRUE(conns.back().ReadWelcome());
-    have[ShardOf(conns.back())] = true;
-  }
-  return conns;
-}
-
 TEST(RequestTest, FirstAnswerWinsAndLaterOnesAreDropped) {
   InProcessServer server(TestServerOptions(2));
   ASSERT_FALSE(server.Start().has_value());
-  std::vector<WsClient> bob = UserOnBothShards(server.port(), "bob");
+  std::vector<WsClient> bob = ConnectOnBothShards(server.port(), "bob");
   WsClient alice;
   ASSERT_TRUE(alice.Connect(server.port(), "/ws?user=alice", "127.0.0.200"));
   ASSERT_TRUE(alice.ReadWelcome());

@@ -41,6 +41,27 @@ inline std::vector<std::unique_ptr<WsClient>> ConnectMany(uint16_t port, size_t 
   return clients;
 }
 
+// The shard a connection landed on, from its sid (node-shard-slot-gen).
+inline int ShardOf(const WsClient& c) {
+  size_t a = c.sid().find('-');
+  return std::stoi(c.sid().substr(a + 1, c.sid().find('-', a + 1) - a - 1));
+}
+
+// Connects `user` (via ?user=) until it has connections on both shards of a
+// 2-shard server; keeps them all (SO_REUSEPORT spreads by 4-tuple).
+inline std::vector<WsClient> ConnectOnBothShards(uint16_t port, const std::string& user) {
+  std::vector<WsClient> conns;
+  bool have[2] = {false, false};
+  for (size_t i = 0; i < 64 && !(have[0] && have[1]); ++i) {
+    conns.emplace_back();
+    EXPECT_TRUE(conns.back().Connect(port, "/ws?user=" + user, SourceIp(i)));
+    EXPECT_TRUE(conns.back().ReadWelcome());
+    have[ShardOf(conns.back())] = true;
+  }
+  EXPECT_TRUE(have[0] && have[1]) << "could not land a connection on each shard";
+  return conns;
+}
+
 // Reads the next message and checks it is {"op":"ok","id":id,...}.
 inline ::testing::AssertionResult NextIsOk(WsClient& client, uint64_t id) {
   auto msg = client.ReadMessage(kReadTimeoutMs);
