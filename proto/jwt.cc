@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/base64url.h"
+#include "proto/json_walk.h"
 #include "core/check.h"
 
 namespace ringcast::proto {
@@ -39,100 +40,13 @@ Mac HmacSha256(std::string_view key, std::string_view data) {
 // ---- JSON walking (simdjson On-Demand, error codes only) ----
 // On-Demand checks only what is read, so everything not read as a claim is walked by Validate.
 
-bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+using json::ForEachElement;
+using json::ForEachField;
+using json::TrimRight;
 
-std::string_view TrimRight(std::string_view s) {
-  while (!s.empty() && IsJsonSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-// RFC 8259 number grammar: simdjson 3.0.1 refuses valid numbers it cannot represent (1e400).
-bool IsJsonNumber(std::string_view s) {
-  size_t i = 0;
-  const auto is_digit = [&s](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
-  const auto skip_digits = [&](size_t k) {
-    while (is_digit(k)) ++k;
-    return k;
-  };
-  if (i < s.size() && s[i] == '-') ++i;
-  if (!is_digit(i)) return false;
-  i = s[i] == '0' ? i + 1 : skip_digits(i);
-  if (i < s.size() && s[i] == '.') {
-    if (!is_digit(++i)) return false;
-    i = skip_digits(i);
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (!is_digit(i)) return false;
-    i = skip_digits(i);
-  }
-  return i == s.size();
-}
-
-// A number is checked in place and left unconsumed; the enclosing iterator steps over it.
-error_code ValidateNumber(od::value& v) {
-  return IsJsonNumber(TrimRight(v.raw_json_token())) ? simdjson::SUCCESS : simdjson::NUMBER_ERROR;
-}
-
-template <class F>
-error_code ForEachField(od::object& obj, F f) {
-  for (auto result : obj) {
-    if (auto err = result.error()) return err;
-    od::field&& field = std::move(result).value_unsafe();
-    std::string_view key;
-    if (auto err = field.unescaped_key().get(key)) return err;
-    if (auto err = f(key, field.value())) return err;
-  }
-  return simdjson::SUCCESS;
-}
-
-template <class F>
-error_code ForEachElement(od::array& arr, F f) {
-  for (auto result : arr) {
-    if (auto err = result.error()) return err;
-    od::value&& element = std::move(result).value_unsafe();
-    if (auto err = f(element)) return err;
-  }
-  return simdjson::SUCCESS;
-}
-
-// Walks `v` to its end, checking atoms, numbers, escapes, keys and nesting. `depth` is the
-// level a container `v` would open (the top-level object is 1).
+error_code ValidateNumber(od::value& v) { return json::ValidateNumber(v.raw_json_token()); }
 error_code Validate(od::value& v, size_t depth) {
-  od::json_type type;
-  if (auto err = v.type().get(type)) return err;
-  switch (type) {
-    case od::json_type::object: {
-      if (depth > kMaxJwtJsonDepth) return simdjson::DEPTH_ERROR;
-      od::object obj;
-      if (auto err = v.get_object().get(obj)) return err;
-      return ForEachField(
-          obj, [depth](std::string_view, od::value& child) { return Validate(child, depth + 1); });
-    }
-    case od::json_type::array: {
-      if (depth > kMaxJwtJsonDepth) return simdjson::DEPTH_ERROR;
-      od::array arr;
-      if (auto err = v.get_array().get(arr)) return err;
-      return ForEachElement(arr, [depth](od::value& child) { return Validate(child, depth + 1); });
-    }
-    case od::json_type::string: {
-      std::string_view s;
-      return v.get_string().get(s);
-    }
-    case od::json_type::number:
-      return ValidateNumber(v);
-    case od::json_type::boolean: {
-      bool b;
-      return v.get_bool().get(b);
-    }
-    case od::json_type::null: {
-      bool is_null = false;
-      if (auto err = v.is_null().get(is_null)) return err;
-      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
-    }
-  }
-  return simdjson::TAPE_ERROR;
+  return json::ValidateJson(v, depth, kMaxJwtJsonDepth);
 }
 
 // Reads a string; a value of another type is still validated and reported as *is_string = false.
