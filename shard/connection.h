@@ -38,7 +38,16 @@ struct ParkedReply {
 };
 struct ParkedReplies {
   uint32_t next_ticket = 1;
-  std::deque<ParkedReply> waiting;  // in ticket order
+  std::deque<ParkedReply> waiting;  // in ticket order; owns the answered frames
+
+  ParkedReplies() = default;
+  ParkedReplies(const ParkedReplies&) = delete;
+  ParkedReplies& operator=(const ParkedReplies&) = delete;
+  ~ParkedReplies() {
+    for (const ParkedReply& p : waiting) {
+      if (p.frame != nullptr) p.frame->Unref();
+    }
+  }
 };
 
 // What a verified JWT allows (absent lists mean "anything").

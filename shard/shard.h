@@ -187,6 +187,7 @@ class Shard {
   void RingDoorbells();
   void OnBus(const BusMessage& msg);
   void HandlePublish(std::unique_ptr<PubRequest> req);
+  void RoutePublish(std::unique_ptr<PubRequest> req);
   void DeliverLocal(core::SharedFrame* frame, bool skip, uint8_t origin, core::SlabHandle conn,
                     bool presence_only = false);
   void HandleJoin(const BusMessage& msg);

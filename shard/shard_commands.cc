@@ -212,12 +212,7 @@ void Shard::DoPub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   req->origin = static_cast<uint8_t>(id_);
   req->echo = cmd.echo;
   if (cmd.id) req->ticket = ReserveTicket(c, cmd.id);
-  if (owner == id_) {
-    HandlePublish(std::move(req));
-  } else {
-    Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
-                           req.release()});
-  }
+  RoutePublish(std::move(req));
 }
 
 // Publishes data_json into `room` as the server (from "$server"): status
@@ -228,13 +223,7 @@ void Shard::PublishAsServer(std::string_view room, std::string data_json) {
   req->from = "$server";
   req->data = std::move(data_json);
   req->origin = static_cast<uint8_t>(id_);
-  unsigned owner = OwnerOf(room);
-  if (owner == id_) {
-    HandlePublish(std::move(req));
-  } else {
-    Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
-                           req.release()});
-  }
+  RoutePublish(std::move(req));
 }
 
 // {"status":1|0,"user":...,"sid":...} into the events room, when configured.

@@ -250,11 +250,6 @@ void Shard::FreeConnection(uint32_t slot) {
   RC_CHECK(c.state == ConnState::kDead && !c.recv_armed && !c.send_in_flight);
   while (!c.subs.empty()) Unsubscribe(c, slot, static_cast<uint32_t>(c.subs.size() - 1));
   AnnounceStatus(c, slot, false);
-  if (c.parked) {
-    for (auto& p : c.parked->waiting) {
-      if (p.frame != nullptr) p.frame->Unref();
-    }
-  }
   queued_total_ -= c.out.queued_bytes();
   c.out.Clear(&pools_);
   close(c.fd);

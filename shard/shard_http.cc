@@ -145,14 +145,7 @@ void Shard::RouteHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
     req_pub->conn = conns_.HandleOf(slot);
     req_pub->origin = static_cast<uint8_t>(id_);
     req_pub->ticket = ReserveHttpTicket(c, keep_alive);
-    unsigned owner = OwnerOf(command_.room);
-    if (owner == id_) {
-      HandlePublish(std::move(req_pub));
-    } else {
-      Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
-                             req_pub.release()});
-    }
-    return;
+    return RoutePublish(std::move(req_pub));
   }
   if (path == "/api/send") {
     uint32_t ticket = ReserveHttpTicket(c, keep_alive);

@@ -52,11 +52,6 @@ Shard::~Shard() {
     c.fd = -1;
     c.out.Clear(&pools_);
     reader_.Release(&c.ws);
-    if (c.parked) {
-      for (auto& p : c.parked->waiting) {
-        if (p.frame != nullptr) p.frame->Unref();
-      }
-    }
   });
   for (auto& q : overflow_) {
     for (const BusMessage& m : q) FreeBusPayload(m);  // never handed over

@@ -183,6 +183,17 @@ void Shard::LeaveRoom(LocalRoom* room, bool one_conn, bool last) {
                          std::make_unique<std::string>(room->name).release()});
 }
 
+// Hands a publication to its room's owner: in place, or over the bus.
+void Shard::RoutePublish(std::unique_ptr<PubRequest> req) {
+  unsigned owner = OwnerOf(req->room);
+  if (owner == id_) {
+    HandlePublish(std::move(req));
+    return;
+  }
+  Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
+                         req.release()});
+}
+
 // The owner frames the publication once and hands the same bytes to every
 // shard with subscribers: one atomic reference per shard, none per connection.
 void Shard::HandlePublish(std::unique_ptr<PubRequest> req) {

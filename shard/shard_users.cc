@@ -65,13 +65,7 @@ bool Shard::StartSend(Connection& c, uint32_t slot, const std::vector<std::strin
     req->direct = true;
     req->send_id = send_id;
     req->rid = rid;
-    unsigned owner = OwnerOf(req->room);
-    if (owner == id_) {
-      HandlePublish(std::move(req));
-    } else {
-      Send(owner, BusMessage{BusKind::kPublish, static_cast<uint8_t>(id_), 0, 0, 0, {},
-                             req.release()});
-    }
+    RoutePublish(std::move(req));
   }
   return true;
 }
