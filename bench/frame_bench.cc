@@ -47,6 +47,37 @@ void BM_Frame_FanOutQueue(benchmark::State& state) {
 }
 BENCHMARK(BM_Frame_FanOutQueue)->Arg(1000);
 
+// The overload shape: D publications fanned out to 1000 connections pile up,
+// then every queue drains in 64-frame sends (gather the iovecs, consume).
+void BM_Frame_DeepQueueDrain(benchmark::State& state) {
+  FrameWriter writer;
+  ringcast::shard::FramePools pools;
+  const int depth = static_cast<int>(state.range(0));
+  std::vector<ringcast::shard::OutQueue> queues(1000);
+  iovec iov[64];
+  for (auto _ : state) {
+    for (int i = 0; i < depth; ++i) {
+      SharedFrame* f = writer.Build(FrameWriter::kOpText, std::string(64, 'm'));
+      ringcast::shard::LocalFrame* local = pools.Wrap(f);
+      for (auto& q : queues) q.Push(&pools, local);
+      pools.Unref(local);
+    }
+    bool more = true;
+    while (more) {
+      more = false;
+      for (auto& q : queues) {
+        if (q.empty()) continue;
+        uint64_t bytes = 0;
+        benchmark::DoNotOptimize(q.Gather(iov, 64, &bytes));
+        q.Consume(&pools, bytes);
+        more = more || !q.empty();
+      }
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * depth * 1000);
+}
+BENCHMARK(BM_Frame_DeepQueueDrain)->Arg(1000);
+
 struct NullSink : ringcast::net::FrameSink {
   bool OnText(std::string_view m) override {
     benchmark::DoNotOptimize(m.data());

@@ -404,17 +404,8 @@ void Shard::Flush(Connection& c, uint32_t slot) {
     send_blocks_used_ = 0;
   }
   SendBlock& block = send_blocks_[send_blocks_used_++];
-  size_t n = 0;
   uint64_t bytes = 0;
-  uint32_t offset = c.out.head_offset();
-  for (OutNode* node = c.out.head(); node != nullptr && n < kMaxIov; node = node->next) {
-    const core::SharedFrame* f = node->local->frame;
-    block.iov[n].iov_base = const_cast<uint8_t*>(f->data() + offset);
-    block.iov[n].iov_len = f->size() - offset;
-    bytes += f->size() - offset;
-    offset = 0;
-    ++n;
-  }
+  size_t n = c.out.Gather(block.iov, kMaxIov, &bytes);
   std::memset(&block.msg, 0, sizeof(block.msg));
   block.msg.msg_iov = block.iov;
   block.msg.msg_iovlen = n;

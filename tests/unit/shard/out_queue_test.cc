@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "net/frame_writer.h"
 
@@ -26,10 +29,11 @@ TEST(OutQueueTest, ConsumeFreesWholeFramesAndKeepsOffsetIntoPartialOne) {
   q.Consume(&pools, 150);
   EXPECT_EQ(q.queued_bytes(), 150u);
   EXPECT_EQ(q.head_offset(), 50u);
-  EXPECT_EQ(pools.live_nodes(), 2u);
+  EXPECT_EQ(pools.live_frames(), 2u);
+  EXPECT_EQ(pools.live_chunks(), 1u);
   q.Consume(&pools, 150);
   EXPECT_TRUE(q.empty());
-  EXPECT_EQ(pools.live_nodes(), 0u);
+  EXPECT_EQ(pools.live_chunks(), 0u);
   EXPECT_EQ(pools.live_frames(), 0u);
 }
 
@@ -62,11 +66,105 @@ TEST(OutQueueTest, DropAfterKeepsInFlightPrefix) {
   }
   q.Consume(&pools, 5);
   q.DropAfter(&pools, 2);
-  EXPECT_EQ(pools.live_nodes(), 2u);
+  EXPECT_EQ(pools.live_frames(), 2u);
   EXPECT_EQ(q.queued_bytes(), 15u);
   q.Consume(&pools, 15);
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(pools.live_frames(), 0u);
+}
+
+// The queue against a plain model, across chunk boundaries: random pushes,
+// partial and whole consumes, gathers and drops, checking bytes, offsets,
+// iovecs and that every frame and chunk is freed at the end.
+TEST(OutQueueTest, MatchesModelAcrossChunks) {
+  net::FrameWriter w;
+  FramePools pools;
+  OutQueue q;
+  struct Queued {
+    const uint8_t* data;
+    uint32_t size;
+  };
+  std::deque<Queued> model;  // queued frames, head first (a popped frame is freed)
+  uint32_t offset = 0;                   // into model.front()
+  std::mt19937 rng(7);
+  auto model_bytes = [&] {
+    uint64_t sum = 0;
+    for (const Queued& f : model) sum += f.size;
+    return sum - offset;
+  };
+  for (int step = 0; step < 20000; ++step) {
+    uint32_t op = rng() % 10;
+    SCOPED_TRACE(testing::Message() << "step " << step << " op " << op);
+    if (op < 5) {
+      int count = 1 + static_cast<int>(rng() % 40);
+      for (int i = 0; i < count; ++i) {
+        LocalFrame* local = pools.Wrap(Frame(w, rng() % 300));
+        q.Push(&pools, local);
+        model.push_back({local->frame->data(), local->frame->size()});
+        pools.Unref(local);
+      }
+    } else if (op < 8) {
+      uint64_t total = model_bytes();
+      uint64_t n = total == 0 ? 0 : rng() % (total + 1);
+      q.Consume(&pools, n);
+      while (n > 0) {
+        uint32_t left = model.front().size - offset;
+        if (n < left) {
+          offset += static_cast<uint32_t>(n);
+          n = 0;
+        } else {
+          n -= left;
+          model.pop_front();
+          offset = 0;
+        }
+      }
+    } else if (op < 9) {
+      uint32_t keep = rng() % 50;
+      q.DropAfter(&pools, keep);
+      if (keep == 0 && offset > 0) keep = 1;
+      while (model.size() > keep) model.pop_back();
+      if (model.empty()) offset = 0;
+    } else {
+      iovec iov[64];
+      uint64_t bytes = 0;
+      size_t n = q.Gather(iov, 64, &bytes);
+      ASSERT_EQ(n, std::min<size_t>(64, model.size()));
+      uint64_t want = 0;
+      for (size_t i = 0; i < n; ++i) {
+        uint32_t skip = i == 0 ? offset : 0;
+        ASSERT_EQ(iov[i].iov_base, model[i].data + skip);
+        ASSERT_EQ(iov[i].iov_len, model[i].size - skip);
+        want += model[i].size - skip;
+      }
+      ASSERT_EQ(bytes, want);
+    }
+    ASSERT_EQ(q.queued_bytes(), model_bytes());
+    ASSERT_EQ(q.head_offset(), offset);
+    ASSERT_EQ(q.empty(), model.empty());
+    ASSERT_EQ(pools.live_frames(), model.size());
+    ASSERT_LE(pools.live_chunks(), model.size() / OutChunk::kEntries + 2);
+  }
+  q.Clear(&pools);
+  EXPECT_TRUE(q.empty());
+  EXPECT_EQ(pools.live_frames(), 0u);
+  EXPECT_EQ(pools.live_chunks(), 0u);
+}
+
+TEST(OutQueueTest, IdleQueueHoldsNoChunk) {
+  net::FrameWriter w;
+  FramePools pools;
+  OutQueue q;
+  for (uint32_t i = 0; i < 3 * OutChunk::kEntries; ++i) {
+    LocalFrame* local = pools.Wrap(Frame(w, 1));
+    q.Push(&pools, local);
+    pools.Unref(local);
+  }
+  EXPECT_EQ(pools.live_chunks(), 3u);
+  q.Consume(&pools, OutChunk::kEntries * 3u + 1);  // a chunk and one entry
+  EXPECT_EQ(pools.live_chunks(), 2u);
+  q.Consume(&pools, q.queued_bytes());
+  EXPECT_EQ(pools.live_chunks(), 0u);
+  EXPECT_TRUE(q.empty());
 }
 
 TEST(OutQueueTest, SharedFrameRefcountCountsShards) {
