@@ -77,8 +77,8 @@ class NativeDialect final : public Dialect {
     std::string_view op = text.starts_with(R"({"op":"msg")") ? std::string_view("msg")
                                                              : StringField(text, R"("op":)");
     if (op == "msg") {
-      size_t at = text.find("\"rcl1:");
-      if (at != std::string_view::npos) ev.payload = text.substr(at + 1);
+      size_t at = LocatePayload(text);
+      if (at != std::string_view::npos) ev.payload = text.substr(at);
       ev.kind = ServerEvent::Kind::kMsg;
     } else if (op == "ok") {
       ev.kind = ServerEvent::Kind::kOk;

@@ -45,7 +45,13 @@ std::string EncodePayload(const PayloadFields& fields, size_t size);
 // nullopt unless the magic, separators, hex digits and flag are all exactly as encoded.
 [[nodiscard]] std::optional<PayloadFields> DecodePayload(std::string_view text);
 
-// Finds the payload inside a whole server frame (the first `"rcl1:`) and decodes it.
+// Where the payload starts inside a whole server frame (just after the quote of `"rcl1:`), or
+// npos. Payloads hold no '"', so when the payload is the frame's last string value (as in
+// every server measured) its opening quote is the second-last quote: two reverse scans instead
+// of a forward search that stops at every quote.
+[[nodiscard]] size_t LocatePayload(std::string_view frame_text);
+
+// Finds the payload inside a whole server frame and decodes it.
 [[nodiscard]] std::optional<PayloadFields> FindPayload(std::string_view frame_text);
 
 }  // namespace ringcast::load

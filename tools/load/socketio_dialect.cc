@@ -88,8 +88,8 @@ class SocketIoDialect final : public Dialect {
         size_t at = text.find('[');
         if (at == std::string_view::npos || !text.substr(at + 1).starts_with(R"("msg")")) return ev;
         ev.kind = ServerEvent::Kind::kMsg;
-        size_t magic = text.find("\"rcl1:", at);
-        if (magic != std::string_view::npos) ev.payload = text.substr(magic + 1);
+        size_t magic = LocatePayload(text.substr(at));
+        if (magic != std::string_view::npos) ev.payload = text.substr(at + magic);
         return ev;
       }
       case '3': {  // ACK: 43<id>[...]

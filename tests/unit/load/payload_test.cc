@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 namespace ringcast::load {
@@ -14,6 +15,14 @@ TEST(PayloadTest, RoundTrips) {
   f.measured = false;
   f.seq = kMaxPayloadSeq;
   EXPECT_EQ(DecodePayload(EncodePayload(f, 46)), f);
+}
+
+TEST(PayloadTest, RoundTripsRandomFields) {
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < 100000; ++i) {
+    PayloadFields f{static_cast<uint32_t>(rng()), rng() & kMaxPayloadSeq, rng(), (rng() & 1) != 0};
+    ASSERT_EQ(DecodePayload(EncodePayload(f, 46 + rng() % 100)), f);
+  }
 }
 
 TEST(PayloadTest, PadsToRequestedSizeWithAMinimum) {
@@ -43,6 +52,37 @@ TEST(PayloadTest, FindsPayloadInsideAServerFrame) {
       R"({"op":"msg","room":"r","from":"u","data":")" + EncodePayload(f, 80) + "\"}";
   EXPECT_EQ(FindPayload(frame), f);
   EXPECT_FALSE(FindPayload(R"({"op":"msg","data":"rcl1:nothex"})"));
+}
+
+// The reverse scan finds a payload that is the last string value; any other
+// place falls back to the forward search.
+TEST(PayloadTest, LocatesPayloadWhereverItIs) {
+  std::string p = EncodePayload({1, 2, 3, true}, 50);
+  std::string last = R"({"op":"msg","room":"r","data":")" + p + "\"}";
+  EXPECT_EQ(LocatePayload(last), last.find("rcl1:"));
+  std::string sio = R"(42["msg",{"room":"r","data":")" + p + "\"}]";
+  EXPECT_EQ(LocatePayload(sio), sio.find("rcl1:"));
+  std::string first = R"({"data":")" + p + R"(","from":"someone","op":"msg"})";
+  EXPECT_EQ(LocatePayload(first), first.find("rcl1:"));
+  EXPECT_EQ(FindPayload(first), (PayloadFields{1, 2, 3, true}));
+  std::string number_last = R"({"op":"msg","data":")" + p + R"(","seq":17})";
+  EXPECT_EQ(LocatePayload(number_last), number_last.find("rcl1:"));
+  EXPECT_EQ(LocatePayload(R"({"op":"msg","data":"hello"})"), std::string::npos);
+  EXPECT_EQ(LocatePayload(R"(rcl1:)"), std::string::npos);  // no quote before it
+  EXPECT_EQ(LocatePayload(""), std::string::npos);
+}
+
+TEST(PayloadTest, RejectsEveryNonLowercaseHexDigit) {
+  std::string good = EncodePayload({7, 8, 9, false}, 64);
+  // First and last digit of each field, and inside the two halves of the sequence number.
+  for (size_t at : {5u, 12u, 14u, 17u, 20u, 25u, 27u, 35u, 42u}) {
+    for (int c = 0; c < 256; ++c) {
+      bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      std::string probe = good;
+      probe[at] = static_cast<char>(c);
+      EXPECT_EQ(DecodePayload(probe).has_value(), hex) << "byte " << c << " at " << at;
+    }
+  }
 }
 
 }  // namespace
