@@ -134,10 +134,12 @@ start_server() {
   return 1
 }
 
-# The p99 bound of a passing ladder step, per row (ms). On this machine one core's fan-out of a
-# single publication to 10000 sockets takes 75-130 ms of kernel TCP time for every server
-# (ringcast and uWS alike: p99 220-290 ms at the lowest step), so that row uses 500 ms.
-p99_limit() { [[ $1 == "$ROW_10K"* ]] && echo 500 || echo 50; }
+# The p99 bound of a passing ladder step, per row (ms). On this machine (a 2-vCPU VM) a send
+# of one small frame to one of 10000 loopback sockets costs 5-9 µs of kernel time, most of it
+# the receiver's TCP work and its cross-CPU wakeup, so with 10000 subscribers every server's
+# p99 is 200-300 ms even at the lowest step (ringcast and uWS alike: 10 publications/s to one
+# room of 10000, or 10000/s spread over 1000 rooms of 10). Those rows use 500 ms.
+p99_limit() { [[ $1 == "$ROW_10K"* || $1 == "$ROW_ROOMS"* ]] && echo 500 || echo 50; }
 
 # run_one SERVER ROW KIND STEP RUN QUOTA -- generator args...
 run_one() {
@@ -272,7 +274,7 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%
   cat "$OUT/header.txt"
   echo
   echo "Cells: deliveries/s · p99 ms · server CPU s per 1M deliveries. Ladder rows show the highest"
-  echo "step with ≥99% delivered and p99 < 50 ms (500 ms on the 10000-subscriber row), median of"
+  echo "step with ≥99% delivered and p99 < 50 ms (500 ms on the two rows with 10000 subscribers), median of"
   echo "$RUNS runs; churn cells are cycles/s (connect+upgrade+sub+close). Overload rows show the rate"
   echo "received during the window (every frame, whenever published) and server RSS at the end."
   echo

@@ -117,8 +117,10 @@ def cell(kind, m, note=""):
     s = f"{fmt_rate(m['rate'])} · {fmt_ms(m['p99'])} ms · {fmt_cpu(m['cpu'])}"
     if kind == "fixed" and m["rss_end"]:
         s += f" · {m['rss_end'] / 1048576:.0f} MiB"
-    if m["busiest"] is not None and m["busiest"] > GENBOUND_PCT:
-        s += " (gen-bound)"
+    if m["busiest"] is not None:
+        s += f" · gen {m['busiest']:.0f}%"
+        if m["busiest"] > GENBOUND_PCT:
+            s += " (gen-bound)"
     if m["closed"]:
         s += f" ({m['closed']:.0f} closed)"
     return s + note

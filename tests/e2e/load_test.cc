@@ -42,6 +42,30 @@ TEST(LoadTest, FanoutCountsEveryDeliveryExactly) {
   }
 }
 
+// More rooms than publishers: each publisher takes turns over its rooms with a
+// sequence per room, so every room is published to and nothing reads as a gap.
+TEST(LoadTest, FewerPublishersThanRoomsReachEveryRoomExactly) {
+  ChildServer server(RINGCAST_BINARY);
+  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+  ChildServer load(RINGCAST_LOAD_BINARY);
+  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  ASSERT_TRUE(load.Spawn({"fanout", "--url", url, "--rooms", "20", "--subs", "100", "--pubs", "3",
+                          "--rate", "3000", "--duration", "1.5", "--warmup", "0.5", "--json",
+                          "--quiet"}));
+  ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
+  const std::string out = load.Stdout();
+  auto deliveries = JsonUint(out, "deliveries");
+  auto expected = JsonUint(out, "expected_deliveries");
+  ASSERT_TRUE(deliveries && expected) << out;
+  // 3000 msg/s x 1.5 s, each to the 5 subscribers of one room.
+  EXPECT_NEAR(static_cast<double>(*expected), 3000 * 1.5 * 5, 3000 * 1.5 * 5 / 100) << out;
+  EXPECT_EQ(*deliveries, *expected) << out;
+  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "foreign"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
+}
+
 TEST(LoadTest, ClosedLoopAcrossTwoProcessesAddsUp) {
   ChildServer server(RINGCAST_BINARY);
   ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();

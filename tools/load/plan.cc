@@ -38,18 +38,35 @@ std::vector<ConnSpec> Plan::ConnsFor(uint32_t proc, uint32_t procs, uint32_t thr
   return out;
 }
 
+bool Plan::RoundRobin() const {
+  return o_.scenario == Scenario::kFanout && !o_.closed_loop() && o_.pubs < o_.rooms;
+}
+
 uint32_t Plan::PubsInRoom(uint32_t room) const {
+  if (RoundRobin()) return 1;  // room r is publisher r % P's
   return o_.pubs > room ? (o_.pubs - room - 1) / o_.rooms + 1 : 0;
+}
+
+std::vector<uint32_t> Plan::PublisherRooms(const ConnSpec& publisher) const {
+  if (publisher.role != Role::kPublisher) return {};
+  if (!RoundRobin()) return {publisher.room};
+  std::vector<uint32_t> rooms;
+  for (uint32_t r = publisher.pub_id; r < o_.rooms; r += o_.pubs) rooms.push_back(r);
+  return rooms;
+}
+
+uint32_t Plan::StreamId(const ConnSpec& publisher, uint32_t room) const {
+  return RoundRobin() ? room : publisher.pub_id;
 }
 
 uint32_t Plan::SubsInRoom(uint32_t room) const {
   return o_.subs > room ? (o_.subs - room - 1) / o_.rooms + 1 : 0;
 }
 
-uint64_t Plan::ReceiversPerMessage(const ConnSpec& publisher) const {
+uint64_t Plan::ReceiversPerMessage(const ConnSpec& publisher, uint32_t room) const {
   if (publisher.role == Role::kUser) return 1;
   if (publisher.role != Role::kPublisher) return 0;
-  return uint64_t{SubsInRoom(publisher.room)} + (o_.closed_loop() ? PubsInRoom(publisher.room) : 0);
+  return uint64_t{SubsInRoom(room)} + (o_.closed_loop() ? PubsInRoom(room) : 0);
 }
 
 bool Plan::Subscribes(const ConnSpec& spec) const {
@@ -61,12 +78,14 @@ uint32_t Plan::TrackedSenders(const ConnSpec& spec) const {
   return Subscribes(spec) ? PubsInRoom(spec.room) : 0;
 }
 
-int Plan::TrackSlot(const ConnSpec& spec, uint32_t pub_id) const {
+int Plan::TrackSlot(const ConnSpec& spec, uint32_t stream) const {
   if (spec.role == Role::kUser) {
-    return pub_id == (spec.global_id + o_.conns - 1) % o_.conns ? 0 : -1;
+    return stream == (spec.global_id + o_.conns - 1) % o_.conns ? 0 : -1;
   }
-  if (!Subscribes(spec) || pub_id >= o_.pubs || pub_id % o_.rooms != spec.room) return -1;
-  return static_cast<int>(pub_id / o_.rooms);
+  if (!Subscribes(spec)) return -1;
+  if (RoundRobin()) return stream == spec.room ? 0 : -1;
+  if (stream >= o_.pubs || stream % o_.rooms != spec.room) return -1;
+  return static_cast<int>(stream / o_.rooms);
 }
 
 double Plan::RatePerSender() const {
@@ -94,8 +113,15 @@ double Plan::DemandedDeliveriesPerS() const {
   if (o_.closed_loop()) return 0;
   switch (o_.scenario) {
     case Scenario::kFanout: {
+      // Each publisher spreads its rate evenly over its rooms.
       double sum = 0;
-      for (uint32_t j = 0; j < o_.pubs; ++j) sum += SubsInRoom(j % o_.rooms);
+      for (uint32_t j = 0; j < o_.pubs; ++j) {
+        ConnSpec p{o_.subs + j, Role::kPublisher, j % o_.rooms, j};
+        std::vector<uint32_t> rooms = PublisherRooms(p);
+        double subs = 0;
+        for (uint32_t r : rooms) subs += SubsInRoom(r);
+        sum += subs / static_cast<double>(rooms.size());
+      }
       return sum * RatePerSender();
     }
     case Scenario::kDirect:

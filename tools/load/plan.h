@@ -3,8 +3,11 @@
 // global id g belongs to process g % procs and, within it, to thread (g / procs) % threads.
 //
 // fanout: ids 0..S-1 are subscribers (subscriber s joins room s % R); ids S..S+P-1 are
-//   publishers (publisher j = id - S publishes to room j % R; in closed loop it also
-//   subscribes there). A receiver in room r tracks the publishers of r by slot j / R.
+//   publishers j = id - S. With P >= R (or in closed loop) publisher j publishes to room j % R
+//   (in closed loop it also subscribes there), and a receiver in room r tracks the publishers
+//   of r by slot j / R. With fewer publishers than rooms (paced), publisher j takes turns over
+//   rooms j, j+P, j+2P, ... < R, so every room gets traffic, each room has exactly one
+//   publisher, and its messages carry the room as their stream id with a sequence of their own.
 // direct: ids 0..N-1 are users "u<id>"; user i sends to user (i+1) % N, so receiver i tracks
 //   exactly one sender, (i-1) % N, in slot 0.
 // idle: N plain connections. churn: no fixed connections; each worker runs cycles at its share.
@@ -24,8 +27,8 @@ enum class Role : uint8_t { kSubscriber, kPublisher, kUser, kIdle, kChurn };
 struct ConnSpec {
   uint32_t global_id = 0;
   Role role = Role::kIdle;
-  uint32_t room = 0;
-  uint32_t pub_id = 0;  // publisher id in payloads (publishers and direct users)
+  uint32_t room = 0;    // subscribers: the room; publishers: the first room they publish to
+  uint32_t pub_id = 0;  // publisher index (publishers) or user id (direct users)
 };
 
 class Plan {
@@ -35,13 +38,17 @@ class Plan {
   std::vector<ConnSpec> ConnsFor(uint32_t proc, uint32_t procs, uint32_t thread,
                                  uint32_t threads) const;
 
-  // Connections that receive each message published to `room` (expected deliveries per message).
-  uint64_t ReceiversPerMessage(const ConnSpec& publisher) const;
+  // The rooms a publisher takes turns over (one unless rooms outnumber paced publishers).
+  std::vector<uint32_t> PublisherRooms(const ConnSpec& publisher) const;
+  // The stream id a publisher's message to `room` carries in its payload (what receivers track).
+  uint32_t StreamId(const ConnSpec& publisher, uint32_t room) const;
+  // Connections that receive a message `publisher` sends to `room` (expected deliveries).
+  uint64_t ReceiversPerMessage(const ConnSpec& publisher, uint32_t room) const;
   // Whether this connection subscribes (and so tracks senders).
   bool Subscribes(const ConnSpec& spec) const;
-  // Senders a receiver tracks, and the slot of `pub_id` among them (-1: not one of its senders).
+  // Streams a receiver tracks, and the slot of `stream` among them (-1: not one of its own).
   uint32_t TrackedSenders(const ConnSpec& spec) const;
-  int TrackSlot(const ConnSpec& spec, uint32_t pub_id) const;
+  int TrackSlot(const ConnSpec& spec, uint32_t stream) const;
 
   std::string RoomName(uint32_t room) const { return "room-" + std::to_string(room); }
   std::string UserName(uint32_t global_id) const { return "u" + std::to_string(global_id); }
@@ -52,6 +59,8 @@ class Plan {
   double DemandedDeliveriesPerS() const;
 
  private:
+  // Paced fanout with more rooms than publishers: each publisher covers several rooms.
+  bool RoundRobin() const;
   uint32_t PubsInRoom(uint32_t room) const;
   uint32_t SubsInRoom(uint32_t room) const;
 

@@ -183,9 +183,16 @@ void Worker::SendOne(Conn& c, uint64_t now) {
   }
   const bool measured = now >= s_.control->warmup_end_ns.load(std::memory_order_relaxed) &&
                         now < s_.control->measure_end_ns.load(std::memory_order_relaxed);
-  PayloadFields f{c.spec.pub_id, ++c.seq, now, measured};
+  // One room (its seq is the connection's), or the next of the rooms it takes turns over.
+  Conn::Stream* stream = nullptr;
+  if (!c.streams.empty()) {
+    stream = &c.streams[c.next_stream];
+    c.next_stream = (c.next_stream + 1) % c.streams.size();
+  }
+  PayloadFields f{stream ? stream->id : c.spec.pub_id, stream ? ++stream->seq : ++c.seq, now,
+                  measured};
   EncodePayload(f, s_.options->size, payload_.data());
-  const std::string& target = c.target;
+  const std::string& target = stream ? stream->room : c.target;
   if (c.spec.role == Role::kUser) {
     s_.dialect->AppendSend(&c.out, target, payload_, c.mask_key);
   } else {
@@ -195,7 +202,8 @@ void Worker::SendOne(Conn& c, uint64_t now) {
   ++counters_.published;
   if (measured) {
     ++counters_.published_measured;
-    counters_.expected += s_.plan->ReceiversPerMessage(c.spec);
+    counters_.expected +=
+        stream ? stream->receivers : s_.plan->ReceiversPerMessage(c.spec, c.spec.room);
   }
   MarkDirty(static_cast<uint32_t>(&c - conns_.data()));
 }

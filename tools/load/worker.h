@@ -92,6 +92,16 @@ class Worker {
     size_t sending_off = 0;
     std::string head;    // upgrade response so far
     std::string target;  // the room it subscribes/publishes to, or the user it sends to
+    // A publisher that takes turns over several rooms: their names, the stream id and last
+    // sequence number of each, and the next turn. Empty otherwise (target and seq serve).
+    struct Stream {
+      std::string room;
+      uint32_t id = 0;
+      uint64_t seq = 0;
+      uint64_t receivers = 0;
+    };
+    std::vector<Stream> streams;
+    size_t next_stream = 0;
     std::string expected_accept;
     ServerFrameParser parser;
     std::vector<uint64_t> last_seq;  // per tracked sender

@@ -48,10 +48,18 @@ uint32_t Worker::AllocConn(const ConnSpec& spec) {
       c.target = s_.plan->UserName((spec.global_id + 1) % s_.options->conns);
       senders_.push_back(slot);
       break;
-    case Role::kPublisher:
+    case Role::kPublisher: {
       c.target = s_.plan->RoomName(spec.room);
+      std::vector<uint32_t> rooms = s_.plan->PublisherRooms(spec);
+      if (rooms.size() > 1) {
+        for (uint32_t r : rooms) {
+          c.streams.push_back({s_.plan->RoomName(r), s_.plan->StreamId(spec, r), 0,
+                               s_.plan->ReceiversPerMessage(spec, r)});
+        }
+      }
       senders_.push_back(slot);
       break;
+    }
     default:
       c.target = s_.plan->RoomName(spec.room);
       break;
