@@ -3,14 +3,15 @@
 # equivalents on Node's `ws`, on socket.io and on uWebSockets.js (bench/peers/), one server at
 # a time, on the same port, the server pinned to CPU 0 and the generator to CPU 1.
 # Prints one markdown table (rows scenarios, columns servers, cells
-# `deliveries/s · p99 ms · server CPU s per 1M deliveries`) and a table of ratios ringcast/peer.
+# `deliveries/s · p99 ms · server CPU s per 1M deliveries · generator's busiest thread %`) and a
+# table of ratios ringcast/peer.
 # Raw JSON lines (one per generator run) go to $BUILD/compare-<time>/raw.jsonl.
 #
 # usage: bench/compare.sh [--quick] [--runs N] [--port P] [--servers "ringcast ws socketio uws"]
 #                         [--build DIR] [--no-quota]
 #   --quick     a ~5 minute subset: 2 s windows, shorter ladders
 #   --runs N    runs per cell; each cell is the median (default 3)
-#   --no-quota  skip the half-core (cgroup cpu quota) reruns of generator-bound rows
+#   --no-quota  skip every half-core row (server under a cgroup cpu quota of 5 ms per 10 ms)
 #   --nice N    niceness of server and generator (default -10: the machine is shared, and
 #               other people's builds on the pinned cores otherwise dominate p99; 0 = off)
 # Needs root for the cgroup quota (v2 cpu.max or v1 cpu.cfs_quota_us); without it those rows
@@ -34,7 +35,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift ;;
     --no-quota) QUOTA=0 ;;
     --nice) NICE=$2; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -63,12 +64,14 @@ if ((QUICK)); then
   LADDER_10K="100000 250000 500000 1000000"
   LADDER_ROOMS="50000 100000 250000"
   LADDER_CHURN="500 1000 2000 4000"
+  LADDER_CHURN_HALF="1000 2000 4000"
 else
   DUR=4; WARM=1; DRAIN=2
   LADDER_1K="100000 250000 500000 1000000 2000000 3000000 4000000 5000000 6000000"
   LADDER_10K="100000 250000 500000 1000000 2000000 3000000 4000000"
   LADDER_ROOMS="100000 250000 500000 1000000 2000000 3000000 4000000"
   LADDER_CHURN="1000 2000 4000 8000 12000 16000"
+  LADDER_CHURN_HALF="1000 2000 3000 4000 5000 6000 8000 10000"
 fi
 
 # --- processes and cleanup -------------------------------------------------------------------
@@ -107,7 +110,7 @@ setup_cgroup() {
     mkdir -p "$CGROUP" 2>/dev/null && echo "5000 10000" >"$CGROUP/cpu.max" 2>/dev/null || return 1
   elif [[ -d /sys/fs/cgroup/cpu ]]; then
     CGROUP=/sys/fs/cgroup/cpu/rcbench
-    mkdir -p "$CGROUP" 2>/dev/null && echo 10000 >"$CGROUP/cpu.cfs_period_us" &&
+    mkdir -p "$CGROUP" 2>/dev/null && echo 10000 >"$CGROUP/cpu.cfs_period_us" 2>/dev/null &&
       echo 5000 >"$CGROUP/cpu.cfs_quota_us" 2>/dev/null || return 1
   else
     return 1
@@ -135,10 +138,11 @@ start_server() {
 }
 
 # The p99 bound of a passing ladder step, per row (ms). On this machine (a 2-vCPU VM) a send
-# of one small frame to one of 10000 loopback sockets costs 5-9 µs of kernel time, most of it
-# the receiver's TCP work and its cross-CPU wakeup, so with 10000 subscribers every server's
-# p99 is 200-300 ms even at the lowest step (ringcast and uWS alike: 10 publications/s to one
-# room of 10000, or 10000/s spread over 1000 rooms of 10). Those rows use 500 ms.
+# of one small frame to one of 10000 loopback sockets costs 3-7 µs of kernel time, most of it
+# the receiver's TCP work and its cross-CPU wakeup, so one publication to a room of 10000 takes
+# 60-75 ms to fan out (p99 ~70 ms at 10 publications/s, for every server), and 1000 rooms of 10
+# are kernel-bound at ~250k/s for ringcast and uWS alike (p99 130-180 ms). Those two rows use
+# 500 ms, so they still rank the servers by what they sustain.
 p99_limit() { [[ $1 == "$ROW_10K"* || $1 == "$ROW_ROOMS"* ]] && echo 500 || echo 50; }
 
 # run_one SERVER ROW KIND STEP RUN QUOTA -- generator args...
@@ -199,8 +203,10 @@ ladder() {
 }
 
 args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN"; }
-args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $WARM --drain $DRAIN --ramp 5000"; }
-args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $WARM --drain $DRAIN --ramp 5000"; }
+# With 10000 fresh connections every server (ringcast and uWS alike) runs slow for the first
+# ~2 s of publishing (p99 80-120 ms against 2-30 ms after, at 100k/s); those rows warm up 3 s.
+args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000"; }
+args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000"; }
 args_churn() { echo "churn --rate $1 --conns 1000 --duration $DUR --warmup $WARM --drain $DRAIN"; }
 
 ROW_1K="1 room × 1000 subs"
@@ -266,6 +272,11 @@ if ((QUOTA)); then
     done
   done
   overload "$ROW_1K, server at 0.5 core" 1
+  # Churn: the generator's connects cost it as much as the server's accepts, so at a full core
+  # the row mostly measures the kernel and the generator; at half a core the server is the limit.
+  for server in $SERVERS; do
+    ladder "$server" "$ROW_CHURN, server at 0.5 core" churn 1 "$LADDER_CHURN_HALF" args_churn
+  done
 fi
 
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - START)) s" |

@@ -4,7 +4,8 @@
   best RAW ROW SERVER          -> prints the highest passing step (or 0)
   table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer)
 
-Each raw line: {"server","row","kind","step","run","quota","load":<ringcast-load --json>}.
+Each raw line: {"server","row","kind","step","run","quota","p99_limit_ms","load":<ringcast-load
+--json>}.
 kind: ladder (pass = ratio >= 0.99 and p99 under the line's p99_limit_ms, default 50; the cell
 is the highest passing step), fixed (overload: one cell per row, rated by frames received in the
 window), idle (RSS per connection), churn (a ladder in cycles/s).

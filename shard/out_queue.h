@@ -30,8 +30,11 @@ struct LocalFrame {
   uint32_t refs = 0;
 };
 
-struct OutChunk {
+// Two cache lines exactly. Entries are written before they are read, so a new
+// chunk is left uninitialised (the pool would otherwise zero 128 bytes each).
+struct alignas(64) OutChunk {
   static constexpr uint32_t kEntries = 15;
+  OutChunk() {}  // NOLINT: deliberately no member initialisers
   LocalFrame* entries[kEntries];
   OutChunk* next;
 };

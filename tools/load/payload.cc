@@ -2,6 +2,7 @@
 
 #include <string.h>  // memrchr (GNU)
 
+#include <bit>
 #include <cstring>
 
 namespace ringcast::load {
@@ -31,6 +32,7 @@ void PutHex(uint64_t value, size_t digits, char* out) {
 // delivery, millions a second, and a digit-at-a-time loop was its top cost.
 // False unless all eight bytes are in '0'-'9' or 'a'-'f'.
 bool Hex8(const char* in, uint32_t* value) {
+  static_assert(std::endian::native == std::endian::little, "Hex8 reads bytes little-endian");
   constexpr uint64_t kOnes = 0x0101010101010101ull;
   constexpr uint64_t kHigh = 0x8080808080808080ull;
   uint64_t x;
@@ -99,6 +101,7 @@ std::optional<PayloadFields> DecodePayload(std::string_view text) {
 }
 
 size_t LocatePayload(std::string_view frame_text) {
+  if (frame_text.empty()) return std::string_view::npos;
   const char* begin = frame_text.data();
   const auto* close = static_cast<const char*>(::memrchr(begin, '"', frame_text.size()));
   if (close != nullptr) {

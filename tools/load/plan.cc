@@ -38,25 +38,25 @@ std::vector<ConnSpec> Plan::ConnsFor(uint32_t proc, uint32_t procs, uint32_t thr
   return out;
 }
 
-bool Plan::RoundRobin() const {
+bool Plan::PublishersTakeTurns() const {
   return o_.scenario == Scenario::kFanout && !o_.closed_loop() && o_.pubs < o_.rooms;
 }
 
 uint32_t Plan::PubsInRoom(uint32_t room) const {
-  if (RoundRobin()) return 1;  // room r is publisher r % P's
+  if (PublishersTakeTurns()) return 1;  // room r is publisher r % P's
   return o_.pubs > room ? (o_.pubs - room - 1) / o_.rooms + 1 : 0;
 }
 
 std::vector<uint32_t> Plan::PublisherRooms(const ConnSpec& publisher) const {
   if (publisher.role != Role::kPublisher) return {};
-  if (!RoundRobin()) return {publisher.room};
+  if (!PublishersTakeTurns()) return {publisher.room};
   std::vector<uint32_t> rooms;
   for (uint32_t r = publisher.pub_id; r < o_.rooms; r += o_.pubs) rooms.push_back(r);
   return rooms;
 }
 
 uint32_t Plan::StreamId(const ConnSpec& publisher, uint32_t room) const {
-  return RoundRobin() ? room : publisher.pub_id;
+  return PublishersTakeTurns() ? room : publisher.pub_id;
 }
 
 uint32_t Plan::SubsInRoom(uint32_t room) const {
@@ -83,7 +83,7 @@ int Plan::TrackSlot(const ConnSpec& spec, uint32_t stream) const {
     return stream == (spec.global_id + o_.conns - 1) % o_.conns ? 0 : -1;
   }
   if (!Subscribes(spec)) return -1;
-  if (RoundRobin()) return stream == spec.room ? 0 : -1;
+  if (PublishersTakeTurns()) return stream == spec.room ? 0 : -1;
   if (stream >= o_.pubs || stream % o_.rooms != spec.room) return -1;
   return static_cast<int>(stream / o_.rooms);
 }

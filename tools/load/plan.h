@@ -38,6 +38,9 @@ class Plan {
   std::vector<ConnSpec> ConnsFor(uint32_t proc, uint32_t procs, uint32_t thread,
                                  uint32_t threads) const;
 
+  // Paced fanout with more rooms than publishers: each publisher takes turns over its rooms,
+  // and each room's messages form their own stream.
+  bool PublishersTakeTurns() const;
   // The rooms a publisher takes turns over (one unless rooms outnumber paced publishers).
   std::vector<uint32_t> PublisherRooms(const ConnSpec& publisher) const;
   // The stream id a publisher's message to `room` carries in its payload (what receivers track).
@@ -59,8 +62,6 @@ class Plan {
   double DemandedDeliveriesPerS() const;
 
  private:
-  // Paced fanout with more rooms than publishers: each publisher covers several rooms.
-  bool RoundRobin() const;
   uint32_t PubsInRoom(uint32_t room) const;
   uint32_t SubsInRoom(uint32_t room) const;
 

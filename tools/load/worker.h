@@ -92,8 +92,9 @@ class Worker {
     size_t sending_off = 0;
     std::string head;    // upgrade response so far
     std::string target;  // the room it subscribes/publishes to, or the user it sends to
-    // A publisher that takes turns over several rooms: their names, the stream id and last
-    // sequence number of each, and the next turn. Empty otherwise (target and seq serve).
+    // A publisher that takes turns over rooms (Plan::PublishersTakeTurns): their names, the
+    // stream id and last sequence number of each, and the next turn. Empty otherwise (target
+    // and seq serve).
     struct Stream {
       std::string room;
       uint32_t id = 0;

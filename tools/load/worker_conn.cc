@@ -50,9 +50,8 @@ uint32_t Worker::AllocConn(const ConnSpec& spec) {
       break;
     case Role::kPublisher: {
       c.target = s_.plan->RoomName(spec.room);
-      std::vector<uint32_t> rooms = s_.plan->PublisherRooms(spec);
-      if (rooms.size() > 1) {
-        for (uint32_t r : rooms) {
+      if (s_.plan->PublishersTakeTurns()) {
+        for (uint32_t r : s_.plan->PublisherRooms(spec)) {
           c.streams.push_back({s_.plan->RoomName(r), s_.plan->StreamId(spec, r), 0,
                                s_.plan->ReceiversPerMessage(spec, r)});
         }
