@@ -15,26 +15,43 @@
 namespace ringcast::testing {
 namespace {
 
-TEST(LoadTest, FanoutCountsEveryDeliveryExactly) {
-  ChildServer server(RINGCAST_BINARY);
-  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+// A real two-shard ringcast for the generator to measure.
+class LoadRunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"}))
+        << server.Stderr();
+    url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
+  }
+
+  ChildServer server{RINGCAST_BINARY};
+  std::string url;
+};
+
+// Every message published in the window reached every receiver it was meant
+// for, once and in order, without an error.
+void ExpectExactAccounting(const std::string& out) {
+  auto deliveries = JsonUint(out, "deliveries");
+  auto expected = JsonUint(out, "expected_deliveries");
+  ASSERT_TRUE(deliveries && expected) << out;
+  EXPECT_EQ(*deliveries, *expected) << out;
+  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;
+  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
+}
+
+TEST_F(LoadRunTest, FanoutCountsEveryDeliveryExactly) {
   ChildServer load(RINGCAST_LOAD_BINARY);
-  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
   ASSERT_TRUE(load.Spawn({"fanout", "--url", url, "--rooms", "2", "--subs", "100", "--pubs", "2",
                           "--rate", "2000", "--duration", "2", "--warmup", "0.5", "--json",
                           "--quiet", "--server-pid", std::to_string(server.pid())}));
   ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
   const std::string out = load.Stdout();
-  auto deliveries = JsonUint(out, "deliveries");
-  auto expected = JsonUint(out, "expected_deliveries");
-  ASSERT_TRUE(deliveries && expected) << out;
+  ExpectExactAccounting(out);
   // 2 publishers x 1000 msg/s x 2 s, each message to the 50 subscribers of its room.
   // Pacing is exact to within a few ticks of the window's edges (1%).
-  EXPECT_NEAR(static_cast<double>(*expected), 2 * 1000 * 2 * 50, 2 * 1000 * 2 * 50 / 100) << out;
-  EXPECT_EQ(*deliveries, *expected) << out;
-  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
-  EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;
-  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
+  EXPECT_NEAR(static_cast<double>(JsonUint(out, "expected_deliveries").value_or(0)),
+              2 * 1000 * 2 * 50, 2 * 1000 * 2 * 50 / 100) << out;
   EXPECT_EQ(JsonUint(out, "connections"), 102u) << out;
   for (const char* key : {"\"latency_us\"", "\"p50\"", "\"p999\"", "\"deliveries_per_s\"",
                           "\"busiest_thread_pct\"", "\"cpu_s_per_m_deliveries\""}) {
@@ -44,33 +61,22 @@ TEST(LoadTest, FanoutCountsEveryDeliveryExactly) {
 
 // More rooms than publishers: each publisher takes turns over its rooms with a
 // sequence per room, so every room is published to and nothing reads as a gap.
-TEST(LoadTest, FewerPublishersThanRoomsReachEveryRoomExactly) {
-  ChildServer server(RINGCAST_BINARY);
-  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+TEST_F(LoadRunTest, FewerPublishersThanRoomsReachEveryRoomExactly) {
   ChildServer load(RINGCAST_LOAD_BINARY);
-  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
   ASSERT_TRUE(load.Spawn({"fanout", "--url", url, "--rooms", "20", "--subs", "100", "--pubs", "3",
                           "--rate", "3000", "--duration", "1.5", "--warmup", "0.5", "--json",
                           "--quiet"}));
   ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
   const std::string out = load.Stdout();
-  auto deliveries = JsonUint(out, "deliveries");
-  auto expected = JsonUint(out, "expected_deliveries");
-  ASSERT_TRUE(deliveries && expected) << out;
+  ExpectExactAccounting(out);
   // 3000 msg/s x 1.5 s, each to the 5 subscribers of one room.
-  EXPECT_NEAR(static_cast<double>(*expected), 3000 * 1.5 * 5, 3000 * 1.5 * 5 / 100) << out;
-  EXPECT_EQ(*deliveries, *expected) << out;
-  EXPECT_EQ(JsonUint(out, "gaps"), 0u) << out;
-  EXPECT_EQ(JsonUint(out, "reorders"), 0u) << out;
+  EXPECT_NEAR(static_cast<double>(JsonUint(out, "expected_deliveries").value_or(0)),
+              3000 * 1.5 * 5, 3000 * 1.5 * 5 / 100) << out;
   EXPECT_EQ(JsonUint(out, "foreign"), 0u) << out;
-  EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
 }
 
-TEST(LoadTest, ClosedLoopAcrossTwoProcessesAddsUp) {
-  ChildServer server(RINGCAST_BINARY);
-  ASSERT_TRUE(server.StartListening({"--shards", "2", "--no-pin", "--commands-per-second", "0"})) << server.Stderr();
+TEST_F(LoadRunTest, ClosedLoopAcrossTwoProcessesAddsUp) {
   ChildServer load(RINGCAST_LOAD_BINARY);
-  const std::string url = "ws://127.0.0.1:" + std::to_string(server.port()) + "/ws";
   ASSERT_TRUE(
       load.Spawn({"fanout", "--url",    url,      "--rooms", "3",        "--subs", "60",
                   "--pubs", "3",        "--rate", "0",       "--window", "2",      "--duration",

@@ -16,15 +16,22 @@ core::SharedFrame* Frame(net::FrameWriter& w, size_t n) {
   return w.Build(net::FrameWriter::kOpText, std::string(n, 'f'));
 }
 
+// Queues `count` text frames of `payload` bytes (2 more with the header),
+// as a fan-out does: wrap, push, drop the fan-out's own reference.
+void PushFrames(net::FrameWriter& w, FramePools& pools, OutQueue& q, uint32_t count,
+                size_t payload) {
+  for (uint32_t i = 0; i < count; ++i) {
+    LocalFrame* local = pools.Wrap(Frame(w, payload));
+    q.Push(&pools, local);
+    pools.Unref(local);
+  }
+}
+
 TEST(OutQueueTest, ConsumeFreesWholeFramesAndKeepsOffsetIntoPartialOne) {
   net::FrameWriter w;
   FramePools pools;
   OutQueue q;
-  for (int i = 0; i < 3; ++i) {
-    LocalFrame* local = pools.Wrap(Frame(w, 98));  // 100 bytes with the header
-    q.Push(&pools, local);
-    pools.Unref(local);
-  }
+  PushFrames(w, pools, q, 3, 98);  // 100 bytes each with the header
   EXPECT_EQ(q.queued_bytes(), 300u);
   q.Consume(&pools, 150);
   EXPECT_EQ(q.queued_bytes(), 150u);
@@ -59,11 +66,7 @@ TEST(OutQueueTest, DropAfterKeepsInFlightPrefix) {
   net::FrameWriter w;
   FramePools pools;
   OutQueue q;
-  for (int i = 0; i < 5; ++i) {
-    LocalFrame* local = pools.Wrap(Frame(w, 8));  // 10 bytes each
-    q.Push(&pools, local);
-    pools.Unref(local);
-  }
+  PushFrames(w, pools, q, 5, 8);  // 10 bytes each
   q.Consume(&pools, 5);
   q.DropAfter(&pools, 2);
   EXPECT_EQ(pools.live_frames(), 2u);
@@ -157,11 +160,7 @@ TEST(OutQueueTest, IdleQueueHoldsNoChunk) {
   net::FrameWriter w;
   FramePools pools;
   OutQueue q;
-  for (uint32_t i = 0; i < 3 * OutChunk::kEntries; ++i) {
-    LocalFrame* local = pools.Wrap(Frame(w, 1));
-    q.Push(&pools, local);
-    pools.Unref(local);
-  }
+  PushFrames(w, pools, q, 3 * OutChunk::kEntries, 1);  // 3 bytes each
   EXPECT_EQ(pools.live_chunks(), 3u);
   q.Consume(&pools, OutChunk::kEntries * 3u + 1);  // a chunk's 15 frames and one byte
   EXPECT_EQ(pools.live_chunks(), 2u);
