@@ -21,7 +21,7 @@ void BM_Frame_BuildPublication(benchmark::State& state) {
   for (auto _ : state) {
     scratch.clear();
     ringcast::proto::WriteMsg(&scratch, "chat:42", std::nullopt, "user-123", data);
-    SharedFrame* f = writer.Build(FrameWriter::kOpText, scratch, "chat:42");
+    SharedFrame* f = writer.Build(ringcast::wire::Opcode::kText, scratch, "chat:42");
     benchmark::DoNotOptimize(f->data());
     f->Unref();
   }
@@ -37,7 +37,7 @@ void BM_Frame_FanOutQueue(benchmark::State& state) {
   const int n = static_cast<int>(state.range(0));
   std::vector<ringcast::shard::OutQueue> queues(static_cast<size_t>(n));
   for (auto _ : state) {
-    SharedFrame* f = writer.Build(FrameWriter::kOpText, std::string(64, 'm'));
+    SharedFrame* f = writer.Build(ringcast::wire::Opcode::kText, std::string(64, 'm'));
     ringcast::shard::LocalFrame* local = pools.Wrap(f);
     for (auto& q : queues) q.Push(&pools, local);
     pools.Unref(local);
@@ -57,7 +57,7 @@ void BM_Frame_DeepQueueDrain(benchmark::State& state) {
   iovec iov[64];
   for (auto _ : state) {
     for (int i = 0; i < depth; ++i) {
-      SharedFrame* f = writer.Build(FrameWriter::kOpText, std::string(64, 'm'));
+      SharedFrame* f = writer.Build(ringcast::wire::Opcode::kText, std::string(64, 'm'));
       ringcast::shard::LocalFrame* local = pools.Wrap(f);
       for (auto& q : queues) q.Push(&pools, local);
       pools.Unref(local);

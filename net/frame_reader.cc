@@ -7,28 +7,24 @@
 #include <cstring>
 
 #include "core/check.h"
+#include "core/wire.h"
 
 namespace ringcast::net {
 
 namespace {
 
-constexpr uint8_t kOpContinuation = 0x0;
-constexpr uint8_t kOpText = 0x1;
-constexpr uint8_t kOpBinary = 0x2;
-constexpr uint8_t kOpClose = 0x8;
-constexpr uint8_t kOpPing = 0x9;
-constexpr uint8_t kOpPong = 0xa;
+constexpr uint8_t kOpContinuation = wire::OpcodeValue(wire::Opcode::kContinuation);
+constexpr uint8_t kOpText = wire::OpcodeValue(wire::Opcode::kText);
+constexpr uint8_t kOpBinary = wire::OpcodeValue(wire::Opcode::kBinary);
+constexpr uint8_t kOpClose = wire::OpcodeValue(wire::Opcode::kClose);
+constexpr uint8_t kOpPing = wire::OpcodeValue(wire::Opcode::kPing);
+constexpr uint8_t kOpPong = wire::OpcodeValue(wire::Opcode::kPong);
 
-constexpr uint16_t kCloseProtocol = 1002;
-constexpr uint16_t kCloseUnsupported = 1003;
-constexpr uint16_t kCloseNoStatus = 1005;
-constexpr uint16_t kCloseInvalidPayload = 1007;
-constexpr uint16_t kCloseTooBig = 1009;
-
-bool IsValidCloseCode(uint16_t code) {
-  if (code >= 3000 && code <= 4999) return true;
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011);
-}
+constexpr uint16_t kCloseProtocol = wire::CloseValue(wire::CloseCode::kProtocolError);
+constexpr uint16_t kCloseUnsupported = wire::CloseValue(wire::CloseCode::kUnsupportedData);
+constexpr uint16_t kCloseNoStatus = wire::CloseValue(wire::CloseCode::kNoStatus);
+constexpr uint16_t kCloseInvalidPayload = wire::CloseValue(wire::CloseCode::kInvalidPayload);
+constexpr uint16_t kCloseTooBig = wire::CloseValue(wire::CloseCode::kTooBig);
 
 }  // namespace
 
@@ -268,7 +264,7 @@ FeedResult FrameReader::FinishFrame(WsReadState* state, FrameContext* c, FrameSi
       if (c->ctrl_len >= 2) {
         code = static_cast<uint16_t>((c->ctrl[0] << 8) | c->ctrl[1]);
         reason = {reinterpret_cast<const char*>(c->ctrl + 2), size_t{c->ctrl_len} - 2u};
-        if (!IsValidCloseCode(code)) {
+        if (!wire::IsValidCloseCode(code)) {
           *close_code = kCloseProtocol;
           return FeedResult::kError;
         }

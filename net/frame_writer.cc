@@ -30,10 +30,10 @@ FrameWriter::FrameWriter() {
 
 FrameWriter::~FrameWriter() { wslay_frame_context_free(ctx_); }
 
-void FrameWriter::Seal(uint8_t opcode, core::SharedFrame* frame) {
+void FrameWriter::Seal(wire::Opcode opcode, core::SharedFrame* frame) {
   wslay_frame_iocb iocb{};
   iocb.fin = 1;
-  iocb.opcode = opcode;
+  iocb.opcode = wire::OpcodeValue(opcode);
   iocb.mask = 0;
   iocb.payload_length = frame->payload_bytes();
   iocb.data = frame->payload();
@@ -47,7 +47,7 @@ void FrameWriter::Seal(uint8_t opcode, core::SharedFrame* frame) {
   payload_ = nullptr;
 }
 
-core::SharedFrame* FrameWriter::Build(uint8_t opcode, std::string_view payload,
+core::SharedFrame* FrameWriter::Build(wire::Opcode opcode, std::string_view payload,
                                       std::string_view tag) {
   core::SharedFrame* frame = core::SharedFrame::Create(payload.size(), tag);
   if (!payload.empty()) std::memcpy(frame->payload(), payload.data(), payload.size());
@@ -61,7 +61,7 @@ core::SharedFrame* FrameWriter::BuildClose(uint16_t code, std::string_view reaso
   frame->payload()[0] = static_cast<uint8_t>(code >> 8);
   frame->payload()[1] = static_cast<uint8_t>(code & 0xff);
   if (!reason.empty()) std::memcpy(frame->payload() + 2, reason.data(), reason.size());
-  Seal(kOpClose, frame);
+  Seal(wire::Opcode::kClose, frame);
   return frame;
 }
 

@@ -13,25 +13,21 @@
 #include <string_view>
 
 #include "core/shared_frame.h"
+#include "core/wire.h"
 
 namespace ringcast::net {
 
 class FrameWriter {
  public:
-  static constexpr uint8_t kOpText = 0x1;
-  static constexpr uint8_t kOpClose = 0x8;
-  static constexpr uint8_t kOpPing = 0x9;
-  static constexpr uint8_t kOpPong = 0xa;
-
   FrameWriter();
   ~FrameWriter();
   FrameWriter(const FrameWriter&) = delete;
   FrameWriter& operator=(const FrameWriter&) = delete;
 
   // Seals a frame whose payload() the caller has filled.
-  void Seal(uint8_t opcode, core::SharedFrame* frame);
+  void Seal(wire::Opcode opcode, core::SharedFrame* frame);
   // Copies payload into a new frame (refs = 1) and seals it.
-  core::SharedFrame* Build(uint8_t opcode, std::string_view payload, std::string_view tag = {});
+  core::SharedFrame* Build(wire::Opcode opcode, std::string_view payload, std::string_view tag = {});
   core::SharedFrame* BuildClose(uint16_t code, std::string_view reason);
 
  private:

@@ -45,7 +45,7 @@ constexpr std::array<std::string_view, 8> kOpNames = {"sub", "unsub", "pub",    
 constexpr const char* kUnknownOpReason = "unknown op";  // Finish() quotes the name
 
 struct Issue {
-  ErrorCode code = ErrorCode::kBadCommand;
+  wire::ErrorCode code = wire::ErrorCode::kBadCommand;
   const char* reason = nullptr;  // nullptr: no problem
 };
 
@@ -151,11 +151,11 @@ class CommandReader {
   error_code ReadOp(od::value& v);
   error_code ReadSince(od::value& v);
   error_code ReadTo(od::value& v);
-  void SetIssue(Field f, const char* reason, ErrorCode code = ErrorCode::kBadCommand) {
+  void SetIssue(Field f, const char* reason, wire::ErrorCode code = wire::ErrorCode::kBadCommand) {
     issues_[f] = Issue{code, reason};
   }
   std::optional<ParseError> CheckRequired() const;
-  ParseError Error(ErrorCode code, std::string_view reason) const {
+  ParseError Error(wire::ErrorCode code, std::string_view reason) const {
     return ParseError{code, reason, out_->id};
   }
 
@@ -312,7 +312,7 @@ error_code CommandReader::ReadTo(od::value& v) {
   } else if (to_count_ == 0) {
     SetIssue(kFieldTo, "to must not be empty");
   } else if (to_count_ > kMaxSendTargets) {
-    SetIssue(kFieldTo, "too many targets in to (max 100)", ErrorCode::kLimit);
+    SetIssue(kFieldTo, "too many targets in to (max 100)", wire::ErrorCode::kLimit);
   }
   return simdjson::SUCCESS;
 }
@@ -322,9 +322,9 @@ std::optional<ParseError> CommandReader::Finish(std::string* reason_buf) {
     has_op_ = true;
     op_ = implied_;
   }
-  if (!has_op_) return Error(ErrorCode::kBadCommand, "missing op");
+  if (!has_op_) return Error(wire::ErrorCode::kBadCommand, "missing op");
   if (implied_ && op_ && *op_ != *implied_) {
-    return Error(ErrorCode::kBadCommand, "op does not match the endpoint");
+    return Error(wire::ErrorCode::kBadCommand, "op does not match the endpoint");
   }
   if (issues_[kFieldOp].reason == kUnknownOpReason) {
     // Quote at most kMaxEchoedOpBytes, cut on a UTF-8 boundary so the reply stays valid UTF-8.
@@ -337,7 +337,7 @@ std::optional<ParseError> CommandReader::Finish(std::string* reason_buf) {
     reason_buf->append(op_text_.substr(0, n));
     if (n < op_text_.size()) reason_buf->append("...");
     reason_buf->push_back('\'');
-    return Error(ErrorCode::kBadCommand, *reason_buf);
+    return Error(wire::ErrorCode::kBadCommand, *reason_buf);
   }
   for (const Issue& issue : issues_) {
     if (issue.reason != nullptr) return Error(issue.code, issue.reason);
@@ -351,15 +351,15 @@ std::optional<ParseError> CommandReader::CheckRequired() const {
   const bool needs_room =
       op == Op::kSub || op == Op::kUnsub || op == Op::kPub || op == Op::kPresence;
   const bool needs_data = op == Op::kPub || op == Op::kSend || op == Op::kReq || op == Op::kRes;
-  if (needs_room && out_->room.empty()) return Error(ErrorCode::kBadCommand, "missing room");
+  if (needs_room && out_->room.empty()) return Error(wire::ErrorCode::kBadCommand, "missing room");
   if ((op == Op::kSend || op == Op::kReq) && to_count_ == 0) {
-    return Error(ErrorCode::kBadCommand, "missing to");
+    return Error(wire::ErrorCode::kBadCommand, "missing to");
   }
   if (op == Op::kReq && to_count_ != 1) {
-    return Error(ErrorCode::kBadCommand, "req takes exactly one user in to");
+    return Error(wire::ErrorCode::kBadCommand, "req takes exactly one user in to");
   }
-  if (op == Op::kRes && out_->rid.empty()) return Error(ErrorCode::kBadCommand, "missing rid");
-  if (needs_data && out_->data.empty()) return Error(ErrorCode::kBadCommand, "missing data");
+  if (op == Op::kRes && out_->rid.empty()) return Error(wire::ErrorCode::kBadCommand, "missing rid");
+  if (needs_data && out_->data.empty()) return Error(wire::ErrorCode::kBadCommand, "missing data");
   return std::nullopt;
 }
 
@@ -410,7 +410,7 @@ struct CommandParser::Impl {
     reason.assign("invalid JSON: ");
     reason.append(err == simdjson::DEPTH_ERROR ? "nesting deeper than 64"
                                                : simdjson::error_message(err));
-    return ParseError{ErrorCode::kBadJson, reason, id};
+    return ParseError{wire::ErrorCode::kBadJson, reason, id};
   }
 
   std::optional<ParseError> Parse(std::string_view json, Command* out, std::optional<Op> implied);
@@ -422,7 +422,7 @@ std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Comm
                                                      std::optional<Op> implied) {
   ResetCommand(out);
   if (json.size() > kMaxCommandBytes) {
-    return ParseError{ErrorCode::kTooLarge, "command larger than 16 MiB", std::nullopt};
+    return ParseError{wire::ErrorCode::kTooLarge, "command larger than 16 MiB", std::nullopt};
   }
   Reserve(json.size());
   if (!json.empty()) std::memcpy(buf.get(), json.data(), json.size());
@@ -450,7 +450,7 @@ std::optional<ParseError> CommandParser::Impl::Parse(std::string_view json, Comm
   const char* rest = nullptr;
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) {
     reason.assign("invalid JSON: trailing characters after the object");
-    return ParseError{ErrorCode::kBadJson, reason, out->id};
+    return ParseError{wire::ErrorCode::kBadJson, reason, out->id};
   }
   return reader.Finish(&reason);
 }
@@ -480,7 +480,7 @@ std::optional<ParseError> CommandParser::Impl::RejectNonObject(od::document& doc
       const size_t token_end = static_cast<size_t>(token.data() + token.size() - input.data());
       if (!err && !TrimRight(input.substr(token_end)).empty()) err = simdjson::TRAILING_CONTENT;
       if (err) return BadJson(err, std::nullopt);
-      return ParseError{ErrorCode::kBadCommand, kNotObjectReason, std::nullopt};
+      return ParseError{wire::ErrorCode::kBadCommand, kNotObjectReason, std::nullopt};
     }
     case od::json_type::boolean: {
       bool b;
@@ -501,7 +501,7 @@ std::optional<ParseError> CommandParser::Impl::RejectNonObject(od::document& doc
   if (doc.current_location().get(rest) != simdjson::OUT_OF_BOUNDS) {
     return BadJson(simdjson::TRAILING_CONTENT, std::nullopt);
   }
-  return ParseError{ErrorCode::kBadCommand, kNotObjectReason, std::nullopt};
+  return ParseError{wire::ErrorCode::kBadCommand, kNotObjectReason, std::nullopt};
 }
 
 CommandParser::CommandParser() : impl_(std::make_unique<Impl>()) {}

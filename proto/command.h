@@ -22,7 +22,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "proto/error_code.h"
+#include "core/wire.h"
 
 namespace ringcast::proto {
 
@@ -32,9 +32,9 @@ enum class Op : uint8_t { kSub, kUnsub, kPub, kSend, kReq, kRes, kPresence, kPin
 std::string_view OpName(Op op);
 
 constexpr size_t kMaxRoomBytes = 256;           // longer room names are bad_command
-constexpr size_t kMaxSendTargets = 100;         // more targets in `to` is ErrorCode::kLimit
-constexpr size_t kMaxCommandBytes = 16u << 20;  // larger input is ErrorCode::kTooLarge
-constexpr size_t kMaxJsonDepth = 64;            // deeper nesting is ErrorCode::kBadJson
+constexpr size_t kMaxSendTargets = 100;         // more targets in `to` is wire::ErrorCode::kLimit
+constexpr size_t kMaxCommandBytes = 16u << 20;  // larger input is wire::ErrorCode::kTooLarge
+constexpr size_t kMaxJsonDepth = 64;            // deeper nesting is wire::ErrorCode::kBadJson
 
 struct SinceMark {
   uint64_t seq = 0;
@@ -56,7 +56,7 @@ struct Command {
 };
 
 struct ParseError {
-  ErrorCode code;
+  wire::ErrorCode code;
   std::string_view reason;
   // The command's id when it could be read, so the `error` reply can carry it.
   std::optional<uint64_t> id;

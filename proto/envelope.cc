@@ -43,13 +43,13 @@ void WriteOkSeq(std::string* out, std::optional<uint64_t> id, uint64_t seq,
   w.EndObject();
 }
 
-void WriteError(std::string* out, std::optional<uint64_t> id, ErrorCode code,
+void WriteError(std::string* out, std::optional<uint64_t> id, wire::ErrorCode code,
                 std::string_view reason) {
   JsonWriter w(out);
   w.BeginObject();
   w.Field("op", "error");
   OptionalUint(w, "id", id);
-  w.Field("code", ErrorCodeName(code));
+  w.Field("code", wire::ErrorCodeName(code));
   w.Field("reason", reason);
   w.EndObject();
 }
@@ -83,11 +83,11 @@ void WriteDirectMsg(std::string* out, std::string_view from, std::string_view da
   w.EndObject();
 }
 
-void WriteBye(std::string* out, uint16_t code, std::string_view reason, bool reconnect) {
+void WriteBye(std::string* out, wire::CloseCode code, std::string_view reason, bool reconnect) {
   JsonWriter w(out);
   w.BeginObject();
   w.Field("op", "bye");
-  w.Field("code", code);
+  w.Field("code", uint64_t{wire::CloseValue(code)});
   w.Field("reason", reason);
   w.Field("reconnect", reconnect);
   w.EndObject();

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "proto/error_code.h"
+#include "core/wire.h"
 
 namespace ringcast::proto {
 
@@ -25,7 +25,7 @@ void WriteOk(std::string* out, std::optional<uint64_t> id);
 void WriteOkSeq(std::string* out, std::optional<uint64_t> id, uint64_t seq,
                 std::optional<std::string_view> epoch, std::optional<bool> recovered);
 // {"op":"error","id":N,"code":"bad_json","reason":"..."} (no id when nullopt)
-void WriteError(std::string* out, std::optional<uint64_t> id, ErrorCode code,
+void WriteError(std::string* out, std::optional<uint64_t> id, wire::ErrorCode code,
                 std::string_view reason);
 // {"op":"pong","id":N} (no id when nullopt)
 void WritePong(std::string* out, std::optional<uint64_t> id);
@@ -35,9 +35,6 @@ void WriteMsg(std::string* out, std::string_view room, std::optional<uint64_t> s
 // {"op":"msg","from":..,"data":<data_json>}
 void WriteDirectMsg(std::string* out, std::string_view from, std::string_view data_json);
 // {"op":"bye","code":1001,"reason":"..","reconnect":true}
-void WriteBye(std::string* out, uint16_t code, std::string_view reason, bool reconnect);
-inline void WriteBye(std::string* out, CloseCode code, std::string_view reason, bool reconnect) {
-  WriteBye(out, static_cast<uint16_t>(code), reason, reconnect);
-}
+void WriteBye(std::string* out, wire::CloseCode code, std::string_view reason, bool reconnect);
 
 }  // namespace ringcast::proto

@@ -155,13 +155,13 @@ class Shard {
   void PublishAsServer(std::string_view room, std::string data_json);
   void AnnounceStatus(Connection& c, uint32_t slot, bool open);
   void ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id);
-  void ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id, proto::ErrorCode code,
+  void ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id, wire::ErrorCode code,
                   std::string_view reason);
   void Reply(Connection& c, uint32_t slot, core::SharedFrame* frame);
   // A reply that another shard will answer: a ticket keeps its place in order.
   uint32_t ReserveTicket(Connection& c, std::optional<uint64_t> id);
   void CompleteOk(Connection& c, uint32_t slot, uint32_t ticket);
-  void CompleteError(Connection& c, uint32_t slot, uint32_t ticket, proto::ErrorCode code,
+  void CompleteError(Connection& c, uint32_t slot, uint32_t ticket, wire::ErrorCode code,
                      std::string_view reason);
   std::optional<uint64_t> TicketId(const Connection& c, uint32_t ticket) const;
   void CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket, core::SharedFrame* frame);

@@ -148,7 +148,7 @@ void Shard::HandlePubAck(const BusMessage& msg) {
   Connection* c = conns_.Get(msg.conn);
   if (c == nullptr || msg.ticket == 0) {
     if (c != nullptr && (msg.flags & 1) && c->state == ConnState::kOpen) {
-      ReplyError(*c, msg.conn.slot, std::nullopt, proto::ErrorCode::kRateLimited,
+      ReplyError(*c, msg.conn.slot, std::nullopt, wire::ErrorCode::kRateLimited,
                  "server busy: publication refused, retry later");
     }
     return;
@@ -164,7 +164,7 @@ void Shard::HandlePubAck(const BusMessage& msg) {
     return;
   }
   if (msg.flags & 1) {
-    CompleteError(*c, msg.conn.slot, msg.ticket, proto::ErrorCode::kRateLimited,
+    CompleteError(*c, msg.conn.slot, msg.ticket, wire::ErrorCode::kRateLimited,
                   "server busy: publication refused, retry later");
   } else if (msg.flags & 2) {
     scratch_.clear();

@@ -61,7 +61,7 @@ void Shard::RefuseCommand(Connection& c, uint32_t slot, std::string_view line) {
   } else {
     id = command_.id;
   }
-  ReplyError(c, slot, id, proto::ErrorCode::kRateLimited,
+  ReplyError(c, slot, id, wire::ErrorCode::kRateLimited,
              "too many commands: at most " + std::to_string(options_.commands_per_second) +
                  " per second");
 }
@@ -99,12 +99,12 @@ void Shard::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {
 
 void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   if (!MaySubscribe(c, cmd.room)) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kNotAllowed,
                "not allowed to subscribe to '" + std::string(cmd.room) + "'");
     return;
   }
   if (cmd.presence && !NamespaceOf(cmd.room).presence) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kNotAllowed,
                "presence is not enabled for this room's namespace");
     return;
   }
@@ -125,7 +125,7 @@ void Shard::DoSub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   size_t limit = options_.max_subscriptions_per_connection + (c.is_server ? 0 : 1);
   if (!already && c.subs.size() >= limit) {
     if (created) index_.Erase(room);
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kLimit,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kLimit,
                "too many subscriptions: at most " +
                    std::to_string(options_.max_subscriptions_per_connection) + " per connection");
     return;
@@ -193,13 +193,13 @@ void Shard::Unsubscribe(Connection& c, uint32_t /*slot*/, uint32_t sub_index) {
 
 void Shard::DoPub(Connection& c, uint32_t slot, const proto::Command& cmd) {
   if (!MayPublish(c, cmd.room)) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kNotAllowed,
                "not allowed to publish to '" + std::string(cmd.room) + "'");
     return;
   }
   unsigned owner = OwnerOf(cmd.room);
   if (owner != id_ && overflow_[owner].size() >= kMaxOverflowMessages) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kRateLimited,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kRateLimited,
                "server busy: the room's shard is backlogged, retry later");
     return;
   }
@@ -250,7 +250,7 @@ void Shard::ReplyOk(Connection& c, uint32_t slot, std::optional<uint64_t> id) {
 }
 
 void Shard::ReplyError(Connection& c, uint32_t slot, std::optional<uint64_t> id,
-                       proto::ErrorCode code, std::string_view reason) {
+                       wire::ErrorCode code, std::string_view reason) {
   scratch_.clear();
   proto::WriteError(&scratch_, id, code, reason);
   Reply(c, slot, BuildText(scratch_));
@@ -289,7 +289,7 @@ void Shard::CompleteOk(Connection& c, uint32_t slot, uint32_t ticket) {
   CompleteTicket(c, slot, ticket, BuildText(scratch_));
 }
 
-void Shard::CompleteError(Connection& c, uint32_t slot, uint32_t ticket, proto::ErrorCode code,
+void Shard::CompleteError(Connection& c, uint32_t slot, uint32_t ticket, wire::ErrorCode code,
                           std::string_view reason) {
   scratch_.clear();
   proto::WriteError(&scratch_, TicketId(c, ticket), code, reason);

@@ -33,7 +33,7 @@ class SessionSink final : public net::FrameSink {
   SessionSink(Shard* shard, Connection* c, uint32_t slot) : shard_(shard), c_(c), slot_(slot) {}
   bool OnText(std::string_view message) override { return shard_->OnText(*c_, slot_, message); }
   bool OnPing(std::string_view payload) override {
-    shard_->Enqueue(*c_, slot_, shard_->writer_.Build(net::FrameWriter::kOpPong, payload));
+    shard_->Enqueue(*c_, slot_, shard_->writer_.Build(wire::Opcode::kPong, payload));
     return c_->state == ConnState::kOpen;
   }
   bool OnClose(uint16_t code, std::string_view /*reason*/) override {
@@ -155,7 +155,7 @@ std::string Shard::SidOf(uint32_t slot) const {
 }
 
 core::SharedFrame* Shard::BuildText(const std::string& json, std::string_view tag) {
-  return writer_.Build(net::FrameWriter::kOpText, json, tag);
+  return writer_.Build(wire::Opcode::kText, json, tag);
 }
 
 void Shard::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {

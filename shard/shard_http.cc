@@ -135,7 +135,7 @@ void Shard::RouteHttp(Connection& c, uint32_t slot, const net::HttpRequest& req,
                  : path == "/api/send"  ? proto::Op::kSend
                                         : proto::Op::kPing;  // disconnect: only `user` matters
   if (std::optional<proto::ParseError> err = parser_.ParseAs(op, body, &command_)) {
-    return HttpError(c, slot, 400, proto::ErrorCodeName(err->code), err->reason, keep_alive);
+    return HttpError(c, slot, 400, wire::ErrorCodeName(err->code), err->reason, keep_alive);
   }
   if (path == "/api/publish") {
     auto req_pub = std::make_unique<PubRequest>();

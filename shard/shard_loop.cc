@@ -467,7 +467,7 @@ void Shard::OnKeepalive(Connection& c, uint32_t slot) {
     return;
   }
   if (options_.ping_interval_ms > 0 && silent >= options_.ping_interval_ms) {
-    Enqueue(c, slot, writer_.Build(net::FrameWriter::kOpPing, {}));
+    Enqueue(c, slot, writer_.Build(wire::Opcode::kPing, {}));
   }
   ArmKeepalive(slot, silent);
 }
@@ -495,7 +495,7 @@ void Shard::BeginDrain() {
     if (c.state == ConnState::kOpen) drain_list_.push_back(conns_.HandleOf(slot));
   });
   scratch_.clear();
-  proto::WriteBye(&scratch_, 1001, "server shutting down", true);
+  proto::WriteBye(&scratch_, wire::CloseCode::kGoingAway, "server shutting down", true);
   drain_bye_ = pools_.Wrap(BuildText(scratch_));
   DrainStep();
 }

@@ -86,7 +86,7 @@ void Shard::SweepPresence() {
 
 void Shard::DoPresence(Connection& c, uint32_t slot, const proto::Command& cmd) {
   if (!MaySubscribe(c, cmd.room) || !TracksPresence(cmd.room)) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kNotAllowed,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kNotAllowed,
                "presence is not available for '" + std::string(cmd.room) + "'");
     return;
   }

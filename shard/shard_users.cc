@@ -33,10 +33,10 @@ void Shard::DoSend(Connection& c, uint32_t slot, const proto::Command& cmd) {
   uint32_t ticket = cmd.id ? ReserveTicket(c, cmd.id) : 0;
   if (!StartSend(c, slot, cmd.to, cmd.data, ticket)) {
     if (ticket != 0) {
-      CompleteError(c, slot, ticket, proto::ErrorCode::kRateLimited,
+      CompleteError(c, slot, ticket, wire::ErrorCode::kRateLimited,
                     "server busy: send refused, retry later");
     } else {
-      ReplyError(c, slot, std::nullopt, proto::ErrorCode::kRateLimited,
+      ReplyError(c, slot, std::nullopt, wire::ErrorCode::kRateLimited,
                  "server busy: send refused, retry later");
     }
   }
@@ -92,9 +92,9 @@ void Shard::OnSendAck(const BusMessage& msg) {
   } else if (done.reached == 0) {
     const char* reason = "no connection of that user on this node";
     if (done.ticket != 0) {
-      CompleteError(*c, done.conn.slot, done.ticket, proto::ErrorCode::kNoSuchUser, reason);
+      CompleteError(*c, done.conn.slot, done.ticket, wire::ErrorCode::kNoSuchUser, reason);
     } else {
-      ReplyError(*c, done.conn.slot, std::nullopt, proto::ErrorCode::kNoSuchUser, reason);
+      ReplyError(*c, done.conn.slot, std::nullopt, wire::ErrorCode::kNoSuchUser, reason);
     }
   } else if (done.ticket != 0) {
     CompleteOk(*c, done.conn.slot, done.ticket);
@@ -120,7 +120,7 @@ void Shard::HandleDisconnect(const BusMessage& msg) {
   LocalRoom* room = index_.Find("@" + *user);
   if (room == nullptr) return;
   scratch_.clear();
-  proto::WriteBye(&scratch_, 1008, "disconnected by the server", false);
+  proto::WriteBye(&scratch_, wire::CloseCode::kPolicy, "disconnected by the server", false);
   LocalFrame* bye = pools_.Wrap(BuildText(scratch_));
   // CloseWith never unsubscribes, so the room's list stays put while we walk it.
   for (const Subscriber& s : room->subs) {
@@ -144,12 +144,12 @@ constexpr size_t kMaxPendingRequests = 1 << 16;
 
 void Shard::DoReq(Connection& c, uint32_t slot, const proto::Command& cmd) {
   if (requests_.size() >= kMaxPendingRequests) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kLimit, "too many pending requests");
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kLimit, "too many pending requests");
     return;
   }
   uint64_t timeout_ms = cmd.timeout_ms.value_or(kDefaultRequestTimeoutMs);
   if (timeout_ms == 0 || timeout_ms > kMaxRequestTimeoutMs) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kBadCommand,
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kBadCommand,
                "timeout_ms must be between 1 and " + std::to_string(kMaxRequestTimeoutMs));
     return;
   }
@@ -163,7 +163,7 @@ void Shard::DoReq(Connection& c, uint32_t slot, const proto::Command& cmd) {
               (uint64_t{static_cast<uint8_t>(TimerKind::kRequestTimeout)} << 56) | request);
   if (!StartSend(c, slot, cmd.to, cmd.data, ticket, request)) {
     requests_.erase(request);
-    CompleteError(c, slot, ticket, proto::ErrorCode::kRateLimited,
+    CompleteError(c, slot, ticket, wire::ErrorCode::kRateLimited,
                   "server busy: request refused, retry later");
   }
 }
@@ -182,7 +182,7 @@ void Shard::DoRes(Connection& c, uint32_t slot, const proto::Command& cmd) {
          p2 == rid.data() + rid.size() && shard < mesh_->shards();
   }
   if (!ok) {
-    ReplyError(c, slot, cmd.id, proto::ErrorCode::kBadCommand, "rid is not one this node gave");
+    ReplyError(c, slot, cmd.id, wire::ErrorCode::kBadCommand, "rid is not one this node gave");
     return;
   }
   auto answer = std::make_unique<ResAnswer>();
@@ -224,7 +224,7 @@ void Shard::OnRequestTimeout(uint32_t request) {
   requests_.erase(it);
   Connection* c = conns_.Get(pending.conn);
   if (c == nullptr) return;
-  CompleteError(*c, pending.conn.slot, pending.ticket, proto::ErrorCode::kTimeout,
+  CompleteError(*c, pending.conn.slot, pending.ticket, wire::ErrorCode::kTimeout,
                 "no answer in time");
 }
 

@@ -222,7 +222,7 @@ TEST(FrameWriterTest, HeadersForEachLengthClass) {
     size_t header;
   } cases[] = {{0, 2}, {125, 2}, {126, 4}, {65535, 4}, {65536, 10}};
   for (auto c : cases) {
-    core::SharedFrame* f = w.Build(FrameWriter::kOpText, std::string(c.len, 'a'));
+    core::SharedFrame* f = w.Build(wire::Opcode::kText, std::string(c.len, 'a'));
     ASSERT_EQ(f->size(), c.len + c.header) << c.len;
     EXPECT_EQ(f->data()[0], 0x81);
     EXPECT_EQ(f->data()[1] & 0x80, 0) << "server frames are never masked";
@@ -249,7 +249,7 @@ TEST(FrameWriterTest, CloseFrameCarriesCodeAndReason) {
 TEST(FrameWriterTest, WriterOutputReadsBackThroughAClientView) {
   // The tag rides in the same allocation and does not leak into the frame.
   FrameWriter w;
-  core::SharedFrame* f = w.Build(FrameWriter::kOpText, "payload", "room-7");
+  core::SharedFrame* f = w.Build(wire::Opcode::kText, "payload", "room-7");
   EXPECT_EQ(f->tag(), "room-7");
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(f->data()) + 2, f->size() - 2), "payload");
   f->Ref();

@@ -8,6 +8,10 @@
 namespace ringcast::proto {
 namespace {
 
+using wire::CloseCode;
+using wire::ErrorCode;
+using wire::ErrorCodeName;
+
 // ["u0","u1",...] with n user ids.
 std::string Targets(size_t n) {
   std::string json = "[";

@@ -4,10 +4,14 @@
 
 #include <string>
 
-#include "proto/error_code.h"
+#include "core/wire.h"
 
 namespace ringcast::proto {
 namespace {
+
+using wire::CloseCode;
+using wire::ErrorCode;
+using wire::ErrorCodeName;
 
 TEST(EnvelopeTest, Welcome) {
   std::string out;
@@ -63,10 +67,10 @@ TEST(EnvelopeTest, DirectMsg) {
 
 TEST(EnvelopeTest, Bye) {
   std::string out;
-  WriteBye(&out, 1001, "server shutting down", true);
+  WriteBye(&out, wire::CloseCode::kGoingAway, "server shutting down", true);
   EXPECT_EQ(out, R"({"op":"bye","code":1001,"reason":"server shutting down","reconnect":true})");
   out.clear();
-  WriteBye(&out, CloseCode::kSlowConsumer, "slow consumer", false);
+  WriteBye(&out, wire::CloseCode::kSlowConsumer, "slow consumer", false);
   EXPECT_EQ(out, R"({"op":"bye","code":4000,"reason":"slow consumer","reconnect":false})");
 }
 

@@ -13,7 +13,7 @@ namespace ringcast::shard {
 namespace {
 
 core::SharedFrame* Frame(net::FrameWriter& w, size_t n) {
-  return w.Build(net::FrameWriter::kOpText, std::string(n, 'f'));
+  return w.Build(wire::Opcode::kText, std::string(n, 'f'));
 }
 
 // Queues `count` text frames of `payload` bytes (2 more with the header),
