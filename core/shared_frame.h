@@ -62,4 +62,41 @@ class SharedFrame {
   uint16_t head_offset_ = 0;
 };
 
+// Owns one reference to a SharedFrame: what a bus message carries, so a
+// message dropped on any path still releases its frame. Move-only.
+class FrameRef {
+ public:
+  FrameRef() = default;
+  // Adopts one reference the caller already holds.
+  explicit FrameRef(SharedFrame* frame) : frame_(frame) {}
+  FrameRef(FrameRef&& other) noexcept : frame_(other.release()) {}
+  FrameRef& operator=(FrameRef&& other) noexcept {
+    if (this != &other) {
+      reset();
+      frame_ = other.release();
+    }
+    return *this;
+  }
+  FrameRef(const FrameRef&) = delete;
+  FrameRef& operator=(const FrameRef&) = delete;
+  ~FrameRef() { reset(); }
+
+  SharedFrame* get() const { return frame_; }
+  SharedFrame* operator->() const { return frame_; }
+  explicit operator bool() const { return frame_ != nullptr; }
+  // Hands the reference to the caller.
+  [[nodiscard]] SharedFrame* release() {
+    SharedFrame* f = frame_;
+    frame_ = nullptr;
+    return f;
+  }
+  void reset() {
+    if (frame_ != nullptr) frame_->Unref();
+    frame_ = nullptr;
+  }
+
+ private:
+  SharedFrame* frame_ = nullptr;
+};
+
 }  // namespace ringcast::core

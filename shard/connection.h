@@ -5,14 +5,12 @@
 // kClosing (close frame queued: flush it, half-close, wait briefly for the
 // peer) -> kDead (socket shut down; the slot is freed once no operation is in
 // flight). An idle open connection owns no receive buffer, no wslay context
-// and no heap memory beyond its slot (see DESIGN.md, Connections). Replies to
-// commands keep command order even when some are answered by another shard:
-// every reply takes a ticket, and replies that arrive early wait in `parked`.
-// Shard thread only.
+// and no heap memory beyond its slot (docs/design.md, Connections). Replies
+// keep command order even when some are answered by another shard: see
+// ReplyTickets, which exists only while a reply waits. Shard thread only.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,34 +19,12 @@
 
 #include "net/frame_reader.h"
 #include "shard/out_queue.h"
+#include "shard/reply_tickets.h"
 #include "shard/subscription_index.h"
 
 namespace ringcast::shard {
 
 enum class ConnState : uint8_t { kHandshake, kOpen, kClosing, kDead };
-
-// Replies waiting for an earlier ticket's answer (rare: only while a
-// cross-shard reply is outstanding).
-struct ParkedReply {
-  uint32_t ticket;
-  std::optional<uint64_t> id;   // the command's id, for the reply built later
-  core::SharedFrame* frame;     // null until answered
-  bool http = false;            // answered as an HTTP response, not an `ok`
-  bool keep_alive = true;       // http: the response's Connection header
-};
-struct ParkedReplies {
-  uint32_t next_ticket = 1;
-  std::deque<ParkedReply> waiting;  // in ticket order; owns the answered frames
-
-  ParkedReplies() = default;
-  ParkedReplies(const ParkedReplies&) = delete;
-  ParkedReplies& operator=(const ParkedReplies&) = delete;
-  ~ParkedReplies() {
-    for (const ParkedReply& p : waiting) {
-      if (p.frame != nullptr) p.frame->Unref();
-    }
-  }
-};
 
 // What a verified JWT allows (absent lists mean "anything").
 struct Grants {
@@ -79,7 +55,7 @@ struct Connection {
   net::WsReadState ws;
   std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial
   std::vector<SubRef> subs;
-  std::unique_ptr<ParkedReplies> parked;
+  std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
   std::unique_ptr<Grants> grants;  // only for JWT connections with claims
   // Bytes that arrived after the connection was paused (already in the
   // completion queue): handled when it resumes, in order.

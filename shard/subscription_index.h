@@ -1,12 +1,12 @@
 // SubscriptionIndex: one shard's local rooms and their subscribed
-// connections, plus the rooms this shard owns (hash(room) % N == shard).
+// connections (the owner's side of a room is RoomOwner).
 //
 // Local side: a room maps to a dense vector of subscriber slots; each
 // connection keeps the reverse list of (room, position) pairs, so subscribe,
 // unsubscribe and disconnect are O(1) swap-removes and fan-out is a linear
 // walk. A local room exists while it has subscribers; it is "joined" once the
 // owner acknowledged that this shard has subscribers (then `ok` may go out).
-// Owner side: per room the mask of shards with subscribers. Shard thread only.
+// Shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -18,7 +18,6 @@
 
 #include "core/hash.h"
 #include "core/slab.h"
-#include "shard/room_history.h"
 
 namespace ringcast::shard {
 
@@ -33,14 +32,6 @@ struct Subscriber {
   uint32_t slot;       // connection slot
   uint32_t sub_index;  // position in that connection's SubRef list
   bool presence;       // wants join/leave events
-};
-
-// Presence of one room at its owner: users with at least one subscribed
-// connection, and those whose last one left less than leave_delay_ms ago.
-struct Member {
-  uint32_t conns = 0;
-  uint64_t left_at_ms = 0;  // when conns reached 0 (a leave is pending), else 0
-  std::string info_json;    // "" = null
 };
 
 struct PendingAck {
@@ -61,18 +52,6 @@ struct LocalRoom {
   bool IsUnused() const { return subs.empty() && pending.empty() && joining.empty(); }
 };
 
-using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
-
-// Kept small (40 bytes): every user's personal room is one of these, so the
-// rarer parts (history, presence members) hang off pointers.
-struct OwnedRoom {
-  uint64_t shard_mask = 0;
-  uint64_t seq = 0;
-  uint32_t user_conns = 0;               // personal rooms ("@user"): the user's connections
-  std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
-  std::unique_ptr<MemberMap> members;    // presence, from the first member on
-};
-
 class SubscriptionIndex {
  public:
   LocalRoom* Find(std::string_view room);
@@ -90,14 +69,10 @@ class SubscriptionIndex {
   static int IndexOf(const std::vector<SubRef>& subs, const LocalRoom* room);
   void Erase(LocalRoom* room);
 
-  std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>>& owned() {
-    return owned_;
-  }
   size_t local_rooms() const { return local_.size(); }
 
  private:
   std::unordered_map<std::string, LocalRoom, core::StringHash, std::equal_to<>> local_;
-  std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>> owned_;
 };
 
 template <class SubsOf>

@@ -1,0 +1,80 @@
+// Mesh: the cross-shard bus's shared state. One bounded SPSC ring for each
+// ordered pair of shards, a "may be asleep" flag per shard for doorbells,
+// each shard's ring fd, and each shard's queued-bytes pressure.
+//
+// A producer pushes, then (after a full fence) reads the consumer's sleeping
+// flag; a consumer sets its flag, fences, then re-checks its rings before it
+// blocks in io_uring. So a message is never left unnoticed while its consumer
+// sleeps, and a busy consumer is never rung. A full ring is backpressure: the
+// producer keeps the message in its Outbox. Everything here is touched by
+// several threads; rings are SPSC (one producer shard, one consumer shard).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/check.h"
+#include "core/spsc_ring.h"
+#include "shard/bus_message.h"
+
+namespace ringcast::shard {
+
+constexpr unsigned kMaxShards = 64;
+
+class Mesh {
+ public:
+  Mesh(unsigned shards, size_t ring_capacity);
+
+  unsigned shards() const { return shards_; }
+  core::SpscRing<BusSlot>& Ring(unsigned from, unsigned to) { return *rings_[from * shards_ + to]; }
+
+  void SetSleeping(unsigned shard, bool value) {
+    sleeping_[shard].value.store(value, std::memory_order_seq_cst);
+  }
+  bool MaySleep(unsigned shard) const {
+    return sleeping_[shard].value.load(std::memory_order_seq_cst);
+  }
+  // Bytes queued to a shard's connections, published once per loop round, so
+  // any shard can hold back publishers while subscribers anywhere are behind.
+  void SetPressure(unsigned shard, uint64_t queued_bytes) {
+    pressure_[shard].value.store(queued_bytes, std::memory_order_relaxed);
+  }
+  uint64_t MaxPressure() const {
+    uint64_t max = 0;
+    for (unsigned i = 0; i < shards_; ++i) {
+      max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
+    }
+    return max;
+  }
+
+  // Each shard publishes its ring fd for doorbells once its ring exists.
+  void SetRingFd(unsigned shard, int fd) { ring_fds_[shard].value.store(fd); }
+  int RingFd(unsigned shard) const { return ring_fds_[shard].value.load(); }
+  bool HasInbound(unsigned shard) {
+    for (unsigned from = 0; from < shards_; ++from) {
+      if (from != shard && !Ring(from, shard).IsEmptyApprox()) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct alignas(64) Flag {
+    std::atomic<bool> value{false};
+  };
+  struct alignas(64) Fd {
+    std::atomic<int> value{-1};
+  };
+  struct alignas(64) Counter {
+    std::atomic<uint64_t> value{0};
+  };
+  unsigned shards_;
+  std::vector<std::unique_ptr<core::SpscRing<BusSlot>>> rings_;
+  std::unique_ptr<Flag[]> sleeping_;
+  std::unique_ptr<Fd[]> ring_fds_;
+  std::unique_ptr<Counter[]> pressure_;
+};
+
+}  // namespace ringcast::shard

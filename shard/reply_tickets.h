@@ -1,0 +1,93 @@
+// ReplyTickets: one connection's replies kept in command order while some are
+// answered later, by another shard or by an owner's answer.
+//
+// A command whose reply comes later reserves a ticket; a reply that is ready
+// at once goes straight out unless tickets wait, in which case it parks
+// behind them. Answering a ticket releases every reply at the front that is
+// ready, in order. Tickets are numbered from 1 (0 means "no reply wanted").
+// HTTP API requests reserve tickets too, marked http, so keep-alive answers
+// keep request order. Exists only while a reply waits (an idle connection
+// holds none). Owns the frames of answered tickets. Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+#include "core/check.h"
+#include "core/shared_frame.h"
+
+namespace ringcast::shard {
+
+class ReplyTickets {
+ public:
+  struct Ticket {
+    uint32_t number = 0;
+    std::optional<uint64_t> id;          // the command's id, for a reply built later
+    core::SharedFrame* frame = nullptr;  // null until answered
+    bool http = false;                   // answered as an HTTP response
+    bool keep_alive = true;              // http: the response's Connection header
+  };
+
+  ReplyTickets() = default;
+  ReplyTickets(const ReplyTickets&) = delete;
+  ReplyTickets& operator=(const ReplyTickets&) = delete;
+  ~ReplyTickets() {
+    for (const Ticket& t : waiting_) {
+      if (t.frame != nullptr) t.frame->Unref();
+    }
+  }
+
+  uint32_t Reserve(std::optional<uint64_t> id, bool http = false, bool keep_alive = true) {
+    uint32_t number = next_++;
+    if (next_ == 0) next_ = 1;
+    waiting_.push_back(Ticket{number, id, nullptr, http, keep_alive});
+    return number;
+  }
+
+  // Parks a reply that is ready now behind the tickets still waiting; false
+  // (and the frame untouched) when none wait: then it goes out at once.
+  [[nodiscard]] bool ParkBehind(core::SharedFrame* frame) {
+    if (waiting_.empty()) return false;
+    Reserve(std::nullopt);
+    waiting_.back().frame = frame;
+    return true;
+  }
+
+  const Ticket* Find(uint32_t number) const {
+    for (const Ticket& t : waiting_) {
+      if (t.number == number) return &t;
+    }
+    return nullptr;
+  }
+
+  // Takes `frame` as the answer to ticket `number`, then calls emit(frame)
+  // for each answered reply at the front, in ticket order, handing it over.
+  template <class Emit>
+  void Complete(uint32_t number, core::SharedFrame* frame, Emit&& emit) {
+    Ticket* t = FindMutable(number);
+    RC_CHECK(t != nullptr && t->frame == nullptr);
+    t->frame = frame;
+    while (!waiting_.empty() && waiting_.front().frame != nullptr) {
+      core::SharedFrame* ready = waiting_.front().frame;
+      waiting_.pop_front();
+      emit(ready);
+    }
+  }
+
+  bool empty() const { return waiting_.empty(); }
+  size_t size() const { return waiting_.size(); }
+
+ private:
+  Ticket* FindMutable(uint32_t number) {
+    for (Ticket& t : waiting_) {
+      if (t.number == number) return &t;
+    }
+    return nullptr;
+  }
+
+  uint32_t next_ = 1;
+  std::deque<Ticket> waiting_;  // in ticket order
+};
+
+}  // namespace ringcast::shard

@@ -1,0 +1,255 @@
+#include "shard/room_owner.h"
+
+#include <bit>
+#include <cstdio>
+
+#include "proto/envelope.h"
+#include "proto/json_writer.h"
+
+namespace ringcast::shard {
+
+namespace {
+constexpr uint64_t kSweepEveryMs = 1000;
+}  // namespace
+
+RoomOwner::RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
+                     net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats)
+    : port_(port),
+      namespaces_(namespaces),
+      leave_delay_ms_(leave_delay_ms),
+      writer_(writer),
+      clock_(clock),
+      stats_(stats) {}
+
+const OwnedRoom* RoomOwner::Find(std::string_view room) const {
+  auto it = rooms_.find(room);
+  return it == rooms_.end() ? nullptr : &it->second;
+}
+
+OwnedRoom& RoomOwner::Ensure(std::string_view room) {
+  auto [it, inserted] = rooms_.try_emplace(std::string(room));
+  OwnedRoom& o = it->second;
+  const NamespaceOptions& ns = namespaces_.Of(room);
+  if (inserted && ns.history_size > 0) {
+    // Unique across restarts (wall clock) and rooms (counter): a client never
+    // mistakes a new run of seqs for the one it remembers.
+    char epoch[64];
+    std::snprintf(epoch, sizeof(epoch), "%llx-%u-%llx",
+                  static_cast<unsigned long long>(clock_->UnixMs()), port_->shard_id(),
+                  static_cast<unsigned long long>(++epochs_));
+    o.history = std::make_unique<RoomHistory>(ns.history_size, ns.history_ttl_s, epoch);
+    Bump(stats_->history_rooms);
+  }
+  return o;
+}
+
+void RoomOwner::MaybeForget(RoomMap::iterator it) {
+  const OwnedRoom& o = it->second;
+  if (o.shard_mask != 0 || (o.history && !o.history->empty())) return;
+  if (o.history) Drop(stats_->history_rooms);
+  rooms_.erase(it);  // its presence members go with it
+}
+
+void RoomOwner::OnJoin(bus::Join msg, unsigned from, uint64_t now_ms) {
+  JoinRequest* req = msg.req.get();
+  OwnedRoom& o = Ensure(req->room);
+  o.shard_mask |= uint64_t{1} << from;
+  if (req->counts_conn) ++o.user_conns;
+  if (req->has_conn && o.history) FillJoin(req, o, now_ms);
+  // The same request goes back answered, ahead of any later delivery.
+  port_->Post(from, bus::JoinAck{std::move(msg.req), msg.join_epoch});
+}
+
+void RoomOwner::FillJoin(JoinRequest* req, OwnedRoom& o, uint64_t now_ms) const {
+  o.history->Expire(now_ms);
+  req->seq = o.seq;
+  req->epoch = o.history->epoch();
+  if (!req->since_seq || req->since_epoch != o.history->epoch()) return;  // nothing to replay
+  req->recovered = o.history->ReachesBack(*req->since_seq, o.seq);
+  o.history->ForEachAfter(*req->since_seq, [&](core::SharedFrame* f) {
+    f->Ref();
+    req->replay.emplace_back(f);
+  });
+}
+
+void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end()) return;
+  OwnedRoom& o = it->second;
+  if (Has(scope, LeaveScope::kOneConnection) && o.user_conns > 0) --o.user_conns;
+  if (!Has(scope, LeaveScope::kLastSubscriber)) return;
+  o.shard_mask &= ~(uint64_t{1} << from);
+  MaybeForget(it);
+}
+
+void RoomOwner::OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t now_ms) {
+  std::optional<uint64_t> seq;
+  uint64_t reached = 0;
+  if (!refuse) {
+    auto it = rooms_.find(req->room);
+    if (it == rooms_.end() && namespaces_.KeepsHistory(req->room)) {
+      Ensure(req->room);  // history outlives subscribers
+      it = rooms_.find(req->room);
+    }
+    OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
+    uint64_t mask = o == nullptr ? 0 : o->shard_mask;
+    if (o != nullptr && o->history) seq = ++o->seq;
+    if (o != nullptr) reached = o->user_conns;
+    if (mask != 0 || seq) {
+      core::SharedFrame* frame = Frame(*req, seq);
+      Bump(stats_->publications);
+      if (seq) o->history->Append(*seq, now_ms, frame);
+      FanOut(frame, mask, Audience::kEveryone, req->echo ? Echo::kYes : Echo::kSkipPublisher,
+             req->origin, req->conn);
+    }
+  }
+  Answer(*req, refuse, seq, reached);
+}
+
+core::SharedFrame* RoomOwner::Frame(const PubRequest& req, std::optional<uint64_t> seq) {
+  scratch_.clear();
+  if (!req.rid.empty()) {
+    proto::JsonWriter w(&scratch_);
+    w.BeginObject();
+    w.Field("op", "req");
+    w.Field("from", req.from);
+    w.Field("rid", req.rid);
+    w.RawField("data", req.data);
+    w.EndObject();
+    w.Flush();
+  } else if (req.direct) {
+    proto::WriteDirectMsg(&scratch_, req.from, req.data);
+  } else {
+    proto::WriteMsg(&scratch_, req.room, seq, req.from, req.data);
+  }
+  return writer_->Build(wire::Opcode::kText, scratch_, req.room);
+}
+
+// Hands one frame (its creator's reference) to every shard in mask: one
+// atomic reference per shard.
+void RoomOwner::FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo,
+                       uint8_t origin, core::SlabHandle publisher) {
+  if (mask == 0) {
+    frame->Unref();
+    return;
+  }
+  frame->Ref(static_cast<uint32_t>(std::popcount(mask)) - 1);
+  for (uint64_t m = mask; m != 0; m &= m - 1) {
+    auto to = static_cast<unsigned>(std::countr_zero(m));
+    port_->Post(to, bus::Deliver{core::FrameRef(frame), audience, echo, origin, publisher});
+  }
+}
+
+void RoomOwner::Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq,
+                       uint64_t reached) {
+  Outcome outcome = refused ? Outcome::kRefused : Outcome::kAccepted;
+  if (req.direct) {  // a send's answer: how many of the user's connections it reached
+    port_->Post(req.origin, bus::SendAck{req.send_id, outcome, refused ? 0 : reached});
+    return;
+  }
+  if (req.ticket == 0 && !refused) return;
+  port_->Post(req.origin, bus::PubAck{req.conn, req.ticket, outcome, seq});
+}
+
+void RoomOwner::OnPresence(const PresenceDelta& d, uint64_t now_ms) {
+  auto it = rooms_.find(d.room);
+  if (it == rooms_.end()) return;  // the room's join travels ahead of its deltas
+  if (!it->second.members) it->second.members = std::make_unique<MemberMap>();
+  MemberMap& members = *it->second.members;
+  if (d.delta > 0) {
+    Member& m = members[d.user];
+    m.info_json = d.info_json;
+    if (++m.conns > 1) return;
+    if (m.left_at_ms != 0) {
+      m.left_at_ms = 0;  // back within the delay: no leave, no join
+      return;
+    }
+    Announce(d.room, "join", d.user, m.info_json);
+    return;
+  }
+  auto m = members.find(d.user);
+  if (m == members.end() || m->second.conns == 0) return;
+  if (--m->second.conns > 0) return;
+  m->second.left_at_ms = now_ms;
+  leaves_.push_back(PendingLeave{d.room, d.user, now_ms});
+}
+
+void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
+                         std::string_view info_json) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  scratch_.clear();
+  proto::JsonWriter w(&scratch_);
+  w.BeginObject();
+  w.Field("op", op);
+  w.Field("room", room);
+  w.Field("user", user);
+  w.RawField("info", info_json.empty() ? std::string_view("null") : info_json);
+  w.EndObject();
+  w.Flush();
+  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
+         Audience::kPresenceOnly, Echo::kYes, 0, {});
+}
+
+void RoomOwner::Tick(uint64_t now_ms) {
+  SweepLeaves(now_ms);
+  if (now_ms < next_sweep_ms_) return;
+  next_sweep_ms_ = now_ms + kSweepEveryMs;
+  SweepHistory(now_ms);
+}
+
+void RoomOwner::SweepLeaves(uint64_t now_ms) {
+  while (!leaves_.empty() && now_ms - leaves_.front().left_at_ms >= leave_delay_ms_) {
+    PendingLeave leave = std::move(leaves_.front());
+    leaves_.pop_front();
+    auto it = rooms_.find(leave.room);
+    if (it == rooms_.end() || !it->second.members) continue;
+    MemberMap& members = *it->second.members;
+    auto m = members.find(leave.user);
+    if (m == members.end() || m->second.conns > 0 || m->second.left_at_ms != leave.left_at_ms) {
+      continue;  // came back, or left again later (a newer entry decides)
+    }
+    std::string info = std::move(m->second.info_json);
+    members.erase(m);
+    Announce(leave.room, "leave", leave.user, info);
+  }
+}
+
+void RoomOwner::SweepHistory(uint64_t now_ms) {
+  uint64_t messages = 0, bytes = 0;
+  for (auto it = rooms_.begin(); it != rooms_.end();) {
+    auto next = std::next(it);
+    if (it->second.history) {
+      it->second.history->Expire(now_ms);
+      messages += it->second.history->size();
+      bytes += it->second.history->bytes();
+      MaybeForget(it);
+    }
+    it = next;
+  }
+  stats_->history_messages.store(messages, std::memory_order_relaxed);
+  stats_->history_bytes.store(bytes, std::memory_order_relaxed);
+}
+
+void RoomOwner::OnPresenceAsk(std::unique_ptr<PresenceQuery> q, unsigned from) {
+  q->users_json.clear();
+  proto::JsonWriter w(&q->users_json);
+  w.BeginArray();
+  auto it = rooms_.find(q->room);
+  if (it != rooms_.end() && it->second.members) {
+    for (const auto& [user, m] : *it->second.members) {
+      if (m.conns == 0) continue;  // gone, its leave still pending
+      w.BeginObject();
+      w.Field("user", user);
+      w.RawField("info", m.info_json.empty() ? std::string_view("null") : m.info_json);
+      w.Field("conns", uint64_t{m.conns});
+      w.EndObject();
+      ++q->count;
+    }
+  }
+  w.EndArray();
+  w.Flush();
+  port_->Post(from, bus::PresenceAnswer{std::move(q)});
+}
+
+}  // namespace ringcast::shard

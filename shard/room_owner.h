@@ -1,0 +1,107 @@
+// RoomOwner: what the owner shard of a room (hash(room) % N) keeps and does.
+//
+// Per owned room: the mask of shards with subscribers, the seq counter and,
+// when the room's namespace keeps history, the history ring with its epoch;
+// for personal rooms ("@user") the user's connection count; for rooms with
+// presence the members with their leave debounce. It frames each
+// publication once and hands the same bytes to every subscribing shard (one
+// atomic reference per shard, none per connection), answers joins (with
+// seq, epoch and replay for rooms with history) and presence queries. A
+// room is forgotten once no shard subscribes and its history is empty.
+// Owner shard thread only; talks to other shards only through its BusPort.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "core/clock.h"
+#include "core/hash.h"
+#include "net/frame_writer.h"
+#include "shard/bus_message.h"
+#include "shard/bus_port.h"
+#include "shard/namespaces.h"
+#include "shard/room_history.h"
+#include "shard/shard_stats.h"
+
+namespace ringcast::shard {
+
+// Presence of one room at its owner: users with at least one subscribed
+// connection, and those whose last one left less than leave_delay_ms ago.
+struct Member {
+  uint32_t conns = 0;
+  uint64_t left_at_ms = 0;  // when conns reached 0 (a leave is pending), else 0
+  std::string info_json;    // "" = null
+};
+using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
+
+// Kept small (40 bytes): every user's personal room is one of these, so the
+// rarer parts (history, presence members) hang off pointers.
+struct OwnedRoom {
+  uint64_t shard_mask = 0;
+  uint64_t seq = 0;
+  uint32_t user_conns = 0;               // personal rooms: the user's connections
+  std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
+  std::unique_ptr<MemberMap> members;    // presence, from the first member on
+};
+
+class RoomOwner {
+ public:
+  RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
+            net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats);
+
+  // Frames, records and fans out a publication, then answers its origin.
+  // `refuse`: the bus is backlogged; the publication is refused instead.
+  void OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t now_ms);
+  // Records shard `from` as subscribing and answers it (JoinAck).
+  void OnJoin(bus::Join msg, unsigned from, uint64_t now_ms);
+  void OnLeave(std::string_view room, unsigned from, LeaveScope scope);
+  void OnPresence(const PresenceDelta& delta, uint64_t now_ms);
+  // Fills in the room's members and answers shard `from` (PresenceAnswer).
+  void OnPresenceAsk(std::unique_ptr<PresenceQuery> query, unsigned from);
+  // Sends the leaves whose delay has passed; once a second, drops history
+  // past its TTL and forgets rooms left with nothing.
+  void Tick(uint64_t now_ms);
+
+  const OwnedRoom* Find(std::string_view room) const;
+  size_t rooms() const { return rooms_.size(); }
+
+ private:
+  using RoomMap = std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>>;
+
+  OwnedRoom& Ensure(std::string_view room);
+  void MaybeForget(RoomMap::iterator it);
+  void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms) const;
+  core::SharedFrame* Frame(const PubRequest& req, std::optional<uint64_t> seq);
+  void FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo,
+              uint8_t origin, core::SlabHandle publisher);
+  void Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq,
+              uint64_t reached);
+  void Announce(std::string_view room, std::string_view op, std::string_view user,
+                std::string_view info_json);
+  void SweepLeaves(uint64_t now_ms);
+  void SweepHistory(uint64_t now_ms);
+
+  struct PendingLeave {
+    std::string room;
+    std::string user;
+    uint64_t left_at_ms;
+  };
+
+  BusPort* const port_;
+  const Namespaces& namespaces_;
+  const uint32_t leave_delay_ms_;
+  net::FrameWriter* const writer_;
+  const core::Clock* const clock_;
+  ShardStats* const stats_;
+  RoomMap rooms_;
+  std::deque<PendingLeave> leaves_;  // in time order: the delay is the same for all
+  uint64_t epochs_ = 0;
+  uint64_t next_sweep_ms_ = 0;
+  std::string scratch_;
+};
+
+}  // namespace ringcast::shard
