@@ -8,7 +8,8 @@
 #include <random>
 
 #include "net/listener.h"
-#include "shard/bus.h"
+#include "shard/mesh.h"
+#include "shard/metrics.h"
 #include "shard/shard.h"
 
 namespace ringcast::shard {
@@ -35,7 +36,8 @@ void PinToCpu(std::thread& t, unsigned cpu) {
 
 }  // namespace
 
-Server::Server(ServerOptions options) : options_(std::move(options)) {}
+Server::Server(ServerOptions options, const core::Clock* clock)
+    : options_(std::move(options)), clock_(clock) {}
 
 Server::~Server() {
   RequestStop();
@@ -63,13 +65,14 @@ std::optional<std::string> Server::Start() {
   port_ = port;
   mesh_ = std::make_unique<Mesh>(n, kBusRingCapacity);
   std::vector<std::future<std::optional<std::string>>> ready;
+  metrics_ = std::make_unique<Metrics>(options_.node_id);
   std::vector<const ShardStats*> peers;
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(
-        std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_, options_.node_id));
+    shards_.push_back(std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_,
+                                              metrics_.get(), clock_));
     peers.push_back(&shards_.back()->stats());
   }
-  for (auto& shard : shards_) shard->SetPeers(peers);
+  metrics_->SetShards(std::move(peers));
   for (unsigned i = 0; i < n; ++i) {
     std::promise<std::optional<std::string>> promise;
     ready.push_back(promise.get_future());

@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
+
 namespace ringcast::shard {
 
 // Per-namespace options: a room "name:rest" uses [namespaces.name], a room
@@ -28,7 +30,7 @@ struct NamespaceOptions {
   bool client_publish = true;  // clients (not only the API) may publish
 };
 
-// Every setting of a running server. Flags and the TOML file (tools/config.h)
+// Every setting of a running server. Flags and the TOML file (shard/config_options.h)
 // fill it; TOML keys in brackets.
 struct ServerOptions {
   std::string listen_host = "0.0.0.0";  // [listen = "HOST:PORT"]
@@ -69,11 +71,13 @@ struct ServerOptions {
 };
 
 class Mesh;
+class Metrics;
 class Shard;
 
 class Server {
  public:
-  explicit Server(ServerOptions options);
+  // Shards read time through `clock` (tests pass a ManualClock).
+  explicit Server(ServerOptions options, const core::Clock* clock = core::SystemClock::Get());
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -93,7 +97,9 @@ class Server {
  private:
   ServerOptions options_;
   uint16_t port_ = 0;
+  const core::Clock* const clock_;
   std::unique_ptr<Mesh> mesh_;
+  std::unique_ptr<Metrics> metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};

@@ -1,9 +1,8 @@
-// Counters for /api/stats (JSON) and /metrics (Prometheus text format), per
-// shard and in total. Any shard reads every shard's counters (relaxed atomics).
-#include <string>
+#include "shard/metrics.h"
+
+#include <atomic>
 
 #include "proto/json_writer.h"
-#include "shard/shard.h"
 
 namespace ringcast::shard {
 
@@ -61,23 +60,23 @@ uint64_t Read(const ShardStats* s, const Metric& m) {
 
 }  // namespace
 
-std::string Shard::StatsJson() const {
+std::string Metrics::StatsJson() const {
   std::string out;
   proto::JsonWriter w(&out);
   w.BeginObject();
   w.Field("node", node_id_);
-  w.Field("shards", static_cast<uint64_t>(peers_.size()));
+  w.Field("shards", static_cast<uint64_t>(shards_.size()));
   w.Key("total");
   w.BeginObject();
   for (const Metric& m : kMetrics) {
     uint64_t sum = 0;
-    for (const ShardStats* s : peers_) sum += Read(s, m);
+    for (const ShardStats* s : shards_) sum += Read(s, m);
     w.Field(m.name, sum);
   }
   w.EndObject();
   w.Key("per_shard");
   w.BeginArray();
-  for (const ShardStats* s : peers_) {
+  for (const ShardStats* s : shards_) {
     w.BeginObject();
     for (const Metric& m : kMetrics) w.Field(m.name, Read(s, m));
     w.EndObject();
@@ -88,15 +87,15 @@ std::string Shard::StatsJson() const {
   return out;
 }
 
-std::string Shard::MetricsText() const {
+std::string Metrics::PrometheusText() const {
   std::string out;
   for (const Metric& m : kMetrics) {
     std::string name = std::string("ringcast_") + m.name + (m.counter ? "_total" : "");
     out += "# HELP " + name + " " + m.help + "\n";
     out += "# TYPE " + name + (m.counter ? " counter\n" : " gauge\n");
     uint64_t sum = 0;
-    for (size_t i = 0; i < peers_.size(); ++i) {
-      uint64_t v = Read(peers_[i], m);
+    for (size_t i = 0; i < shards_.size(); ++i) {
+      uint64_t v = Read(shards_[i], m);
       sum += v;
       out += name + "{shard=\"" + std::to_string(i) + "\"} " + std::to_string(v) + "\n";
     }

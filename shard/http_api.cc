@@ -1,0 +1,195 @@
+#include "shard/http_api.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <charconv>
+
+#include "net/handshake.h"
+#include "net/http_response.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+bool IsLoopbackPeer(int fd) {
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return false;
+  if (peer.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&peer);
+    return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+  }
+  if (peer.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&peer);
+    if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(const ServerOptions& options, Sessions* sessions, const Access& access,
+                 LocalRooms* rooms, Users* users, const Metrics& metrics, unsigned shard_id)
+    : options_(options),
+      sessions_(sessions),
+      access_(access),
+      rooms_(rooms),
+      users_(users),
+      metrics_(metrics),
+      shard_id_(shard_id) {}
+
+size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                      std::string_view input) {
+  Call refusal{c, slot, req, {}, false};
+  if (!req.Header("Transfer-Encoding").empty()) {
+    Error(refusal, 411, "bad_command", "send the body with Content-Length");
+    sessions_->EndHttp(c, slot);
+    return 0;
+  }
+  uint64_t body_bytes = 0;
+  std::string_view length = req.Header("Content-Length");
+  if (!length.empty()) {
+    auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), body_bytes);
+    if (ec != std::errc() || end != length.data() + length.size()) {
+      Error(refusal, 400, "bad_command", "Content-Length is not a number");
+      sessions_->EndHttp(c, slot);
+      return 0;
+    }
+  }
+  if (body_bytes > options_.max_body_bytes) {
+    Error(refusal, 413, "too_large",
+          "body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
+    sessions_->EndHttp(c, slot);
+    return 0;
+  }
+  size_t total = req.head_bytes + static_cast<size_t>(body_bytes);
+  if (input.size() < total) return 0;
+  bool keep_alive = req.version_minor == 1 ? !req.HeaderHasToken("Connection", "close")
+                                           : req.HeaderHasToken("Connection", "keep-alive");
+  if (sessions_->draining()) keep_alive = false;
+  Dispatch(Call{c, slot, req, input.substr(req.head_bytes, static_cast<size_t>(body_bytes)),
+                keep_alive});
+  c.http_served = true;
+  if (!keep_alive && c.state == ConnState::kHandshake) sessions_->EndHttp(c, slot);
+  return total;
+}
+
+void HttpApi::Dispatch(const Call& call) {
+  static constexpr std::array<Route, 7> kRoutes = {{
+      {"/healthz", Method::kGet, false, &HttpApi::Healthz},
+      {"/metrics", Method::kGet, true, &HttpApi::Prometheus},
+      {"/api/stats", Method::kGet, true, &HttpApi::Stats},
+      {"/api/presence", Method::kGet, true, &HttpApi::Presence},
+      {"/api/publish", Method::kPost, true, &HttpApi::Publish},
+      {"/api/send", Method::kPost, true, &HttpApi::Send},
+      {"/api/disconnect", Method::kPost, true, &HttpApi::Disconnect},
+  }};
+  const Route* route = nullptr;
+  for (const Route& r : kRoutes) {
+    if (r.path == call.req.path) route = &r;
+  }
+  if (route == nullptr) {
+    return Error(call, 426, "bad_command",
+                 "not an API path: WebSocket clients must send an Upgrade request");
+  }
+  int status = 0;
+  if (route->needs_access && !access_.ApiAllowed(call.req, IsLoopbackPeer(call.c.fd), &status)) {
+    return Error(call, status, "not_allowed",
+                 status == 401 ? "missing or wrong API key (Authorization: apikey <key>)"
+                               : "the API answers loopback clients only when no key is set");
+  }
+  bool get = call.req.method == "GET" || call.req.method == "HEAD";
+  if (route->method == Method::kGet ? !get : call.req.method != "POST") {
+    return Error(call, 405, "bad_command", route->method == Method::kGet ? "use GET" : "use POST");
+  }
+  (this->*route->handler)(call);
+}
+
+void HttpApi::Healthz(const Call& call) {
+  bool draining = sessions_->draining();
+  Answer(call, draining ? 503 : 200, "text/plain", draining ? "draining\n" : "ok\n");
+}
+
+void HttpApi::Prometheus(const Call& call) {
+  Answer(call, 200, "text/plain; version=0.0.4", metrics_.PrometheusText());
+}
+
+void HttpApi::Stats(const Call& call) { Answer(call, 200, kJson, metrics_.StatsJson()); }
+
+void HttpApi::Presence(const Call& call) {
+  std::optional<std::string> room = net::QueryParam(call.req.query, "room");
+  if (!room || room->empty() || room->size() > proto::kMaxRoomBytes) {
+    return Error(call, 400, "bad_command", "missing or bad room parameter");
+  }
+  if (!access_.TracksPresence(*room)) {
+    return Error(call, 403, "not_allowed", "presence is not enabled for that room");
+  }
+  rooms_->AskPresence(call.c, call.slot, *room, Ticket(call));
+}
+
+void HttpApi::Publish(const Call& call) {
+  if (!ParseBody(call, proto::Op::kPub)) return;
+  auto req = std::make_unique<PubRequest>();
+  req->room = command_.room;
+  req->from = "$server";
+  req->data = command_.data;
+  req->conn = sessions_->HandleOf(call.slot);
+  req->origin = static_cast<uint8_t>(shard_id_);
+  uint32_t ticket = Ticket(call);
+  req->ticket = ticket;
+  if (rooms_->Publish(std::move(req))) return;
+  sessions_->CompleteTicket(call.c, call.slot, ticket,
+                            core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
+                                503, "rate_limited", "server busy: publication refused",
+                                call.keep_alive)));
+}
+
+void HttpApi::Send(const Call& call) {
+  if (!ParseBody(call, proto::Op::kSend)) return;
+  uint32_t ticket = Ticket(call);
+  if (users_->StartSend(call.c, call.slot, command_.to, command_.data, ticket)) return;
+  sessions_->CompleteTicket(call.c, call.slot, ticket,
+                            core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
+                                503, "rate_limited", "server busy: send refused",
+                                call.keep_alive)));
+}
+
+void HttpApi::Disconnect(const Call& call) {
+  if (!ParseBody(call, proto::Op::kPing)) return;  // only `user` matters
+  if (command_.user.empty()) return Error(call, 400, "bad_command", "missing user");
+  users_->Disconnect(command_.user);
+  Answer(call, 200, kJson, "{}");
+}
+
+bool HttpApi::ParseBody(const Call& call, proto::Op op) {
+  std::optional<proto::ParseError> err = parser_.ParseAs(op, call.body, &command_);
+  if (!err) return true;
+  Error(call, 400, wire::ErrorCodeName(err->code), err->reason);
+  return false;
+}
+
+void HttpApi::Answer(const Call& call, int status, std::string_view content_type,
+                     std::string_view body) {
+  sessions_->Reply(call.c, call.slot,
+                   core::SharedFrame::CreateRaw(
+                       net::BuildHttpResponse(status, content_type, body, call.keep_alive)));
+}
+
+void HttpApi::Error(const Call& call, int status, std::string_view code,
+                    std::string_view reason) {
+  sessions_->Reply(call.c, call.slot,
+                   core::SharedFrame::CreateRaw(
+                       net::BuildHttpJsonError(status, code, reason, call.keep_alive)));
+}
+
+uint32_t HttpApi::Ticket(const Call& call) {
+  return sessions_->ReserveTicket(call.c, std::nullopt, /*http=*/true, call.keep_alive);
+}
+
+}  // namespace ringcast::shard

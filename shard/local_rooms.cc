@@ -1,0 +1,298 @@
+#include "shard/local_rooms.h"
+
+#include <algorithm>
+
+#include "net/http_response.h"
+#include "proto/envelope.h"
+#include "proto/json_writer.h"
+#include "shard/replies.h"
+
+namespace ringcast::shard {
+
+LocalRooms::LocalRooms(BusPort* port, Sessions* sessions, const Access& access,
+                       const Namespaces& namespaces, const ServerOptions& options,
+                       ShardStats* stats)
+    : port_(port),
+      sessions_(sessions),
+      access_(access),
+      namespaces_(namespaces),
+      options_(options),
+      stats_(stats) {}
+
+void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  bool created = false;
+  LocalRoom* room = index_.FindOrCreate(cmd.room, &created);
+  if (!created && SubscribeAgain(c, slot, room, cmd)) return;
+  // The personal room does not count against the limit.
+  size_t limit = options_.max_subscriptions_per_connection + (c.is_server ? 0 : 1);
+  bool history = namespaces_.KeepsHistory(cmd.room);
+  bool already = !created && SubscriptionIndex::IndexOf(c.subs, room) >= 0;
+  if (!already && c.subs.size() >= limit) {
+    if (created) index_.Erase(room);
+    ReplyError(*sessions_, c, slot, cmd.id, wire::ErrorCode::kLimit,
+               "too many subscriptions: at most " +
+                   std::to_string(options_.max_subscriptions_per_connection) + " per connection");
+    return;
+  }
+  auto req = std::make_unique<JoinRequest>();
+  req->room = cmd.room;
+  req->room_join = created;
+  if (created) room->join_epoch = ++join_epoch_;
+  if (history) {
+    // The owner answers this subscriber itself (seq, epoch, replay); it joins
+    // the local room when that answer arrives.
+    req->has_conn = true;
+    req->presence = cmd.presence;
+    req->conn = sessions_->HandleOf(slot);
+    if (cmd.id) req->ticket = sessions_->ReserveTicket(c, cmd.id);
+    if (cmd.since && !already) {  // live messages already flow: no replay on top
+      req->since_seq = cmd.since->seq;
+      req->since_epoch = cmd.since->epoch;
+    }
+    room->joining.push_back(sessions_->HandleOf(slot));
+  } else {
+    index_.Add(room, slot, &c.subs, cmd.presence);
+    AwaitJoin(c, slot, room, cmd.id);
+  }
+  std::string name(room->name);  // the answer may erase the room
+  if (created) SendJoin(std::move(req), room->join_epoch);
+  else if (history) SendJoin(std::move(req), 0);
+  // History rooms count the subscriber when it joins; others now, behind the
+  // room's join on the same ring.
+  if (!history && access_.TracksPresence(name)) SendPresenceDelta(c, name, +1);
+}
+
+// A room that exists here already. Returns true when the subscription is
+// handled (idempotent for rooms without history).
+bool LocalRooms::SubscribeAgain(Connection& c, uint32_t slot, LocalRoom* room,
+                                const proto::Command& cmd) {
+  if (namespaces_.KeepsHistory(cmd.room)) return false;
+  if (SubscriptionIndex::IndexOf(c.subs, room) < 0) return false;
+  AwaitJoin(c, slot, room, cmd.id);  // `ok` still waits for the owner
+  return true;
+}
+
+// `ok` at once when the owner has recorded this shard, else when it does.
+void LocalRooms::AwaitJoin(Connection& c, uint32_t slot, LocalRoom* room,
+                           std::optional<uint64_t> id) {
+  if (room->joined) {
+    ReplyOk(*sessions_, c, slot, id);
+  } else if (id) {
+    room->pending.push_back(PendingAck{sessions_->HandleOf(slot), sessions_->ReserveTicket(c, id)});
+  }
+}
+
+void LocalRooms::JoinPersonalRoom(Connection& c, uint32_t slot) {
+  std::string name = "@" + c.user;
+  bool created = false;
+  LocalRoom* room = index_.FindOrCreate(name, &created);
+  index_.Add(room, slot, &c.subs);
+  auto req = std::make_unique<JoinRequest>();
+  req->room = std::move(name);
+  req->room_join = created;
+  req->counts_conn = true;  // every connection joins, not only the shard's first
+  if (created) room->join_epoch = ++join_epoch_;
+  SendJoin(std::move(req), created ? room->join_epoch : 0);
+}
+
+void LocalRooms::SendJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch) {
+  unsigned owner = port_->OwnerOf(req->room);
+  port_->Post(owner, bus::Join{std::move(req), join_epoch});
+}
+
+// On this shard, once the owner has recorded the join: `ok` for everyone who
+// waited, and a history subscriber's replay, seq and epoch.
+void LocalRooms::OnJoinAck(bus::JoinAck msg) {
+  JoinRequest* req = msg.req.get();
+  LocalRoom* room = index_.Find(req->room);
+  if (room == nullptr) return;  // everyone left meanwhile; the leave followed the join
+  if (req->room_join && room->join_epoch == msg.join_epoch) {
+    room->joined = true;
+    std::vector<PendingAck> pending;
+    pending.swap(room->pending);
+    for (const PendingAck& p : pending) {
+      Connection* c = sessions_->Get(p.conn);
+      if (c != nullptr) CompleteOk(*sessions_, *c, p.conn.slot, p.ticket);
+    }
+  }
+  if (req->has_conn) FinishSubscriber(room, req);
+  if (room->IsUnused()) {
+    Leave(room, LeaveScope::kLastSubscriber);
+    index_.Erase(room);
+  }
+}
+
+void LocalRooms::FinishSubscriber(LocalRoom* room, JoinRequest* req) {
+  auto waiting = std::find(room->joining.begin(), room->joining.end(), req->conn);
+  bool cancelled = waiting == room->joining.end();  // unsubscribed meanwhile
+  if (!cancelled) room->joining.erase(waiting);
+  Connection* c = sessions_->Get(req->conn);
+  if (c == nullptr || c->state != ConnState::kOpen) return;
+  uint32_t slot = req->conn.slot;
+  if (!cancelled) {
+    if (SubscriptionIndex::IndexOf(c->subs, room) < 0) {
+      index_.Add(room, slot, &c->subs, req->presence);
+      if (access_.TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
+    }
+    for (core::FrameRef& f : req->replay) sessions_->Enqueue(*c, slot, f.release());
+  }
+  if (req->ticket == 0) return;
+  std::optional<bool> recovered;
+  if (req->since_seq) recovered = req->recovered;
+  scratch_.clear();
+  proto::WriteOkSeq(&scratch_, sessions_->FindTicket(*c, req->ticket)->id, req->seq,
+                    std::string_view(req->epoch), recovered);
+  sessions_->CompleteTicket(*c, slot, req->ticket, sessions_->BuildText(scratch_));
+}
+
+void LocalRooms::Unsubscribe(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  LocalRoom* room = index_.Find(cmd.room);
+  int i = room == nullptr ? -1 : SubscriptionIndex::IndexOf(c.subs, room);
+  if (i >= 0) Unsubscribe(c, static_cast<uint32_t>(i));
+  if (room != nullptr && i < 0) {  // a history sub still waiting for its owner: cancel it
+    auto& joining = room->joining;
+    auto it = std::find(joining.begin(), joining.end(), sessions_->HandleOf(slot));
+    if (it != joining.end()) joining.erase(it);
+  }
+  ReplyOk(*sessions_, c, slot, cmd.id);  // not being subscribed is not an error
+}
+
+void LocalRooms::LeaveAll(Connection& c) {
+  while (!c.subs.empty()) Unsubscribe(c, static_cast<uint32_t>(c.subs.size() - 1));
+}
+
+void LocalRooms::Unsubscribe(Connection& c, uint32_t sub_index) {
+  LocalRoom* room = c.subs[sub_index].room;
+  if (access_.TracksPresence(room->name)) SendPresenceDelta(c, room->name, -1);
+  bool empty = index_.Remove(&c.subs, sub_index, [&](uint32_t other) -> std::vector<SubRef>& {
+    return sessions_->At(other).subs;
+  });
+  // A user's own connections count at the owner; a server's sub to '@u' does not.
+  bool personal = room->name.front() == '@' && !c.is_server;
+  if (personal && empty) {
+    Leave(room, LeaveScope::kOneConnection | LeaveScope::kLastSubscriber);
+  } else if (personal) {
+    Leave(room, LeaveScope::kOneConnection);
+  } else if (empty) {
+    Leave(room, LeaveScope::kLastSubscriber);
+  }
+  if (empty) index_.Erase(room);
+}
+
+void LocalRooms::Leave(LocalRoom* room, LeaveScope scope) {
+  port_->Post(port_->OwnerOf(room->name),
+              bus::Leave{std::make_unique<std::string>(room->name), scope});
+}
+
+void LocalRooms::SendPresenceDelta(const Connection& c, std::string_view room, int delta) {
+  auto d = std::make_unique<PresenceDelta>();
+  d->room = room;
+  d->user = c.user;
+  if (c.grants) d->info_json = c.grants->info_json;
+  d->delta = delta;
+  port_->Post(port_->OwnerOf(room), bus::Presence{std::move(d)});
+}
+
+bool LocalRooms::Publish(std::unique_ptr<PubRequest> req) {
+  unsigned owner = port_->OwnerOf(req->room);
+  if (!port_->Admits(owner)) return false;
+  port_->Post(owner, bus::Publish{std::move(req)});
+  return true;
+}
+
+void LocalRooms::PublishAlways(std::unique_ptr<PubRequest> req) {
+  unsigned owner = port_->OwnerOf(req->room);
+  port_->Post(owner, bus::Publish{std::move(req)});
+}
+
+LocalRoom* LocalRooms::PersonalRoom(std::string_view user) {
+  return index_.Find("@" + std::string(user));
+}
+
+void LocalRooms::OnDeliver(bus::Deliver msg) {
+  LocalRoom* room = index_.Find(msg.frame->tag());
+  if (room == nullptr || room->subs.empty()) return;  // the FrameRef lets go
+  bool exclude = msg.echo == Echo::kSkipPublisher && msg.origin == port_->shard_id();
+  bool presence_only = msg.audience == Audience::kPresenceOnly;
+  LocalFrame* local = sessions_->pools().Wrap(msg.frame.release());
+  uint64_t delivered = 0;
+  for (const Subscriber& s : room->subs) {
+    if (exclude && s.slot == msg.publisher.slot &&
+        sessions_->HandleOf(s.slot).gen == msg.publisher.gen) {
+      continue;
+    }
+    if (presence_only && !s.presence) continue;
+    Connection& c = sessions_->At(s.slot);
+    if (c.state != ConnState::kOpen) continue;
+    sessions_->EnqueueLocal(c, s.slot, local);
+    ++delivered;
+  }
+  Bump(stats_->deliveries, delivered);
+  sessions_->pools().Unref(local);
+}
+
+void LocalRooms::OnPubAck(const bus::PubAck& ack) {
+  Connection* c = sessions_->Get(ack.conn);
+  if (c == nullptr) return;
+  bool refused = ack.outcome == Outcome::kRefused;
+  constexpr std::string_view kBusy = "server busy: publication refused, retry later";
+  scratch_.clear();
+  if (ack.ticket == 0) {  // nobody waits for an answer, but a refusal is said
+    if (refused && c->state == ConnState::kOpen) {
+      ReplyError(*sessions_, *c, ack.conn.slot, std::nullopt, wire::ErrorCode::kRateLimited, kBusy);
+    }
+    return;
+  }
+  const ReplyTickets::Ticket* t = sessions_->FindTicket(*c, ack.ticket);
+  core::SharedFrame* frame;
+  if (t->http) {  // POST /api/publish
+    std::string body = ack.seq ? "{\"seq\":" + std::to_string(*ack.seq) + "}" : "{}";
+    frame = core::SharedFrame::CreateRaw(
+        refused ? net::BuildHttpJsonError(503, "rate_limited", "server busy: publication refused",
+                                          t->keep_alive)
+                : net::BuildHttpResponse(200, "application/json", body, t->keep_alive));
+  } else {
+    if (refused) {
+      proto::WriteError(&scratch_, t->id, wire::ErrorCode::kRateLimited, kBusy);
+    } else if (ack.seq) {
+      proto::WriteOkSeq(&scratch_, t->id, *ack.seq, std::nullopt, std::nullopt);
+    } else {
+      proto::WriteOk(&scratch_, t->id);
+    }
+    frame = sessions_->BuildText(scratch_);
+  }
+  sessions_->CompleteTicket(*c, ack.conn.slot, ack.ticket, frame);
+}
+
+void LocalRooms::AskPresence(Connection& /*c*/, uint32_t slot, std::string_view room,
+                             uint32_t ticket) {
+  auto q = std::make_unique<PresenceQuery>();
+  q->room = room;
+  q->conn = sessions_->HandleOf(slot);
+  q->ticket = ticket;
+  port_->Post(port_->OwnerOf(room), bus::PresenceAsk{std::move(q)});
+}
+
+void LocalRooms::OnPresenceAnswer(std::unique_ptr<PresenceQuery> q) {
+  Connection* c = sessions_->Get(q->conn);
+  if (c == nullptr) return;
+  const ReplyTickets::Ticket* t = sessions_->FindTicket(*c, q->ticket);
+  std::string body;
+  proto::JsonWriter w(&body);
+  w.BeginObject();
+  if (!t->http) {
+    w.Field("op", "ok");
+    if (t->id) w.Field("id", *t->id);
+  }
+  w.RawField("users", q->users_json);
+  w.Field("count", q->count);
+  w.EndObject();
+  w.Flush();
+  core::SharedFrame* frame =
+      t->http ? core::SharedFrame::CreateRaw(
+                    net::BuildHttpResponse(200, "application/json", body, t->keep_alive))
+              : sessions_->BuildText(body);
+  sessions_->CompleteTicket(*c, q->conn.slot, q->ticket, frame);
+}
+
+}  // namespace ringcast::shard

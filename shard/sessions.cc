@@ -1,0 +1,666 @@
+#include "shard/sessions.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "core/wire.h"
+#include "net/handshake.h"
+#include "net/http_response.h"
+#include "net/uring.h"
+#include "proto/envelope.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+constexpr uint32_t kCloseDeadlineMs = 2000;
+constexpr uint64_t kStalledMs = 2000;      // a send stuck this long while publishers wait
+constexpr uint64_t kBurstFactor = 16;      // queued past this x the limit: slow, whatever
+constexpr size_t kResumeSliceBytes = 16384;
+
+}  // namespace
+
+// Adapts the frame reader's callbacks to one connection.
+class SessionSink final : public net::FrameSink {
+ public:
+  SessionSink(Sessions* sessions, SessionEvents* events, Connection* c, uint32_t slot,
+              net::FrameWriter* writer)
+      : sessions_(sessions), events_(events), c_(c), slot_(slot), writer_(writer) {}
+  bool OnText(std::string_view message) override { return events_->OnText(*c_, slot_, message); }
+  bool OnPing(std::string_view payload) override {
+    sessions_->Enqueue(*c_, slot_, writer_->Build(wire::Opcode::kPong, payload));
+    return c_->state == ConnState::kOpen;
+  }
+  bool OnClose(uint16_t code, std::string_view /*reason*/) override {
+    // Echo the peer's code (RFC 6455 5.5.1); no code means a plain 1000.
+    uint16_t echo = code == wire::CloseValue(wire::CloseCode::kNoStatus)
+                        ? wire::CloseValue(wire::CloseCode::kNormal)
+                        : code;
+    sessions_->CloseWith(*c_, slot_, echo, "");
+    return false;
+  }
+
+ private:
+  Sessions* sessions_;
+  SessionEvents* events_;
+  Connection* c_;
+  uint32_t slot_;
+  net::FrameWriter* writer_;
+};
+
+Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string node_id,
+                   Access* access, net::FrameWriter* writer, core::TimerWheel* timers,
+                   ShardStats* stats, SessionIo* io, SessionEvents* events)
+    : shard_id_(shard_id),
+      options_(options),
+      node_id_(std::move(node_id)),
+      access_(access),
+      writer_(writer),
+      timers_(timers),
+      stats_(stats),
+      io_(io),
+      events_(events),
+      conns_(options.max_connections_per_shard),
+      reader_(options.max_message_bytes),
+      pressure_high_(std::max<uint64_t>(uint64_t{64} << 20, 4 * options.max_queued_bytes)) {}
+
+Sessions::~Sessions() {
+  conns_.ForEach([&](uint32_t, Connection& c) {
+    c.out.Clear(&pools_);
+    reader_.Release(&c.ws);
+  });
+  if (drain_bye_ != nullptr) pools_.Unref(drain_bye_);
+}
+
+void Sessions::CloseAll() {
+  conns_.ForEach([&](uint32_t, Connection& c) {
+    if (c.fd >= 0) io_->Close(c.fd);
+    c.fd = -1;
+  });
+}
+
+void Sessions::BeginRound(uint64_t now_ms, int64_t now_unix_s) {
+  ++round_;
+  now_ms_ = now_ms;
+  now_unix_s_ = now_unix_s;
+}
+
+void Sessions::EndRound() {
+  if (draining_) DrainStep();
+  if (!rearm_.empty()) {
+    std::vector<uint32_t> slots;
+    slots.swap(rearm_);
+    for (uint32_t slot : slots) {
+      if (!conns_.IsLive(slot)) continue;
+      Connection& c = conns_.At(slot);
+      if (!c.recv_armed && !c.paused && c.state != ConnState::kDead) {
+        io_->ArmRecv(c.fd, conns_.HandleOf(slot));
+        c.recv_armed = true;
+      }
+    }
+  }
+  size_t keep = 0;
+  for (uint32_t slot : reap_) {
+    Connection& c = conns_.At(slot);
+    if (c.recv_armed || c.send_in_flight) {
+      reap_[keep++] = slot;  // wait for the kernel to give the operations back
+    } else {
+      FreeConnection(slot);
+    }
+  }
+  reap_.resize(keep);
+  for (size_t i = 0; i < flush_list_.size(); ++i) {
+    uint32_t slot = flush_list_[i];
+    if (!conns_.IsLive(slot)) continue;
+    Connection& c = conns_.At(slot);
+    c.in_flush_list = false;
+    if (c.state == ConnState::kDead || c.send_in_flight || c.out.empty()) continue;
+    Flush(c, slot);
+  }
+  flush_list_.clear();
+  stats_->queued_bytes.store(queued_total_, std::memory_order_relaxed);
+  if (!paused_.empty()) MaybeResume();
+}
+
+std::optional<core::SlabHandle> Sessions::Accept(int fd) {
+  std::optional<core::SlabHandle> h = conns_.Alloc();
+  if (!h) {
+    Bump(stats_->connections_rejected);
+    return std::nullopt;
+  }
+  Connection& c = conns_.At(h->slot);
+  c.fd = fd;
+  c.last_rx_ms = now_ms_;
+  Bump(stats_->connections_accepted);
+  Bump(stats_->connections_open);
+  io_->ArmRecv(fd, *h);
+  c.recv_armed = true;
+  timers_->Add(now_ms_, options_.handshake_timeout_ms, TimerKey(TimerKind::kHandshake, *h));
+  return h;
+}
+
+void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view bytes) {
+  RC_CHECK(conns_.IsLive(slot));
+  Connection& c = conns_.At(slot);
+  if (!more) c.recv_armed = false;
+  if (res > 0) {
+    c.last_rx_ms = now_ms_;
+    if (c.paused && c.state == ConnState::kOpen) {
+      if (!c.deferred) c.deferred = std::make_unique<std::string>();
+      c.deferred->append(bytes);  // bounded by the buffer ring: the receive is cancelled
+    } else if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
+      OnBytes(c, slot, bytes);
+    }
+    if (c.published) MaybePause(c, slot);
+    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  } else if (res == -ENOBUFS) {
+    // The buffer ring ran dry: an ordinary, counted event. Buffers come back
+    // as the round consumes them; the receive is re-armed at its end.
+    Bump(stats_->recv_enobufs);
+    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  } else if (res == -ECANCELED && c.state != ConnState::kDead) {
+    rearm_.push_back(slot);  // cancelled to pause it; re-armed once resumed
+  } else {
+    Terminate(c, slot);  // EOF (also the normal end of a close) or a reset
+  }
+}
+
+void Sessions::OnSent(uint32_t slot, int res) {
+  RC_CHECK(conns_.IsLive(slot));
+  Connection& c = conns_.At(slot);
+  RC_CHECK(c.send_in_flight);
+  c.send_in_flight = false;
+  uint32_t expected = c.in_flight_bytes;
+  c.in_flight_bytes = 0;
+  c.in_flight_nodes = 0;
+  if (res < 0) {
+    Terminate(c, slot);
+    return;
+  }
+  Bump(stats_->bytes_out, static_cast<uint64_t>(res));
+  if (static_cast<uint32_t>(res) < expected) Bump(stats_->short_sends);
+  c.out.Consume(&pools_, static_cast<uint64_t>(res));  // a short send resumes mid-frame
+  queued_total_ -= static_cast<uint64_t>(res);
+  if (c.state == ConnState::kDead) return;
+  if (!c.out.empty()) {
+    MarkDirty(c, slot);
+  } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
+    // Everything, the close frame last, is out: half-close and let the peer
+    // finish; its EOF (or the close deadline) ends the connection.
+    io_->Shutdown(c.fd, SHUT_WR);
+    c.shut_write = true;
+  }
+}
+
+void Sessions::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
+  if (c.state == ConnState::kHandshake) {
+    OnHandshakeBytes(c, slot, bytes);
+    return;
+  }
+  SessionSink sink(this, events_, &c, slot, writer_);
+  uint16_t code = 0;
+  if (reader_.Feed(&c.ws, bytes, &sink, &code) == net::FeedResult::kError) {
+    Bump(stats_->protocol_closes);
+    CloseWith(c, slot, code, wire::CloseReason(code));
+  }
+}
+
+// Reads HTTP heads until one upgrades to WebSocket; requests that do not
+// upgrade go to the HTTP API, keep-alive and pipelined.
+void Sessions::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes) {
+  if (c.http_close) return;  // no further requests are read on it
+  if (c.head) c.head->append(bytes);
+  std::string_view input = c.head ? std::string_view(*c.head) : bytes;
+  size_t consumed = 0;
+  while (c.state == ConnState::kHandshake && !c.http_close && consumed < input.size()) {
+    if (c.out.queued_bytes() > options_.max_queued_bytes) {
+      CloseHttp(c, slot);  // pipelining without reading the answers: a slow consumer
+      return;
+    }
+    size_t used = 0;
+    if (!ServeOneHead(c, slot, input.substr(consumed), &used)) {
+      if (c.state != ConnState::kHandshake) return;  // upgraded or refused: input gone
+      break;                                          // the rest is still coming
+    }
+    consumed += used;
+  }
+  if (c.state != ConnState::kHandshake) return;
+  if (c.http_close) {
+    c.head.reset();  // answers still pending; nothing more is read
+    return;
+  }
+  KeepHeadRest(c, input, consumed);
+}
+
+bool Sessions::ServeOneHead(Connection& c, uint32_t slot, std::string_view view, size_t* used) {
+  net::HttpRequest req;
+  net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
+  if (parsed.status == net::HttpParseStatus::kIncomplete) return false;
+  if (parsed.status != net::HttpParseStatus::kComplete) {
+    Bump(stats_->handshakes_failed);
+    RejectHttp(c, slot, parsed.status == net::HttpParseStatus::kTooLarge ? 431 : 400,
+               parsed.error);
+    return false;
+  }
+  if (net::IsUpgradeRequest(req)) {
+    Upgrade(c, slot, req, view);  // takes the rest of the input as WebSocket bytes
+    return false;
+  }
+  *used = events_->OnHttpRequest(c, slot, req, view);
+  return c.state == ConnState::kHandshake && *used > 0;
+}
+
+void Sessions::KeepHeadRest(Connection& c, std::string_view input, size_t consumed) {
+  if (consumed == input.size()) {
+    c.head.reset();
+  } else if (c.head) {
+    c.head->erase(0, consumed);
+  } else {
+    c.head = std::make_unique<std::string>(input.substr(consumed));
+  }
+}
+
+void Sessions::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                       std::string_view view) {
+  if (c.http_served) {  // its HTTP answers would end up inside the WebSocket stream
+    RejectHttp(c, slot, 400, "upgrade on a fresh connection, not after API requests");
+    return;
+  }
+  if (draining_) {
+    RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
+    return;
+  }
+  net::UpgradeCheck check = net::ValidateUpgrade(req);
+  Identity identity;
+  Refusal refusal;
+  if (check.status != 0) {
+    refusal = Refusal{check.status, std::string(check.reason)};
+  } else if (access_->Authenticate(req, now_unix_s_, &identity, &refusal)) {
+    std::optional<std::string> accept = net::ComputeAcceptKey(req.Header("Sec-WebSocket-Key"));
+    RC_CHECK(accept.has_value());  // ValidateUpgrade checked the key
+    Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildUpgradeResponse(*accept)));
+    Open(c, slot, std::move(identity));
+    // Frames the client sent right behind its head are WebSocket input already.
+    std::string_view rest = view.substr(req.head_bytes);
+    if (!rest.empty()) OnBytes(c, slot, rest);
+    c.head.reset();
+    return;
+  }
+  Bump(stats_->handshakes_failed);
+  RejectHttp(c, slot, refusal.status, refusal.reason);  // never upgrades
+}
+
+void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
+  c.state = ConnState::kOpen;
+  c.user = std::move(identity.user);
+  c.is_server = identity.is_server;
+  c.grants = std::move(identity.grants);
+  c.tokens_milli = uint64_t{options_.command_burst} * 1000;
+  c.refill_ms = now_ms_;
+  core::SlabHandle h = conns_.HandleOf(slot);
+  if (identity.expires_unix_s) {
+    // A connection does not outlive its token: close 1008 when it expires.
+    uint64_t left_s = static_cast<uint64_t>(std::max<int64_t>(*identity.expires_unix_s - now_unix_s_, 0));
+    timers_->Add(now_ms_, left_s * 1000, TimerKey(TimerKind::kTokenExpiry, h));
+  }
+  ArmKeepalive(slot, 0);
+  scratch_.clear();
+  proto::WriteWelcome(&scratch_, SidOf(slot), c.user, node_id_);
+  Enqueue(c, slot, BuildText(scratch_));
+  events_->OnOpen(c, slot);
+}
+
+std::string Sessions::SidOf(uint32_t slot) const {
+  core::SlabHandle h = conns_.HandleOf(slot);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), shard_id_, h.slot, h.gen);
+  return buf;
+}
+
+core::SharedFrame* Sessions::BuildText(std::string_view json, std::string_view tag) {
+  return writer_->Build(wire::Opcode::kText, json, tag);
+}
+
+void Sessions::OnTimer(uint64_t key) {
+  auto slot = static_cast<uint32_t>(key);
+  if (!conns_.IsLive(slot)) return;
+  if (!net::GenMatches(conns_.HandleOf(slot).gen, static_cast<uint32_t>(key >> 32) & 0xffffffu)) {
+    return;  // the connection this timer was for is gone
+  }
+  Connection& c = conns_.At(slot);
+  switch (TimerKindOf(key)) {
+    case TimerKind::kHandshake:
+      if (c.state == ConnState::kHandshake) OnHandshakeTimer(c, slot);
+      return;
+    case TimerKind::kCloseDeadline:
+      if (c.state != ConnState::kOpen) Terminate(c, slot);
+      return;
+    case TimerKind::kKeepalive:
+      if (c.state == ConnState::kOpen) OnKeepalive(c, slot);
+      return;
+    case TimerKind::kTokenExpiry:
+      if (c.state == ConnState::kOpen) {
+        CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kPolicy), "token expired");
+      }
+      return;
+    case TimerKind::kRequestTimeout:
+      return;  // not a connection's
+  }
+}
+
+// For an HTTP API connection the handshake timer is its keep-alive idle time.
+void Sessions::OnHandshakeTimer(Connection& c, uint32_t slot) {
+  uint64_t idle = now_ms_ - c.last_rx_ms;
+  uint64_t limit = options_.handshake_timeout_ms;
+  if (c.http_served && ((c.tickets && !c.tickets->empty()) || idle < limit)) {
+    timers_->Add(now_ms_, limit - std::min<uint64_t>(idle, limit - 1),
+                 TimerKey(TimerKind::kHandshake, conns_.HandleOf(slot)));
+    return;
+  }
+  if (!c.http_served) Bump(stats_->handshakes_failed);
+  RejectHttp(c, slot, 408, "handshake not completed in time");
+}
+
+// Pings a connection that has been silent for ping_interval_ms, closes one
+// silent (not even a pong) for idle_timeout_ms, and re-arms.
+void Sessions::OnKeepalive(Connection& c, uint32_t slot) {
+  if (c.paused) {  // we stopped reading it: its silence is ours
+    ArmKeepalive(slot, 0);
+    return;
+  }
+  uint64_t silent = now_ms_ - c.last_rx_ms;
+  if (options_.idle_timeout_ms > 0 && silent >= options_.idle_timeout_ms) {
+    Bump(stats_->idle_closes);
+    CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kNormal), "idle timeout");
+    return;
+  }
+  if (options_.ping_interval_ms > 0 && silent >= options_.ping_interval_ms) {
+    Enqueue(c, slot, writer_->Build(wire::Opcode::kPing, {}));
+  }
+  ArmKeepalive(slot, silent);
+}
+
+void Sessions::ArmKeepalive(uint32_t slot, uint64_t silent_ms) {
+  uint64_t delay = UINT64_MAX;
+  if (options_.ping_interval_ms > 0) delay = options_.ping_interval_ms;
+  if (options_.idle_timeout_ms > 0) {
+    uint64_t left = options_.idle_timeout_ms > silent_ms ? options_.idle_timeout_ms - silent_ms : 0;
+    delay = std::min<uint64_t>(delay, std::max<uint64_t>(left, 1));
+  }
+  if (delay == UINT64_MAX) return;
+  timers_->Add(now_ms_, delay, TimerKey(TimerKind::kKeepalive, conns_.HandleOf(slot)));
+}
+
+void Sessions::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
+  LocalFrame* local = pools_.Wrap(frame);
+  EnqueueLocal(c, slot, local);
+  pools_.Unref(local);
+}
+
+void Sessions::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
+  queued_total_ += local->frame->size();
+  Bump(stats_->messages_out);
+  c.out.Push(&pools_, local);
+  MarkDirty(c, slot);
+  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen &&
+      IsSlowConsumer(c)) {
+    CloseSlowConsumer(c, slot);
+  }
+}
+
+void Sessions::Reply(Connection& c, uint32_t slot, core::SharedFrame* frame) {
+  if (c.tickets && c.tickets->ParkBehind(frame)) return;
+  Enqueue(c, slot, frame);
+}
+
+uint32_t Sessions::ReserveTicket(Connection& c, std::optional<uint64_t> id, bool http,
+                                 bool keep_alive) {
+  if (!c.tickets) c.tickets = std::make_unique<ReplyTickets>();
+  return c.tickets->Reserve(id, http, keep_alive);
+}
+
+const ReplyTickets::Ticket* Sessions::FindTicket(const Connection& c, uint32_t ticket) const {
+  return c.tickets ? c.tickets->Find(ticket) : nullptr;
+}
+
+void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
+                              core::SharedFrame* frame) {
+  RC_CHECK(c.tickets);
+  c.tickets->Complete(ticket, frame, [&](core::SharedFrame* ready) {
+    // kHandshake: an HTTP API connection between requests (keep-alive).
+    if (c.state == ConnState::kOpen || c.state == ConnState::kHandshake) {
+      Enqueue(c, slot, ready);
+    } else {
+      ready->Unref();
+    }
+  });
+  if (c.tickets->empty()) {
+    c.tickets.reset();
+    if (c.http_close && c.state == ConnState::kHandshake) CloseHttp(c, slot);
+  }
+}
+
+void Sessions::MarkDirty(Connection& c, uint32_t slot) {
+  if (c.in_flush_list || c.send_in_flight) return;
+  c.in_flush_list = true;
+  flush_list_.push_back(slot);
+}
+
+// One sendmsg over everything queued (up to the vector's room): the corking
+// that lets a subscriber take a burst of publications in one syscall.
+void Sessions::Flush(Connection& c, uint32_t slot) {
+  size_t max_iov = 0;
+  iovec* iov = io_->SendVector(&max_iov);
+  uint64_t bytes = 0;
+  size_t n = c.out.Gather(iov, max_iov, &bytes);
+  io_->SendMsg(c.fd, conns_.HandleOf(slot), n);
+  c.send_in_flight = true;
+  c.send_round = round_;
+  c.send_started_ms = now_ms_;
+  c.in_flight_nodes = static_cast<uint16_t>(n);
+  c.in_flight_bytes = static_cast<uint32_t>(bytes);
+  Bump(stats_->sends);
+}
+
+// Past the limit, a connection is slow when the kernel has not taken its last
+// send since an earlier round (the peer is not reading). A burst that arrived
+// within this round is not the reader's fault: it goes out at the end of the
+// round. kBurstFactor bounds even that.
+bool Sessions::IsSlowConsumer(const Connection& c) const {
+  if (c.out.queued_bytes() > kBurstFactor * options_.max_queued_bytes) return true;
+  // A send completes at the earliest in the next round, and that round may
+  // queue more before it reaps the completion: stuck means two rounds.
+  return c.send_in_flight && round_ - c.send_round > 1;
+}
+
+// Frees everything not already handed to the kernel, then closes with 4000.
+// Never touches subscriptions: this may run inside a room's fan-out loop.
+void Sessions::CloseSlowConsumer(Connection& c, uint32_t slot) {
+  Bump(stats_->slow_consumer_closes);
+  DropUnsent(c);
+  CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kSlowConsumer), "slow consumer");
+}
+
+void Sessions::DropUnsent(Connection& c) {
+  uint64_t before = c.out.queued_bytes();
+  c.out.DropAfter(&pools_, c.send_in_flight ? c.in_flight_nodes : 0);
+  queued_total_ -= before - c.out.queued_bytes();
+}
+
+void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason) {
+  if (c.state == ConnState::kHandshake) {
+    Terminate(c, slot);
+    return;
+  }
+  if (c.state != ConnState::kOpen) return;
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  reader_.Release(&c.ws);
+  Enqueue(c, slot, writer_->BuildClose(code, reason));
+  timers_->Add(now_ms_, kCloseDeadlineMs,
+               TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason) {
+  RC_CHECK(c.state == ConnState::kHandshake);
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  c.head.reset();
+  Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason)));
+  timers_->Add(now_ms_, kCloseDeadlineMs,
+               TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+void Sessions::EndHttp(Connection& c, uint32_t slot) {
+  c.http_close = true;
+  if (!c.tickets || c.tickets->empty()) CloseHttp(c, slot);
+}
+
+// HTTP API: no more requests on this connection; close once it is flushed.
+void Sessions::CloseHttp(Connection& c, uint32_t slot) {
+  c.state = ConnState::kClosing;
+  c.close_after_flush = true;
+  c.head.reset();
+  if (c.out.empty() && !c.send_in_flight) {
+    io_->Shutdown(c.fd, SHUT_WR);
+    c.shut_write = true;
+  }
+  timers_->Add(now_ms_, kCloseDeadlineMs,
+               TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+// Shuts the socket so in-flight operations complete; the slot is freed at the
+// end of a round once the kernel has returned them. Safe inside fan-out loops.
+void Sessions::Terminate(Connection& c, uint32_t slot) {
+  if (c.state == ConnState::kDead) return;
+  c.state = ConnState::kDead;
+  io_->Shutdown(c.fd, SHUT_RDWR);
+  DropUnsent(c);
+  reader_.Release(&c.ws);
+  c.head.reset();
+  reap_.push_back(slot);
+}
+
+void Sessions::TerminateAll() {
+  conns_.ForEach([&](uint32_t slot, Connection& c) { Terminate(c, slot); });
+}
+
+void Sessions::FreeConnection(uint32_t slot) {
+  Connection& c = conns_.At(slot);
+  RC_CHECK(c.state == ConnState::kDead && !c.recv_armed && !c.send_in_flight);
+  events_->OnFree(c, slot);
+  queued_total_ -= c.out.queued_bytes();
+  c.out.Clear(&pools_);
+  io_->Close(c.fd);
+  Drop(stats_->connections_open);
+  conns_.Free(conns_.HandleOf(slot));
+}
+
+void Sessions::BeginDrain() {
+  draining_ = true;
+  drain_started_ms_ = now_ms_;
+  conns_.ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen) drain_list_.push_back(conns_.HandleOf(slot));
+  });
+  scratch_.clear();
+  proto::WriteBye(&scratch_, wire::CloseCode::kGoingAway, "server shutting down", true);
+  drain_bye_ = pools_.Wrap(BuildText(scratch_));
+  DrainStep();
+}
+
+// `bye` + close 1001 after what each connection has queued, spread over
+// three quarters of drain_ms so clients do not all reconnect at once.
+void Sessions::DrainStep() {
+  if (drain_bye_ == nullptr) return;
+  uint64_t spread_ms = uint64_t{options_.drain_timeout_ms} * 3 / 4;
+  uint64_t elapsed = now_ms_ - drain_started_ms_;
+  size_t total = drain_list_.size();
+  size_t due = spread_ms == 0 || elapsed >= spread_ms ? total : total * elapsed / spread_ms + 1;
+  while (drain_next_ < std::min(due, total)) {
+    core::SlabHandle h = drain_list_[drain_next_++];
+    Connection* c = conns_.Get(h);
+    if (c == nullptr || c->state != ConnState::kOpen) continue;
+    EnqueueLocal(*c, h.slot, drain_bye_);
+    CloseWith(*c, h.slot, wire::CloseValue(wire::CloseCode::kGoingAway), "server shutting down");
+  }
+  if (drain_next_ < total) return;
+  pools_.Unref(drain_bye_);
+  drain_bye_ = nullptr;
+}
+
+// Backpressure for publishers: while subscribers on any shard have more than
+// pressure_high_ bytes queued, a connection that publishes stops being read
+// (its multishot receive is cancelled), so its TCP window closes and its
+// publications wait in its own socket instead of in our memory. Reading
+// resumes below half of that. A few slow consumers cannot trigger it alone:
+// each is cut off at max_queued_bytes, far below the shard-wide mark.
+void Sessions::MaybePause(Connection& c, uint32_t slot) {
+  c.published = false;
+  if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
+  if (Pressure() <= pressure_high_) return;
+  c.paused = true;
+  paused_.push_back(slot);
+  Bump(stats_->publishers_paused);
+  if (c.recv_armed) io_->CancelRecv(conns_.HandleOf(slot));
+}
+
+// This shard's own queues count at once; other shards' as of their last round.
+uint64_t Sessions::Pressure() const { return std::max(io_->PeerPressure(), queued_total_); }
+
+void Sessions::MaybeResume() {
+  if (Pressure() > pressure_high_ / 2) {
+    CutStalledConsumers();
+    return;
+  }
+  std::vector<uint32_t> slots;
+  slots.swap(paused_);
+  for (uint32_t slot : slots) {
+    if (!conns_.IsLive(slot)) continue;
+    Connection& c = conns_.At(slot);
+    if (!c.paused) continue;
+    c.paused = false;
+    if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
+    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+  }
+}
+
+// While publishers wait, connections that have not taken a byte for a while
+// are what holds the queues up: cut them as slow consumers (4000), or a few
+// clients that stopped reading just under max_queued_bytes would hold every
+// publisher paused for good. Once a second at most.
+void Sessions::CutStalledConsumers() {
+  if (now_ms_ < next_stall_sweep_ms_) return;
+  next_stall_sweep_ms_ = now_ms_ + 1000;
+  conns_.ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen && c.send_in_flight &&
+        now_ms_ - c.send_started_ms > kStalledMs) {
+      CloseSlowConsumer(c, slot);
+    }
+  });
+}
+
+// Feeds what arrived while paused in slices, pausing again as soon as the
+// publications in it fill the queues. Returns false when paused again.
+bool Sessions::ResumeDeferred(Connection& c, uint32_t slot) {
+  std::unique_ptr<std::string> input = std::move(c.deferred);
+  size_t pos = 0;
+  while (pos < input->size() && c.state == ConnState::kOpen) {
+    size_t n = std::min(kResumeSliceBytes, input->size() - pos);
+    OnBytes(c, slot, std::string_view(*input).substr(pos, n));
+    pos += n;
+    if (c.published) MaybePause(c, slot);
+    if (c.paused) {
+      if (pos < input->size() && c.state == ConnState::kOpen) {
+        input->erase(0, pos);
+        c.deferred = std::move(input);
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ringcast::shard

@@ -1,0 +1,210 @@
+// Sessions: one shard's connections, from accept to free (docs/design.md,
+// Connections).
+//
+// A connection reads HTTP heads until one upgrades (then it is a WebSocket
+// session) or serves HTTP API requests, keep-alive and pipelined. WebSocket
+// input goes through the pooled frame reader; text messages go up to
+// SessionEvents. Output: every frame is queued on the connection's
+// OutQueue, and once per round each connection with queued frames and no
+// send in flight sends them all in one sendmsg (corking). Replies keep
+// command order through ReplyTickets.
+//
+// Bounds: a connection whose queued bytes pass limits.max_queued_bytes while
+// its last send is stuck is closed with 4000 (slow consumer). While more
+// than max(64 MiB, 4 x max_queued_bytes) wait in the queues of any shard,
+// connections that publish stop being read until that halves, so an
+// overload waits in publishers' sockets, not in our memory. Keepalive pings
+// silent connections and closes ones silent past the idle timeout;
+// handshakes and closes have deadlines. Drain sends `bye` + 1001 spread over
+// three quarters of drain_ms.
+//
+// Everything the ring does for it goes through SessionIo, and everything it
+// reports goes to SessionEvents, so it is tested without a ring or sockets.
+// Shard thread only.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/slab.h"
+#include "core/timer_wheel.h"
+#include "net/frame_reader.h"
+#include "net/frame_writer.h"
+#include "net/http_head.h"
+#include "shard/access.h"
+#include "shard/connection.h"
+#include "shard/out_queue.h"
+#include "shard/server.h"
+#include "shard/shard_stats.h"
+
+namespace ringcast::shard {
+
+// Timers keyed by connection: {kind, 24 bits of generation, slot}.
+enum class TimerKind : uint8_t {
+  kHandshake = 1,
+  kCloseDeadline = 2,
+  kKeepalive = 3,
+  kTokenExpiry = 4,
+  kRequestTimeout = 5,  // the slot field holds a request number, not a connection
+};
+constexpr uint64_t TimerKey(TimerKind kind, core::SlabHandle h) {
+  return (uint64_t{static_cast<uint8_t>(kind)} << 56) | (uint64_t{h.gen & 0xffffffu} << 32) |
+         h.slot;
+}
+constexpr TimerKind TimerKindOf(uint64_t key) { return static_cast<TimerKind>(key >> 56); }
+
+// What a session asks of the shard's ring.
+class SessionIo {
+ public:
+  virtual ~SessionIo() = default;
+  virtual void ArmRecv(int fd, core::SlabHandle h) = 0;
+  virtual void CancelRecv(core::SlabHandle h) = 0;
+  // Room for the next send's iovecs, valid until SendMsg.
+  virtual iovec* SendVector(size_t* max_iov) = 0;
+  virtual void SendMsg(int fd, core::SlabHandle h, size_t iov_count) = 0;
+  virtual void Shutdown(int fd, int how) = 0;
+  virtual void Close(int fd) = 0;
+  // Queued bytes of the busiest other shard, as of its last round.
+  virtual uint64_t PeerPressure() const = 0;
+};
+
+// What a session reports up to the protocol layer.
+class SessionEvents {
+ public:
+  virtual ~SessionEvents() = default;
+  // A WebSocket text message; returns false once the connection is closing.
+  virtual bool OnText(Connection& c, uint32_t slot, std::string_view message) = 0;
+  // An HTTP request that does not upgrade; returns the bytes it took (head
+  // and body), or 0 while its body is still arriving.
+  virtual size_t OnHttpRequest(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                               std::string_view input) = 0;
+  // The session is open and welcomed.
+  virtual void OnOpen(Connection& c, uint32_t slot) = 0;
+  // The connection is about to be freed (its subscriptions are still there).
+  virtual void OnFree(Connection& c, uint32_t slot) = 0;
+};
+
+class Sessions {
+ public:
+  Sessions(unsigned shard_id, const ServerOptions& options, std::string node_id, Access* access,
+           net::FrameWriter* writer, core::TimerWheel* timers, ShardStats* stats, SessionIo* io,
+           SessionEvents* events);
+  ~Sessions();
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+
+  // Each round starts here with the clock read once.
+  void BeginRound(uint64_t now_ms, int64_t now_unix_s);
+  // Re-arms receives, frees finished connections, flushes, resumes
+  // publishers: the round's output.
+  void EndRound();
+
+  // A new socket: its slot, or nullopt when the shard is full (the socket is
+  // then answered 503 and closed).
+  std::optional<core::SlabHandle> Accept(int fd);
+  // A receive completion: res > 0 with the bytes, or -errno / 0 (EOF).
+  void OnReceived(uint32_t slot, int res, bool more, std::string_view bytes);
+  // A send completion: the bytes the kernel took, or -errno.
+  void OnSent(uint32_t slot, int res);
+  void OnTimer(uint64_t key);
+
+  // Output. Enqueue takes the frame's reference; EnqueueLocal adds one.
+  void Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame);
+  void EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local);
+  // A reply in command order (behind any reply still waiting).
+  void Reply(Connection& c, uint32_t slot, core::SharedFrame* frame);
+  uint32_t ReserveTicket(Connection& c, std::optional<uint64_t> id, bool http = false,
+                         bool keep_alive = true);
+  void CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket, core::SharedFrame* frame);
+  const ReplyTickets::Ticket* FindTicket(const Connection& c, uint32_t ticket) const;
+  core::SharedFrame* BuildText(std::string_view json, std::string_view tag = {});
+
+  // Closing. CloseWith sends a close frame (WebSocket) or ends the socket.
+  void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
+  // HTTP: no further requests; close once every answer is out.
+  void EndHttp(Connection& c, uint32_t slot);
+  void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason);
+  void Terminate(Connection& c, uint32_t slot);
+
+  // Lame-duck mode: `bye` + 1001 to every open connection, spread out.
+  void BeginDrain();
+  bool draining() const { return draining_; }
+  // Every open connection has been told.
+  bool DrainTold() const { return draining_ && drain_bye_ == nullptr; }
+  void TerminateAll();
+  // Closes every socket still open (the shard is being destroyed).
+  void CloseAll();
+
+  Connection* Get(core::SlabHandle h) { return conns_.Get(h); }
+  Connection& At(uint32_t slot) { return conns_.At(slot); }
+  bool IsLive(uint32_t slot) const { return conns_.IsLive(slot); }
+  core::SlabHandle HandleOf(uint32_t slot) const { return conns_.HandleOf(slot); }
+  std::string SidOf(uint32_t slot) const;
+  size_t size() const { return conns_.size(); }
+  uint64_t queued_total() const { return queued_total_; }
+  FramePools& pools() { return pools_; }
+  uint64_t now_ms() const { return now_ms_; }
+
+ private:
+  void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
+  void OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes);
+  // Returns false when the input must stop (upgraded, refused or incomplete).
+  bool ServeOneHead(Connection& c, uint32_t slot, std::string_view view, size_t* used);
+  void Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req, std::string_view view);
+  void Open(Connection& c, uint32_t slot, Identity identity);
+  void KeepHeadRest(Connection& c, std::string_view input, size_t consumed);
+  void OnHandshakeTimer(Connection& c, uint32_t slot);
+  void OnKeepalive(Connection& c, uint32_t slot);
+  void ArmKeepalive(uint32_t slot, uint64_t silent_ms);
+  void CloseHttp(Connection& c, uint32_t slot);
+  void MarkDirty(Connection& c, uint32_t slot);
+  void Flush(Connection& c, uint32_t slot);
+  bool IsSlowConsumer(const Connection& c) const;
+  void CloseSlowConsumer(Connection& c, uint32_t slot);
+  void DropUnsent(Connection& c);
+  void FreeConnection(uint32_t slot);
+  void DrainStep();
+  uint64_t Pressure() const;
+  void MaybePause(Connection& c, uint32_t slot);
+  void MaybeResume();
+  bool ResumeDeferred(Connection& c, uint32_t slot);
+  void CutStalledConsumers();
+
+  const unsigned shard_id_;
+  const ServerOptions& options_;
+  const std::string node_id_;
+  Access* const access_;
+  net::FrameWriter* const writer_;
+  core::TimerWheel* const timers_;
+  ShardStats* const stats_;
+  SessionIo* const io_;
+  SessionEvents* const events_;
+
+  core::Slab<Connection> conns_;
+  net::FrameReader reader_;
+  FramePools pools_;
+  const uint64_t pressure_high_;  // shard-wide queued bytes that pause publishers
+  uint64_t queued_total_ = 0;     // bytes queued to this shard's connections
+  std::vector<uint32_t> flush_list_;  // connections with frames to send
+  std::vector<uint32_t> paused_;      // publishers not being read
+  std::vector<uint32_t> reap_;        // terminated, to free when the kernel is done
+  std::vector<uint32_t> rearm_;       // receives to re-arm
+  uint64_t now_ms_ = 0;
+  int64_t now_unix_s_ = 0;
+  uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
+  uint64_t next_stall_sweep_ms_ = 0;
+  std::string scratch_;
+
+  bool draining_ = false;
+  uint64_t drain_started_ms_ = 0;
+  std::vector<core::SlabHandle> drain_list_;  // open connections when the drain began
+  size_t drain_next_ = 0;
+  LocalFrame* drain_bye_ = nullptr;  // the shared `bye`, until everyone has it
+};
+
+}  // namespace ringcast::shard

@@ -1,0 +1,367 @@
+#include "shard/shard.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <variant>
+
+#include "net/listener.h"
+
+namespace ringcast::shard {
+
+namespace {
+
+constexpr unsigned kSqEntries = 4096;
+constexpr uint16_t kBufferGroup = 1;
+constexpr uint32_t kRecvBuffers = 512;
+constexpr uint32_t kRecvBufferBytes = 16384;
+constexpr uint32_t kTickMs = 20;
+constexpr size_t kMaxIov = 64;
+constexpr size_t kSendBlocks = 512;
+constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
+constexpr size_t kInboundBudget = 16384;   // messages per ring per round
+
+// Full: refuse rather than queue without bound, with a clear answer. One
+// small non-blocking write to a fresh socket; no slot is needed.
+void RefuseFull(int fd) {
+  static constexpr char kFull[] =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 41\r\nConnection: close\r\n\r\n"
+      "server full: too many connections, retry\n";
+  ssize_t ignored = send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)ignored;
+  close(fd);
+}
+
+}  // namespace
+
+struct Shard::SendBlock {
+  msghdr msg;
+  iovec iov[kMaxIov];
+};
+
+Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
+             const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock)
+    : id_(id),
+      options_(options),
+      mesh_(mesh),
+      listen_fd_(listen_fd),
+      stop_(stop),
+      clock_(clock),
+      timers_(kTickMs, 1024),
+      outbox_(mesh, id),
+      namespaces_(options_.namespaces),
+      access_(options_, namespaces_, options_.node_id, id),
+      sessions_(id, options_, options_.node_id, &access_, &writer_, &timers_, &stats_, this, this),
+      owner_(this, namespaces_, options_.presence_leave_delay_ms, &writer_, clock, &stats_),
+      rooms_(this, &sessions_, access_, namespaces_, options_, &stats_),
+      users_(this, &sessions_, &rooms_, &timers_),
+      commands_(options_, &sessions_, access_, &rooms_, &users_, &stats_, id),
+      http_(options_, &sessions_, access_, &rooms_, &users_, *metrics, id),
+      send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
+
+Shard::~Shard() {
+  sessions_.CloseAll();
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+std::optional<std::string> Shard::Setup() {
+  if (auto err = ring_.Init(kSqEntries)) return err;
+  if (auto err = buffers_.Init(ring_.raw(), kBufferGroup, kRecvBuffers, kRecvBufferBytes)) {
+    return err;
+  }
+  mesh_->SetRingFd(id_, ring_.fd());
+  return std::nullopt;
+}
+
+void Shard::Run(std::promise<std::optional<std::string>> ready) {
+  std::optional<std::string> err = Setup();
+  bool ok = !err.has_value();
+  ready.set_value(std::move(err));
+  if (!ok) {
+    mesh_->SetRingFd(id_, -1);
+    return;
+  }
+  Loop();
+  // The ring belongs to this thread (SINGLE_ISSUER): tear it down here.
+  mesh_->SetRingFd(id_, -1);
+  buffers_.Destroy();
+  ring_.Exit();
+}
+
+void Shard::Loop() {
+  now_ms_ = clock_->MonotonicMs();
+  ArmAccept();
+  ArmTick();
+  while (Round()) {
+    if (SleepAllowed()) {
+      ring_.SubmitAndWait(1);
+    } else {
+      ring_.SubmitAndGetEvents();  // with DEFER_TASKRUN, only GETEVENTS runs task work
+    }
+    mesh_->SetSleeping(id_, false);
+  }
+  ring_.Submit();
+}
+
+// One round of the loop, up to its submit-and-wait. False once drained.
+bool Shard::Round() {
+  now_ms_ = clock_->MonotonicMs();
+  sessions_.BeginRound(now_ms_, clock_->UnixMs() / 1000);
+  ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
+  buffers_.Commit();
+  DrainInbound();
+  timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
+  owner_.Tick(now_ms_);
+  if (!sessions_.draining() && stop_->load(std::memory_order_relaxed)) {
+    sessions_.BeginDrain();
+    drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms + kDrainLingerMs;
+  }
+  sessions_.EndRound();
+  if (sessions_.DrainTold() && accept_armed_) StopAccepting();
+  mesh_->SetPressure(id_, sessions_.queued_total());
+  stats_.bus_depth.store(outbox_.overflow_total() + InboundDepth(), std::memory_order_relaxed);
+  stats_.bus_overflowed.store(outbox_.overflowed(), std::memory_order_relaxed);
+  outbox_.Flush();
+  RingDoorbells(outbox_.TakeDoorbells());
+  if (!sessions_.draining()) return true;
+  if (sessions_.DrainTold() && sessions_.size() == 0 && !accept_armed_) return false;
+  if (now_ms_ < drain_deadline_ms_) return true;
+  sessions_.TerminateAll();
+  return false;
+}
+
+void Shard::OnCompletion(const io_uring_cqe& cqe) {
+  switch (net::UserDataKind(cqe.user_data)) {
+    case net::OpKind::kAccept:
+      return OnAccept(cqe);
+    case net::OpKind::kRecv:
+      return OnRecv(cqe);
+    case net::OpKind::kSend: {
+      uint32_t slot = net::UserDataSlot(cqe.user_data);
+      RC_CHECK(net::GenMatches(sessions_.HandleOf(slot).gen, net::UserDataGen(cqe.user_data)));
+      return sessions_.OnSent(slot, cqe.res);
+    }
+    case net::OpKind::kTick:
+      return OnTick();
+    case net::OpKind::kDoorbell:
+    case net::OpKind::kCancel:
+      return;  // a wake-up, or the result of a cancel: nothing to do
+  }
+}
+
+void Shard::OnTick() {
+  ArmTick();  // the loop never blocks for longer than one tick
+  if (accept_retry_ && !sessions_.draining()) {
+    accept_retry_ = false;
+    ArmAccept();
+  }
+}
+
+void Shard::ArmAccept() {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_multishot_accept(sqe, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kAccept, 0, 0));
+  accept_armed_ = true;
+}
+
+void Shard::ArmTick() {
+  tick_ts_.tv_sec = 0;
+  tick_ts_.tv_nsec = kTickMs * 1000000L;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_timeout(sqe, &tick_ts_, 0, 0);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kTick, 0, 0));
+}
+
+void Shard::OnAccept(const io_uring_cqe& cqe) {
+  if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;
+  if (cqe.res >= 0) {
+    // While draining, new connections still get an answer (503, /healthz).
+    int fd = cqe.res;
+    net::TuneAcceptedSocket(fd);
+    if (!sessions_.Accept(fd)) RefuseFull(fd);
+  }
+  if (accept_armed_) return;
+  if (sessions_.DrainTold()) {
+    close(listen_fd_);  // the drain cancelled it: stop accepting
+    listen_fd_ = -1;
+  } else if (cqe.res < 0) {
+    accept_retry_ = true;  // EMFILE and friends: retry next tick, do not spin
+  } else {
+    ArmAccept();
+  }
+}
+
+void Shard::StopAccepting() {
+  if (accept_stopped_) return;
+  accept_stopped_ = true;  // everyone has been told
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_cancel64(sqe, net::PackUserData(net::OpKind::kAccept, 0, 0), 0);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kCancel, 0, 0));
+}
+
+void Shard::OnRecv(const io_uring_cqe& cqe) {
+  uint32_t slot = net::UserDataSlot(cqe.user_data);
+  RC_CHECK(net::GenMatches(sessions_.HandleOf(slot).gen, net::UserDataGen(cqe.user_data)));
+  bool more = (cqe.flags & IORING_CQE_F_MORE) != 0;
+  if (cqe.res <= 0) {
+    sessions_.OnReceived(slot, cqe.res, more, {});
+    return;
+  }
+  RC_CHECK(cqe.flags & IORING_CQE_F_BUFFER);
+  auto bid = static_cast<uint16_t>(cqe.flags >> IORING_CQE_BUFFER_SHIFT);
+  sessions_.OnReceived(slot, cqe.res, more, buffers_.View(bid, static_cast<size_t>(cqe.res)));
+  buffers_.Return(bid);
+}
+
+void Shard::OnTimer(uint64_t key) {
+  if (TimerKindOf(key) == TimerKind::kRequestTimeout) {
+    users_.OnRequestTimeout(static_cast<uint32_t>(key));
+  } else {
+    sessions_.OnTimer(key);
+  }
+}
+
+// SessionIo.
+
+void Shard::ArmRecv(int fd, core::SlabHandle h) {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_.group_id();
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kRecv, h.slot, h.gen));
+}
+
+void Shard::CancelRecv(core::SlabHandle h) {
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_cancel64(sqe, net::PackUserData(net::OpKind::kRecv, h.slot, h.gen), 0);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kCancel, 0, 0));
+}
+
+iovec* Shard::SendVector(size_t* max_iov) {
+  if (send_blocks_used_ == kSendBlocks) {
+    ring_.Submit();  // the kernel has copied the msghdrs it was given
+    send_blocks_used_ = 0;
+  }
+  *max_iov = kMaxIov;
+  return send_blocks_[send_blocks_used_].iov;
+}
+
+void Shard::SendMsg(int fd, core::SlabHandle h, size_t iov_count) {
+  SendBlock& block = send_blocks_[send_blocks_used_++];
+  std::memset(&block.msg, 0, sizeof(block.msg));
+  block.msg.msg_iov = block.iov;
+  block.msg.msg_iovlen = iov_count;
+  io_uring_sqe* sqe = ring_.GetSqe();
+  io_uring_prep_sendmsg(sqe, fd, &block.msg, MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kSend, h.slot, h.gen));
+}
+
+void Shard::Shutdown(int fd, int how) { shutdown(fd, how); }
+
+void Shard::Close(int fd) { close(fd); }
+
+// SessionEvents.
+
+bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
+  return commands_.OnText(c, slot, message);
+}
+
+size_t Shard::OnHttpRequest(Connection& c, uint32_t slot, const net::HttpRequest& req,
+                            std::string_view input) {
+  return http_.Serve(c, slot, req, input);
+}
+
+void Shard::OnOpen(Connection& c, uint32_t slot) { commands_.OnOpen(c, slot); }
+
+void Shard::OnFree(Connection& c, uint32_t slot) { commands_.OnFree(c, slot); }
+
+// The bus.
+
+void Shard::Post(unsigned to, BusMessage msg) {
+  if (to == id_) {
+    Dispatch(id_, std::move(msg));  // the target is this shard: in place
+  } else {
+    outbox_.Post(to, std::move(msg));
+  }
+}
+
+void Shard::DrainInbound() {
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from == id_) continue;
+    auto& ring = mesh_->Ring(from, id_);
+    BusSlot slot;
+    for (size_t n = 0; n < kInboundBudget && ring.TryPop(&slot); ++n) {
+      Dispatch(from, Decode(slot));
+    }
+  }
+}
+
+void Shard::Dispatch(unsigned from, BusMessage msg) {
+  struct Visitor {
+    Shard* s;
+    unsigned from;
+    void operator()(bus::Publish& m) {
+      // The owner refuses publications while its own outbox is backlogged.
+      s->owner_.OnPublish(std::move(m.req), !s->outbox_.Admits(s->id_), s->now_ms_);
+    }
+    void operator()(bus::Deliver& m) { s->rooms_.OnDeliver(std::move(m)); }
+    void operator()(bus::Join& m) { s->owner_.OnJoin(std::move(m), from, s->now_ms_); }
+    void operator()(bus::JoinAck& m) { s->rooms_.OnJoinAck(std::move(m)); }
+    void operator()(bus::Leave& m) { s->owner_.OnLeave(*m.room, from, m.scope); }
+    void operator()(bus::PubAck& m) { s->rooms_.OnPubAck(m); }
+    void operator()(bus::SendAck& m) { s->users_.OnSendAck(m); }
+    void operator()(bus::Disconnect& m) { s->users_.OnDisconnect(*m.user); }
+    void operator()(bus::Res& m) { s->users_.OnRes(std::move(m.answer)); }
+    void operator()(bus::Presence& m) { s->owner_.OnPresence(*m.delta, s->now_ms_); }
+    void operator()(bus::PresenceAsk& m) { s->owner_.OnPresenceAsk(std::move(m.query), from); }
+    void operator()(bus::PresenceAnswer& m) { s->rooms_.OnPresenceAnswer(std::move(m.query)); }
+  };
+  std::visit(Visitor{this, from}, msg);
+}
+
+void Shard::RingDoorbells(uint64_t due) {
+  if (due == 0) return;
+  // Pairs with the consumer's store of its sleeping flag before it re-checks
+  // its rings: one of the two always sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (; due != 0; due &= due - 1) {
+    auto to = static_cast<unsigned>(std::countr_zero(due));
+    if (!mesh_->MaySleep(to)) continue;
+    int fd = mesh_->RingFd(to);
+    if (fd < 0) continue;
+    io_uring_sqe* sqe = ring_.GetSqe();
+    io_uring_prep_msg_ring(sqe, fd, 0, net::PackUserData(net::OpKind::kDoorbell, id_, 0), 0);
+    io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kDoorbell, to, 0));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    Bump(stats_.doorbells);
+  }
+}
+
+bool Shard::SleepAllowed() {
+  mesh_->SetSleeping(id_, true);
+  // Pairs with the producer's fence in RingDoorbells (push, fence, read flag).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return !mesh_->HasInbound(id_) && !outbox_.HasOverflow();
+}
+
+size_t Shard::InboundDepth() const {
+  size_t depth = 0;
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from != id_) depth += mesh_->Ring(from, id_).SizeApprox();
+  }
+  return depth;
+}
+
+void Shard::ReleaseInbound() {
+  for (unsigned from = 0; from < mesh_->shards(); ++from) {
+    if (from == id_) continue;
+    BusSlot slot;
+    while (mesh_->Ring(from, id_).TryPop(&slot)) BusMessage dropped = Decode(slot);
+  }
+}
+
+}  // namespace ringcast::shard
