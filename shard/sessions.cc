@@ -17,9 +17,7 @@ namespace ringcast::shard {
 namespace {
 
 constexpr uint32_t kCloseDeadlineMs = 2000;
-constexpr uint64_t kStalledMs = 2000;      // a send stuck this long while publishers wait
 constexpr uint64_t kBurstFactor = 16;      // queued past this x the limit: slow, whatever
-constexpr size_t kResumeSliceBytes = 16384;
 
 }  // namespace
 
@@ -64,8 +62,9 @@ Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string 
       io_(io),
       events_(events),
       conns_(options.max_connections_per_shard),
-      reader_(options.max_message_bytes),
-      pressure_high_(std::max<uint64_t>(uint64_t{64} << 20, 4 * options.max_queued_bytes)) {}
+      front_(this, events, access, options, stats),
+      backpressure_(this, io, options.max_queued_bytes),
+      reader_(options.max_message_bytes) {}
 
 Sessions::~Sessions() {
   conns_.ForEach([&](uint32_t, Connection& c) {
@@ -90,6 +89,7 @@ void Sessions::BeginRound(uint64_t now_ms, int64_t now_unix_s) {
 
 void Sessions::EndRound() {
   if (draining_) DrainStep();
+  backpressure_.EndRound();  // resumed publishers are re-armed below
   if (!rearm_.empty()) {
     std::vector<uint32_t> slots;
     slots.swap(rearm_);
@@ -122,7 +122,6 @@ void Sessions::EndRound() {
   }
   flush_list_.clear();
   stats_->queued_bytes.store(queued_total_, std::memory_order_relaxed);
-  if (!paused_.empty()) MaybeResume();
 }
 
 std::optional<core::SlabHandle> Sessions::Accept(int fd) {
@@ -154,8 +153,8 @@ void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view by
     } else if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
       OnBytes(c, slot, bytes);
     }
-    if (c.published) MaybePause(c, slot);
-    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+    if (c.published) backpressure_.AfterPublish(c, slot);
+    Rearm(c, slot);
   } else if (res == -ENOBUFS) {
     // The buffer ring ran dry: an ordinary, counted event. Buffers come back
     // as the round consumes them; the receive is re-armed at its end.
@@ -197,100 +196,19 @@ void Sessions::OnSent(uint32_t slot, int res) {
 
 void Sessions::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
   if (c.state == ConnState::kHandshake) {
-    OnHandshakeBytes(c, slot, bytes);
-    return;
+    front_.OnBytes(c, slot, bytes, now_unix_s_);
+  } else {
+    OnWebSocketBytes(c, slot, bytes);
   }
+}
+
+void Sessions::OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view bytes) {
   SessionSink sink(this, events_, &c, slot, writer_);
   uint16_t code = 0;
   if (reader_.Feed(&c.ws, bytes, &sink, &code) == net::FeedResult::kError) {
     Bump(stats_->protocol_closes);
     CloseWith(c, slot, code, wire::CloseReason(code));
   }
-}
-
-// Reads HTTP heads until one upgrades to WebSocket; requests that do not
-// upgrade go to the HTTP API, keep-alive and pipelined.
-void Sessions::OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes) {
-  if (c.http_close) return;  // no further requests are read on it
-  if (c.head) c.head->append(bytes);
-  std::string_view input = c.head ? std::string_view(*c.head) : bytes;
-  size_t consumed = 0;
-  while (c.state == ConnState::kHandshake && !c.http_close && consumed < input.size()) {
-    if (c.out.queued_bytes() > options_.max_queued_bytes) {
-      CloseHttp(c, slot);  // pipelining without reading the answers: a slow consumer
-      return;
-    }
-    size_t used = 0;
-    if (!ServeOneHead(c, slot, input.substr(consumed), &used)) {
-      if (c.state != ConnState::kHandshake) return;  // upgraded or refused: input gone
-      break;                                          // the rest is still coming
-    }
-    consumed += used;
-  }
-  if (c.state != ConnState::kHandshake) return;
-  if (c.http_close) {
-    c.head.reset();  // answers still pending; nothing more is read
-    return;
-  }
-  KeepHeadRest(c, input, consumed);
-}
-
-bool Sessions::ServeOneHead(Connection& c, uint32_t slot, std::string_view view, size_t* used) {
-  net::HttpRequest req;
-  net::HttpParseResult parsed = net::ParseHttpHead(view, options_.max_head_bytes, &req);
-  if (parsed.status == net::HttpParseStatus::kIncomplete) return false;
-  if (parsed.status != net::HttpParseStatus::kComplete) {
-    Bump(stats_->handshakes_failed);
-    RejectHttp(c, slot, parsed.status == net::HttpParseStatus::kTooLarge ? 431 : 400,
-               parsed.error);
-    return false;
-  }
-  if (net::IsUpgradeRequest(req)) {
-    Upgrade(c, slot, req, view);  // takes the rest of the input as WebSocket bytes
-    return false;
-  }
-  *used = events_->OnHttpRequest(c, slot, req, view);
-  return c.state == ConnState::kHandshake && *used > 0;
-}
-
-void Sessions::KeepHeadRest(Connection& c, std::string_view input, size_t consumed) {
-  if (consumed == input.size()) {
-    c.head.reset();
-  } else if (c.head) {
-    c.head->erase(0, consumed);
-  } else {
-    c.head = std::make_unique<std::string>(input.substr(consumed));
-  }
-}
-
-void Sessions::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req,
-                       std::string_view view) {
-  if (c.http_served) {  // its HTTP answers would end up inside the WebSocket stream
-    RejectHttp(c, slot, 400, "upgrade on a fresh connection, not after API requests");
-    return;
-  }
-  if (draining_) {
-    RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
-    return;
-  }
-  net::UpgradeCheck check = net::ValidateUpgrade(req);
-  Identity identity;
-  Refusal refusal;
-  if (check.status != 0) {
-    refusal = Refusal{check.status, std::string(check.reason)};
-  } else if (access_->Authenticate(req, now_unix_s_, &identity, &refusal)) {
-    std::optional<std::string> accept = net::ComputeAcceptKey(req.Header("Sec-WebSocket-Key"));
-    RC_CHECK(accept.has_value());  // ValidateUpgrade checked the key
-    Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildUpgradeResponse(*accept)));
-    Open(c, slot, std::move(identity));
-    // Frames the client sent right behind its head are WebSocket input already.
-    std::string_view rest = view.substr(req.head_bytes);
-    if (!rest.empty()) OnBytes(c, slot, rest);
-    c.head.reset();
-    return;
-  }
-  Bump(stats_->handshakes_failed);
-  RejectHttp(c, slot, refusal.status, refusal.reason);  // never upgrades
 }
 
 void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
@@ -561,106 +479,35 @@ void Sessions::FreeConnection(uint32_t slot) {
 
 void Sessions::BeginDrain() {
   draining_ = true;
-  drain_started_ms_ = now_ms_;
+  std::vector<core::SlabHandle> open;
   conns_.ForEach([&](uint32_t slot, Connection& c) {
-    if (c.state == ConnState::kOpen) drain_list_.push_back(conns_.HandleOf(slot));
+    if (c.state == ConnState::kOpen) open.push_back(conns_.HandleOf(slot));
   });
+  drain_.emplace(std::move(open), now_ms_, uint64_t{options_.drain_timeout_ms} * 3 / 4);
   scratch_.clear();
   proto::WriteBye(&scratch_, wire::CloseCode::kGoingAway, "server shutting down", true);
   drain_bye_ = pools_.Wrap(BuildText(scratch_));
   DrainStep();
 }
 
-// `bye` + close 1001 after what each connection has queued, spread over
-// three quarters of drain_ms so clients do not all reconnect at once.
+// `bye` + close 1001, after what each connection has queued.
 void Sessions::DrainStep() {
   if (drain_bye_ == nullptr) return;
-  uint64_t spread_ms = uint64_t{options_.drain_timeout_ms} * 3 / 4;
-  uint64_t elapsed = now_ms_ - drain_started_ms_;
-  size_t total = drain_list_.size();
-  size_t due = spread_ms == 0 || elapsed >= spread_ms ? total : total * elapsed / spread_ms + 1;
-  while (drain_next_ < std::min(due, total)) {
-    core::SlabHandle h = drain_list_[drain_next_++];
+  drain_->Step(now_ms_, [&](core::SlabHandle h) {
     Connection* c = conns_.Get(h);
-    if (c == nullptr || c->state != ConnState::kOpen) continue;
+    if (c == nullptr || c->state != ConnState::kOpen) return;
     EnqueueLocal(*c, h.slot, drain_bye_);
     CloseWith(*c, h.slot, wire::CloseValue(wire::CloseCode::kGoingAway), "server shutting down");
-  }
-  if (drain_next_ < total) return;
+  });
+  if (!drain_->done()) return;
   pools_.Unref(drain_bye_);
   drain_bye_ = nullptr;
 }
 
-// Backpressure for publishers: while subscribers on any shard have more than
-// pressure_high_ bytes queued, a connection that publishes stops being read
-// (its multishot receive is cancelled), so its TCP window closes and its
-// publications wait in its own socket instead of in our memory. Reading
-// resumes below half of that. A few slow consumers cannot trigger it alone:
-// each is cut off at max_queued_bytes, far below the shard-wide mark.
-void Sessions::MaybePause(Connection& c, uint32_t slot) {
-  c.published = false;
-  if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
-  if (Pressure() <= pressure_high_) return;
-  c.paused = true;
-  paused_.push_back(slot);
-  Bump(stats_->publishers_paused);
-  if (c.recv_armed) io_->CancelRecv(conns_.HandleOf(slot));
+void Sessions::Rearm(Connection& c, uint32_t slot) {
+  if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
 }
 
-// This shard's own queues count at once; other shards' as of their last round.
-uint64_t Sessions::Pressure() const { return std::max(io_->PeerPressure(), queued_total_); }
-
-void Sessions::MaybeResume() {
-  if (Pressure() > pressure_high_ / 2) {
-    CutStalledConsumers();
-    return;
-  }
-  std::vector<uint32_t> slots;
-  slots.swap(paused_);
-  for (uint32_t slot : slots) {
-    if (!conns_.IsLive(slot)) continue;
-    Connection& c = conns_.At(slot);
-    if (!c.paused) continue;
-    c.paused = false;
-    if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
-    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
-  }
-}
-
-// While publishers wait, connections that have not taken a byte for a while
-// are what holds the queues up: cut them as slow consumers (4000), or a few
-// clients that stopped reading just under max_queued_bytes would hold every
-// publisher paused for good. Once a second at most.
-void Sessions::CutStalledConsumers() {
-  if (now_ms_ < next_stall_sweep_ms_) return;
-  next_stall_sweep_ms_ = now_ms_ + 1000;
-  conns_.ForEach([&](uint32_t slot, Connection& c) {
-    if (c.state == ConnState::kOpen && c.send_in_flight &&
-        now_ms_ - c.send_started_ms > kStalledMs) {
-      CloseSlowConsumer(c, slot);
-    }
-  });
-}
-
-// Feeds what arrived while paused in slices, pausing again as soon as the
-// publications in it fill the queues. Returns false when paused again.
-bool Sessions::ResumeDeferred(Connection& c, uint32_t slot) {
-  std::unique_ptr<std::string> input = std::move(c.deferred);
-  size_t pos = 0;
-  while (pos < input->size() && c.state == ConnState::kOpen) {
-    size_t n = std::min(kResumeSliceBytes, input->size() - pos);
-    OnBytes(c, slot, std::string_view(*input).substr(pos, n));
-    pos += n;
-    if (c.published) MaybePause(c, slot);
-    if (c.paused) {
-      if (pos < input->size() && c.state == ConnState::kOpen) {
-        input->erase(0, pos);
-        c.deferred = std::move(input);
-      }
-      return false;
-    }
-  }
-  return true;
-}
+void Sessions::CountPause() { Bump(stats_->publishers_paused); }
 
 }  // namespace ringcast::shard

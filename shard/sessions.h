@@ -37,7 +37,10 @@
 #include "net/frame_writer.h"
 #include "net/http_head.h"
 #include "shard/access.h"
+#include "shard/backpressure.h"
 #include "shard/connection.h"
+#include "shard/drain_schedule.h"
+#include "shard/http_front.h"
 #include "shard/out_queue.h"
 #include "shard/server.h"
 #include "shard/shard_stats.h"
@@ -130,6 +133,21 @@ class Sessions {
   void EndHttp(Connection& c, uint32_t slot);
   void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason);
   void Terminate(Connection& c, uint32_t slot);
+  // HTTP: no more requests are read; closes once it is flushed.
+  void CloseHttp(Connection& c, uint32_t slot);
+
+  // From HttpFront: the handshake succeeded (the 101 is queued).
+  void Open(Connection& c, uint32_t slot, Identity identity);
+  // Input of an open session.
+  void OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view bytes);
+  // For Backpressure.
+  void CloseSlowConsumer(Connection& c, uint32_t slot);
+  void Rearm(Connection& c, uint32_t slot);  // at the end of the round, if it needs it
+  void CountPause();
+  template <class F>
+  void ForEach(F&& f) {
+    conns_.ForEach(f);
+  }
 
   // Lame-duck mode: `bye` + 1001 to every open connection, spread out.
   void BeginDrain();
@@ -152,28 +170,15 @@ class Sessions {
 
  private:
   void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
-  void OnHandshakeBytes(Connection& c, uint32_t slot, std::string_view bytes);
-  // Returns false when the input must stop (upgraded, refused or incomplete).
-  bool ServeOneHead(Connection& c, uint32_t slot, std::string_view view, size_t* used);
-  void Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req, std::string_view view);
-  void Open(Connection& c, uint32_t slot, Identity identity);
-  void KeepHeadRest(Connection& c, std::string_view input, size_t consumed);
   void OnHandshakeTimer(Connection& c, uint32_t slot);
   void OnKeepalive(Connection& c, uint32_t slot);
   void ArmKeepalive(uint32_t slot, uint64_t silent_ms);
-  void CloseHttp(Connection& c, uint32_t slot);
   void MarkDirty(Connection& c, uint32_t slot);
   void Flush(Connection& c, uint32_t slot);
   bool IsSlowConsumer(const Connection& c) const;
-  void CloseSlowConsumer(Connection& c, uint32_t slot);
   void DropUnsent(Connection& c);
   void FreeConnection(uint32_t slot);
   void DrainStep();
-  uint64_t Pressure() const;
-  void MaybePause(Connection& c, uint32_t slot);
-  void MaybeResume();
-  bool ResumeDeferred(Connection& c, uint32_t slot);
-  void CutStalledConsumers();
 
   const unsigned shard_id_;
   const ServerOptions& options_;
@@ -186,24 +191,21 @@ class Sessions {
   SessionEvents* const events_;
 
   core::Slab<Connection> conns_;
+  HttpFront front_;
+  Backpressure backpressure_;
   net::FrameReader reader_;
   FramePools pools_;
-  const uint64_t pressure_high_;  // shard-wide queued bytes that pause publishers
   uint64_t queued_total_ = 0;     // bytes queued to this shard's connections
   std::vector<uint32_t> flush_list_;  // connections with frames to send
-  std::vector<uint32_t> paused_;      // publishers not being read
   std::vector<uint32_t> reap_;        // terminated, to free when the kernel is done
   std::vector<uint32_t> rearm_;       // receives to re-arm
   uint64_t now_ms_ = 0;
   int64_t now_unix_s_ = 0;
   uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
-  uint64_t next_stall_sweep_ms_ = 0;
   std::string scratch_;
 
   bool draining_ = false;
-  uint64_t drain_started_ms_ = 0;
-  std::vector<core::SlabHandle> drain_list_;  // open connections when the drain began
-  size_t drain_next_ = 0;
+  std::optional<DrainSchedule> drain_;
   LocalFrame* drain_bye_ = nullptr;  // the shared `bye`, until everyone has it
 };
 

@@ -1,0 +1,88 @@
+#include "shard/backpressure.h"
+
+#include <algorithm>
+#include <memory>
+#include <string>
+
+#include "shard/sessions.h"
+
+namespace ringcast::shard {
+
+namespace {
+constexpr uint64_t kStalledMs = 2000;   // a send stuck this long while publishers wait
+constexpr uint64_t kSweepEveryMs = 1000;
+constexpr size_t kResumeSliceBytes = 16384;
+}  // namespace
+
+Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes)
+    : sessions_(sessions),
+      io_(io),
+      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)) {}
+
+uint64_t Backpressure::Pressure() const {
+  // This shard's own queues count at once; other shards' as of their last round.
+  return std::max(io_->PeerPressure(), sessions_->queued_total());
+}
+
+void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
+  c.published = false;
+  if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
+  if (Pressure() <= high_mark_) return;
+  c.paused = true;
+  paused_.push_back(slot);
+  sessions_->CountPause();
+  if (c.recv_armed) io_->CancelRecv(sessions_->HandleOf(slot));
+}
+
+void Backpressure::EndRound() {
+  if (paused_.empty()) return;
+  if (Pressure() > high_mark_ / 2) {
+    CutStalledConsumers();
+    return;
+  }
+  std::vector<uint32_t> slots;
+  slots.swap(paused_);
+  for (uint32_t slot : slots) {
+    if (!sessions_->IsLive(slot)) continue;
+    Connection& c = sessions_->At(slot);
+    if (!c.paused) continue;
+    c.paused = false;
+    if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
+    sessions_->Rearm(c, slot);
+  }
+}
+
+void Backpressure::CutStalledConsumers() {
+  uint64_t now_ms = sessions_->now_ms();
+  if (now_ms < next_stall_sweep_ms_) return;
+  next_stall_sweep_ms_ = now_ms + kSweepEveryMs;
+  sessions_->ForEach([&](uint32_t slot, Connection& c) {
+    if (c.state == ConnState::kOpen && c.send_in_flight &&
+        now_ms - c.send_started_ms > kStalledMs) {
+      sessions_->CloseSlowConsumer(c, slot);
+    }
+  });
+}
+
+// Feeds what arrived while paused in slices, pausing again as soon as the
+// publications in it fill the queues. Returns false when paused again.
+bool Backpressure::ResumeDeferred(Connection& c, uint32_t slot) {
+  std::unique_ptr<std::string> input = std::move(c.deferred);
+  size_t pos = 0;
+  while (pos < input->size() && c.state == ConnState::kOpen) {
+    size_t n = std::min(kResumeSliceBytes, input->size() - pos);
+    sessions_->OnWebSocketBytes(c, slot, std::string_view(*input).substr(pos, n));
+    pos += n;
+    if (c.published) AfterPublish(c, slot);
+    if (c.paused) {
+      if (pos < input->size() && c.state == ConnState::kOpen) {
+        input->erase(0, pos);
+        c.deferred = std::move(input);
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ringcast::shard

@@ -1,0 +1,51 @@
+// Backpressure: holding publishers back while subscribers are behind.
+//
+// While more than max(64 MiB, 4 x limits.max_queued_bytes) wait in the
+// out-queues of this shard or any other, a connection that publishes stops
+// being read: its multishot receive is cancelled, so its TCP window closes
+// and its publications wait in its own socket instead of in our memory.
+// Bytes already received when it paused are kept and fed again, in slices,
+// once it resumes, which happens below half of that mark. A few slow
+// consumers cannot trigger it alone: each is cut off at max_queued_bytes,
+// far below the mark; and while publishers wait, connections whose send has
+// been stuck for kStalledMs are cut as slow consumers, so clients that stop
+// reading just under the limit cannot hold every publisher paused for good.
+// API-key connections are never paused. Part of Sessions; shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "shard/connection.h"
+
+namespace ringcast::shard {
+
+class Sessions;
+class SessionIo;
+
+class Backpressure {
+ public:
+  Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes);
+
+  // After input from a connection that published: pauses it if the queues
+  // are over the mark.
+  void AfterPublish(Connection& c, uint32_t slot);
+  // Once a round: resumes paused publishers once the queues have halved.
+  void EndRound();
+  // The larger of this shard's queued bytes and the busiest other shard's.
+  uint64_t Pressure() const;
+  uint64_t high_mark() const { return high_mark_; }
+  size_t paused() const { return paused_.size(); }
+
+ private:
+  bool ResumeDeferred(Connection& c, uint32_t slot);
+  void CutStalledConsumers();
+
+  Sessions* const sessions_;
+  SessionIo* const io_;
+  const uint64_t high_mark_;
+  std::vector<uint32_t> paused_;
+  uint64_t next_stall_sweep_ms_ = 0;
+};
+
+}  // namespace ringcast::shard
