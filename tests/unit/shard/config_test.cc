@@ -1,4 +1,4 @@
-#include "tools/config.h"
+#include "shard/config_options.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -9,11 +9,8 @@
 #include <string_view>
 #include <vector>
 
-namespace ringcast::tools {
+namespace ringcast::shard {
 namespace {
-
-using shard::NamespaceOptions;
-using shard::ServerOptions;
 
 void ExpectSameNamespaces(const std::map<std::string, NamespaceOptions>& a,
                           const std::map<std::string, NamespaceOptions>& b) {
@@ -526,4 +523,4 @@ TEST_F(ConfigTest, AFailureLeavesTheOptionsUntouched) {
 }
 
 }  // namespace
-}  // namespace ringcast::tools
+}  // namespace ringcast::shard
