@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "shard/config_table.h"
 
 namespace ringcast::shard {
 namespace {
@@ -520,6 +523,24 @@ TEST_F(ConfigTest, AFailureLeavesTheOptionsUntouched) {
   Error({"--shards", "3", "--bogus"});
   Error({"--shards", "3", "--config", File("bogus = 1\n")});
   EXPECT_EQ(options_.shards, 7u);
+}
+
+// FormatConfig opens a [section] where the key prefix changes, so a section
+// split in two would print twice and the file would not parse back.
+TEST(ConfigTableTest, KeysAndFlagsAreUniqueAndSectionsContiguous) {
+  std::set<std::string_view> keys, flags, closed_sections;
+  std::string_view section;
+  for (const config_internal::Option& o : config_internal::Options()) {
+    EXPECT_TRUE(keys.insert(o.key).second) << o.key;
+    EXPECT_TRUE(flags.insert(o.flag).second) << o.flag;
+    size_t dot = o.key.find('.');
+    std::string_view prefix = dot == std::string_view::npos ? "" : o.key.substr(0, dot);
+    if (prefix != section) {
+      closed_sections.insert(section);
+      EXPECT_FALSE(closed_sections.contains(prefix)) << o.key << ": [" << prefix << "] split";
+      section = prefix;
+    }
+  }
 }
 
 }  // namespace
