@@ -1,19 +1,19 @@
 // ringcast: the server command line. Reads flags and the config file
-// (tools/config.h), starts the shards, waits for SIGINT/SIGTERM, drains and
-// exits 0. Only main may exit; every startup error is one line on stderr and a
-// non-zero status.
+// (shard/config_options.h), starts the shards, waits for SIGINT/SIGTERM,
+// drains and exits 0. Only main may exit; every startup error is one line on
+// stderr and a non-zero status.
 #include <signal.h>
 
 #include <cstdio>
 #include <optional>
 #include <string>
 
+#include "shard/config_options.h"
 #include "shard/server.h"
-#include "tools/config.h"
 
 int main(int argc, char** argv) {
   ringcast::shard::ServerOptions options;
-  ringcast::tools::ConfigResult config = ringcast::tools::BuildOptions(argc, argv, &options);
+  ringcast::shard::ConfigResult config = ringcast::shard::BuildOptions(argc, argv, &options);
   if (!config.ok) {
     std::fprintf(stderr, "ringcast: %s\n", config.error.c_str());
     return config.exit_code;

@@ -1,19 +1,19 @@
-#include "tools/config.h"
+#include "shard/config_options.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace ringcast::tools {
-namespace {
+#include "shard/config_table.h"
 
-using shard::NamespaceOptions;
-using shard::ServerOptions;
+namespace ringcast::shard {
+namespace {
 
 void ExpectSameNamespaces(const std::map<std::string, NamespaceOptions>& a,
                           const std::map<std::string, NamespaceOptions>& b) {
@@ -525,5 +525,23 @@ TEST_F(ConfigTest, AFailureLeavesTheOptionsUntouched) {
   EXPECT_EQ(options_.shards, 7u);
 }
 
+// FormatConfig opens a [section] where the key prefix changes, so a section
+// split in two would print twice and the file would not parse back.
+TEST(ConfigTableTest, KeysAndFlagsAreUniqueAndSectionsContiguous) {
+  std::set<std::string_view> keys, flags, closed_sections;
+  std::string_view section;
+  for (const config_internal::Option& o : config_internal::Options()) {
+    EXPECT_TRUE(keys.insert(o.key).second) << o.key;
+    EXPECT_TRUE(flags.insert(o.flag).second) << o.flag;
+    size_t dot = o.key.find('.');
+    std::string_view prefix = dot == std::string_view::npos ? "" : o.key.substr(0, dot);
+    if (prefix != section) {
+      closed_sections.insert(section);
+      EXPECT_FALSE(closed_sections.contains(prefix)) << o.key << ": [" << prefix << "] split";
+      section = prefix;
+    }
+  }
+}
+
 }  // namespace
-}  // namespace ringcast::tools
+}  // namespace ringcast::shard
