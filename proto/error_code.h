@@ -1,7 +1,8 @@
 // Protocol failure codes. ErrorCode is what an `error` reply carries in its
-// `code` field: one value per PROTOCOL.md name, nothing else, so the wire names
-// come from one table (ErrorCodeName). CloseCode is the WebSocket close status
-// the server sends (RFC 6455 values plus ringcast's 4000 for slow consumers).
+// `code` field: one value per name in docs/protocol.md (Error codes), nothing
+// else, so the wire names come from one table (ErrorCodeName). CloseCode is
+// the WebSocket close status the server sends (RFC 6455 values plus
+// ringcast's 4000 for slow consumers).
 // Plain values and pure functions: safe on any thread.
 #pragma once
 
@@ -22,7 +23,7 @@ enum class ErrorCode : uint8_t {
   kInternal,
 };
 
-// The PROTOCOL.md name of `code` ("bad_json", "bad_command", ...).
+// The wire name of `code` ("bad_json", "bad_command", ...).
 std::string_view ErrorCodeName(ErrorCode code);
 
 enum class CloseCode : uint16_t {
