@@ -253,7 +253,7 @@ overload() {
 }
 overload "$ROW_1K" 0
 
-# Half a core: the one-room and many-room rows always (the issue asks for ringcast against uWS
+# Half a core: the one-room and many-room rows always (ringcast against uWS
 # with the server as the bottleneck), the 10000-subscriber row when the generator was the
 # bottleneck; then the overload rows against the half-core maximum.
 if ((QUOTA)); then

@@ -1,4 +1,4 @@
-// Glob patterns for room permissions (JWT claims `rooms` and `pub`, PROTOCOL.md "Connecting").
+// Glob patterns for room permissions (JWT claims `rooms` and `pub`, docs/protocol.md "Identity").
 // Syntax, over bytes: `*` matches any run of bytes, including none and including ':' and '/'
 // (room names have no path structure the pattern must respect); `?` matches exactly one byte
 // (not one UTF-8 character); `\` makes the next byte literal (`\*`, `\?`, `\\`). A lone `\` at

@@ -10,7 +10,7 @@
 // clean and goes back to the pool. wslay unmasks the payload; messages split
 // over frames or chunks are assembled in a per-connection buffer that exists
 // only while such a message is in flight. Text is checked with simdjson's
-// validate_utf8. Violations map to close codes (PROTOCOL.md): 1002 protocol,
+// validate_utf8. Violations map to close codes (docs/protocol.md, Closing): 1002 protocol,
 // 1003 binary, 1007 bad UTF-8, 1009 too big. Shard thread only.
 #pragma once
 

@@ -3,7 +3,7 @@
 // (status 0 or the HTTP status to refuse it with), compute
 // Sec-WebSocket-Accept, and build the 101 response or a short error response
 // that closes the connection. Also the query-string lookup the handshake uses
-// for `token` and `user` (PROTOCOL.md, Connecting).
+// for `token` and `user` (docs/protocol.md, Connecting).
 //
 // Invariants: reasons are static strings; responses are complete HTTP/1.1
 // messages ready to send. Nothing here allocates except the returned strings.

@@ -1,4 +1,4 @@
-// HTTP/1.1 responses for the API on the WebSocket port (PROTOCOL.md, HTTP
+// HTTP/1.1 responses for the API on the WebSocket port (docs/protocol.md, HTTP
 // API): complete response bytes with Content-Length, keep-alive or close.
 #pragma once
 

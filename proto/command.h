@@ -1,4 +1,4 @@
-// Client command parsing (PROTOCOL.md, "Client to server"). A text message
+// Client command parsing (docs/protocol.md, "Client commands"). A text message
 // holds one or more commands, one JSON object per line; ForEachCommandLine
 // splits it and CommandParser::Parse turns one line into a Command or a
 // ParseError that maps straight onto an `error` reply.

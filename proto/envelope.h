@@ -1,4 +1,4 @@
-// Server-to-client envelopes (PROTOCOL.md, "Server to client"). Each function
+// Server-to-client envelopes (docs/protocol.md, "Server frames"). Each function
 // appends exactly one compact JSON object, fields in a fixed order, to *out and
 // never clears it, so a caller can build several replies or a frame header plus
 // payload in one reused buffer. `data_json` arguments are inserted verbatim and

@@ -1,4 +1,4 @@
-// Handshake authentication tokens (PROTOCOL.md, "Connecting"): JWS compact serialization
+// Handshake authentication tokens (docs/protocol.md, "Identity"): JWS compact serialization
 // signed with HMAC-SHA256 ("HS256", RFC 7515 / RFC 7519). VerifyJwtHs256 is pure and does no
 // I/O; the caller supplies the clock, so expiry is testable and one handshake sees one `now`.
 //

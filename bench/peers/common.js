@@ -1,5 +1,5 @@
 // Shared bits of the peer servers: --port parsing and the frames of ringcast's sub/pub subset
-// (PROTOCOL.md): welcome, ok, msg. The peers are deliberately minimal: no auth, no history,
+// (docs/protocol.md): welcome, ok, msg. The peers are deliberately minimal: no auth, no history,
 // no rate limits; a slow consumer is cut off at 1 MiB of queued output where the library
 // exposes the queue (ringcast's default limits.max_queued_bytes).
 'use strict';

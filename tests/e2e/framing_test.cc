@@ -1,5 +1,5 @@
 // WebSocket framing against real shards: every protocol violation gets the
-// close code PROTOCOL.md names, fragmented messages are reassembled around
+// close code docs/protocol.md (Closing) names, fragmented messages are reassembled around
 // interleaved control frames, size limits hold across fragments, and a client
 // close is answered.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// History and recovery (PROTOCOL.md `sub` with `since`) over real shards.
+// History and recovery (docs/protocol.md, `sub` with `since`) over real shards.
 #include <gtest/gtest.h>
 
 #include <atomic>

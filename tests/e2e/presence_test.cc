@@ -1,4 +1,4 @@
-// Presence (PROTOCOL.md): join/leave per user with a leave debounce, the
+// Presence (docs/protocol.md, Presence): join/leave per user with a leave debounce, the
 // presence command and GET /api/presence, across shards and connections.
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-// req/res (PROTOCOL.md): correlation through an opaque rid, first answer
-// wins, timeout, no_such_user, across 2 shards.
+// req/res (docs/protocol.md, Requests and responses): correlation through an
+// opaque rid, first answer wins, timeout, no_such_user, across 2 shards.
 #include <gtest/gtest.h>
 #include <unistd.h>
 

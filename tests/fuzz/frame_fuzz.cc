@@ -10,7 +10,7 @@
 // Connection A gets the stream in those chunks (as TCP may segment it); connection B, on the
 // same reader and so the same context pool, gets it in one piece in the middle of A's chunks.
 // Checked invariants: both see the same events (segmentation never changes what is parsed),
-// nothing is fed after kError or kStopped, an error carries a close code PROTOCOL.md names, a
+// nothing is fed after kError or kStopped, an error carries a close code docs/protocol.md names, a
 // client close code is valid or 1005, every parse error has a reason, at most two contexts are
 // borrowed at once, and after Release nothing is borrowed and the pool never grows past two.
 #include <algorithm>

@@ -2,7 +2,7 @@
 // that speak different protocols over WebSocket. A dialect frames the few commands the
 // scenarios need (subscribe with an id, publish, direct send) and classifies what the server
 // sends back; anything it does not recognise is kOther and ignored, so servers that add frames
-// of their own can still be measured. NativeDialect speaks PROTOCOL.md (`sub`/`pub`/`send`);
+// of their own can still be measured. NativeDialect speaks docs/protocol.md (`sub`/`pub`/`send`);
 // a socket.io dialect would add its engine.io open packet and ping answers behind the same
 // calls. Implementations are stateless and const: one instance is shared by every thread.
 #pragma once

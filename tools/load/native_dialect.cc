@@ -1,4 +1,4 @@
-// The native ringcast protocol (PROTOCOL.md): commands are JSON objects in text frames; the
+// The native ringcast protocol (docs/protocol.md): commands are JSON objects in text frames; the
 // generator only needs `sub` (with an id, answered by `ok`), `pub`, `send`, and to recognise
 // `welcome`, `ok`, `error` and `msg`. Parsing looks only at "op", "id", "code" and the payload
 // magic inside "data", so field order and extra fields do not matter.
