@@ -1,0 +1,240 @@
+#include "shard/outbox.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <vector>
+
+#include "shard/mesh.h"
+
+namespace ringcast::shard {
+namespace {
+
+// A numbered message with a heap payload, so a lost or doubled message shows
+// up as a wrong number and a leak as a sanitizer report.
+BusMessage Numbered(uint32_t n) {
+  auto answer = std::make_unique<ResAnswer>();
+  answer->request = n;
+  answer->data = std::string(64, 'p');
+  return bus::Res{std::move(answer)};
+}
+
+// Pops one message from shard `from` toward shard `to`: its number, or
+// nullopt when the ring is empty.
+std::optional<uint32_t> PopNumber(Mesh& mesh, unsigned from, unsigned to) {
+  BusSlot slot;
+  if (!mesh.Ring(from, to).TryPop(&slot)) return std::nullopt;
+  BusMessage msg = Decode(slot);
+  EXPECT_TRUE(std::holds_alternative<bus::Res>(msg));
+  if (!std::holds_alternative<bus::Res>(msg)) return UINT32_MAX;
+  return std::get<bus::Res>(msg).answer->request;
+}
+
+// Frees whatever is left in the rings (the shards do this on exit).
+void DrainRings(Mesh& mesh) {
+  for (unsigned from = 0; from < mesh.shards(); ++from) {
+    for (unsigned to = 0; to < mesh.shards(); ++to) {
+      BusSlot slot;
+      while (mesh.Ring(from, to).TryPop(&slot)) BusMessage dropped = Decode(slot);
+    }
+  }
+}
+
+TEST(MeshTest, RingCapacityRoundsUpAndAllOfItIsUsable) {
+  Mesh mesh(2, 3);
+  EXPECT_EQ(mesh.Ring(0, 1).capacity(), 4u);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(mesh.Ring(0, 1).TryPush(Encode(Numbered(i))));
+  BusSlot extra = Encode(Numbered(99));
+  EXPECT_FALSE(mesh.Ring(0, 1).TryPush(extra));
+  BusMessage refused = Decode(extra);
+  EXPECT_TRUE(mesh.HasInbound(1));
+  EXPECT_FALSE(mesh.HasInbound(0));
+  DrainRings(mesh);
+}
+
+TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {
+  Mesh mesh(3, 2);
+  Outbox out(&mesh, 0);
+  out.Post(2, Numbered(1));
+  EXPECT_FALSE(out.HasOverflow());
+  EXPECT_EQ(out.TakeDoorbells(), uint64_t{1} << 2);
+  EXPECT_EQ(out.TakeDoorbells(), 0u);  // taken
+  EXPECT_EQ(PopNumber(mesh, 0, 2), 1u);
+  EXPECT_EQ(PopNumber(mesh, 0, 1), std::nullopt);
+}
+
+TEST(OutboxTest, FullRingOverflowsInOrderAndFlushMovesWhenConsumerPops) {
+  Mesh mesh(2, 2);
+  Outbox out(&mesh, 1);
+  for (uint32_t i = 1; i <= 5; ++i) out.Post(0, Numbered(i));
+  EXPECT_EQ(out.overflow_toward(0), 3u);
+  EXPECT_EQ(out.overflow_total(), 3u);
+  EXPECT_EQ(out.overflowed(), 3u);
+  EXPECT_EQ(out.TakeDoorbells(), 1u);
+
+  out.Flush();  // the ring is still full: nothing moves, nothing rings
+  EXPECT_EQ(out.overflow_toward(0), 3u);
+  EXPECT_EQ(out.TakeDoorbells(), 0u);
+
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 1u);
+  // A message posted while older ones wait goes behind them, even though the
+  // ring has room again.
+  out.Post(0, Numbered(6));
+  EXPECT_EQ(out.overflow_toward(0), 4u);
+  out.Flush();
+  EXPECT_EQ(out.overflow_toward(0), 3u);
+  EXPECT_EQ(out.TakeDoorbells(), 1u);
+
+  std::vector<uint32_t> got;
+  while (true) {
+    out.Flush();
+    auto n = PopNumber(mesh, 1, 0);
+    if (!n) break;
+    got.push_back(*n);
+  }
+  EXPECT_EQ(got, (std::vector<uint32_t>{2, 3, 4, 5, 6}));
+  EXPECT_FALSE(out.HasOverflow());
+  EXPECT_EQ(out.overflowed(), 4u);  // a count of all time, not of now
+}
+
+TEST(OutboxTest, AdmitsNewWorkOnlyWithinPerTargetAndTotalBounds) {
+  Mesh mesh(4, 2);
+  Outbox out(&mesh, 0, OutboxLimits{2, 3});
+  for (unsigned to = 0; to < 4; ++to) EXPECT_TRUE(out.Admits(to));
+  // Fill the ring toward 1 (2 slots), then its overflow up to per_target.
+  for (uint32_t i = 0; i < 3; ++i) out.Post(1, Numbered(i));
+  EXPECT_TRUE(out.Admits(1));  // one waits, fewer than 2
+  out.Post(1, Numbered(3));
+  EXPECT_FALSE(out.Admits(1));  // two wait
+  EXPECT_TRUE(out.Admits(2));
+  // Answers are queued regardless of Admits: the overflow may pass the bound.
+  out.Post(1, Numbered(4));
+  EXPECT_EQ(out.overflow_toward(1), 3u);
+  EXPECT_FALSE(out.Admits(1));
+  // The total bound: 3 wait in all, so no target admits, not even this shard.
+  EXPECT_FALSE(out.Admits(2));
+  EXPECT_FALSE(out.Admits(3));
+  EXPECT_FALSE(out.Admits(0));
+  // The consumer catches up: admission comes back.
+  EXPECT_EQ(PopNumber(mesh, 0, 1), 0u);
+  EXPECT_EQ(PopNumber(mesh, 0, 1), 1u);
+  out.Flush();
+  EXPECT_EQ(out.overflow_toward(1), 1u);
+  EXPECT_TRUE(out.Admits(1));
+  EXPECT_TRUE(out.Admits(2));
+  DrainRings(mesh);
+}
+
+TEST(OutboxTest, DestructorFreesWhatNeverLeft) {
+  Mesh mesh(2, 2);
+  core::SharedFrame* frame = core::SharedFrame::CreateRaw("frame");
+  {
+    Outbox out(&mesh, 0);
+    for (int i = 0; i < 4; ++i) {
+      frame->Ref();
+      out.Post(1, bus::Deliver{core::FrameRef(frame)});
+    }
+    out.Post(1, Numbered(7));  // a heap payload: the leak sanitizer checks it
+    EXPECT_EQ(out.overflow_toward(1), 3u);
+    EXPECT_EQ(frame->refs_approx(), 5u);
+  }
+  EXPECT_EQ(frame->refs_approx(), 3u);  // the two in the ring still hold theirs
+  DrainRings(mesh);
+  EXPECT_EQ(frame->refs_approx(), 1u);
+  frame->Unref();
+}
+
+// The outbox against a model of each ring and overflow queue, across random
+// posts, consumer pops and flushes on a ring of two: nothing is dropped or
+// reordered, overflow counts and doorbells match, and the bound reads right.
+TEST(OutboxTest, FullBusRingMatchesModel) {
+  constexpr unsigned kShards = 4;
+  constexpr unsigned kSelf = 1;
+  constexpr size_t kRing = 2;
+  const OutboxLimits limits{2, 3};
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    SCOPED_TRACE(testing::Message() << "seed " << seed);
+    std::mt19937 rng(seed);
+    Mesh mesh(kShards, kRing);
+    auto out = std::make_unique<Outbox>(&mesh, kSelf, limits);
+    struct Target {
+      std::deque<uint32_t> ring, overflow;
+      uint32_t next = 0;      // number of the next message posted
+      uint32_t expected = 0;  // number of the next message popped
+    };
+    Target model[kShards];
+    uint64_t bells = 0;
+    uint64_t overflowed = 0;
+    auto other = [&] {
+      unsigned to = rng() % (kShards - 1);
+      return to >= kSelf ? to + 1 : to;
+    };
+    for (int step = 0; step < 5000; ++step) {
+      uint32_t op = rng() % 10;
+      SCOPED_TRACE(testing::Message() << "step " << step << " op " << op);
+      if (op < 4) {  // post
+        unsigned to = other();
+        Target& t = model[to];
+        uint32_t n = t.next++;
+        out->Post(to, Numbered(n));
+        if (t.overflow.empty() && t.ring.size() < kRing) {
+          t.ring.push_back(n);
+          bells |= uint64_t{1} << to;
+        } else {
+          t.overflow.push_back(n);
+          ++overflowed;
+        }
+      } else if (op < 7) {  // the consumer pops
+        unsigned to = other();
+        Target& t = model[to];
+        std::optional<uint32_t> got = PopNumber(mesh, kSelf, to);
+        if (t.ring.empty()) {
+          ASSERT_EQ(got, std::nullopt);
+        } else {
+          ASSERT_EQ(got, t.ring.front());
+          ASSERT_EQ(*got, t.expected);  // each number once, in order
+          t.ring.pop_front();
+          ++t.expected;
+        }
+      } else if (op < 9) {
+        out->Flush();
+        for (unsigned to = 0; to < kShards; ++to) {
+          Target& t = model[to];
+          while (!t.overflow.empty() && t.ring.size() < kRing) {
+            t.ring.push_back(t.overflow.front());
+            t.overflow.pop_front();
+            bells |= uint64_t{1} << to;
+          }
+        }
+      } else {
+        ASSERT_EQ(out->TakeDoorbells(), bells);
+        bells = 0;
+      }
+      size_t total = 0;
+      for (unsigned to = 0; to < kShards; ++to) {
+        ASSERT_EQ(out->overflow_toward(to), model[to].overflow.size()) << "target " << to;
+        ASSERT_EQ(mesh.Ring(kSelf, to).SizeApprox(), model[to].ring.size()) << "target " << to;
+        total += model[to].overflow.size();
+      }
+      ASSERT_EQ(out->overflow_total(), total);
+      ASSERT_EQ(out->HasOverflow(), total > 0);
+      ASSERT_EQ(out->overflowed(), overflowed);
+      for (unsigned to = 0; to < kShards; ++to) {
+        bool admits =
+            total < limits.total && (to == kSelf || model[to].overflow.size() < limits.per_target);
+        ASSERT_EQ(out->Admits(to), admits) << "target " << to;
+      }
+    }
+    // Whatever still waits is freed by the outbox, the rest by the rings'
+    // consumer (the leak sanitizer checks both).
+    out.reset();
+    DrainRings(mesh);
+  }
+}
+
+}  // namespace
+}  // namespace ringcast::shard
