@@ -54,7 +54,7 @@ class SystemClock final : public Clock {
   }
 };
 
-// Starts at the given times and moves only through Advance/Set (from any
+// Starts at the given times and moves only through Advance (from any
 // thread: a test thread drives it while shard threads read it).
 class ManualClock final : public Clock {
  public:

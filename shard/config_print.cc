@@ -46,7 +46,7 @@ std::string HelpText() {
       "usage: ringcast [--config FILE] [flags]\n"
       "\n"
       "A WebSocket pub/sub broker: one io_uring shard per core. Clients connect to\n"
-      "ws://HOST:PORT/ws (see PROTOCOL.md in the project).\n"
+      "ws://HOST:PORT/ws (see docs/protocol.md).\n"
       "\n"
       "Settings come from the defaults, then the TOML file given with --config, then\n"
       "flags: a flag overrides the file. Flags take `--flag VALUE` or `--flag=VALUE`.\n"

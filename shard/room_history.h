@@ -20,7 +20,7 @@ class RoomHistory {
  public:
   RoomHistory(uint32_t max_messages, uint32_t ttl_s, std::string epoch)
       : max_(max_messages), ttl_ms_(ttl_s * 1000ull), epoch_(std::move(epoch)) {}
-  // Names this unbroken run of seqs (PROTOCOL.md: epoch).
+  // Names this unbroken run of seqs (docs/protocol.md, History and recovery).
   const std::string& epoch() const { return epoch_; }
   ~RoomHistory() {
     for (const Entry& e : entries_) e.frame->Unref();
