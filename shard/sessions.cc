@@ -11,6 +11,7 @@
 #include "net/http_response.h"
 #include "net/uring.h"
 #include "proto/envelope.h"
+#include "shard/session_sink.h"
 
 namespace ringcast::shard {
 
@@ -20,34 +21,6 @@ constexpr uint32_t kCloseDeadlineMs = 2000;
 constexpr uint64_t kBurstFactor = 16;      // queued past this x the limit: slow, whatever
 
 }  // namespace
-
-// Adapts the frame reader's callbacks to one connection.
-class SessionSink final : public net::FrameSink {
- public:
-  SessionSink(Sessions* sessions, SessionEvents* events, Connection* c, uint32_t slot,
-              net::FrameWriter* writer)
-      : sessions_(sessions), events_(events), c_(c), slot_(slot), writer_(writer) {}
-  bool OnText(std::string_view message) override { return events_->OnText(*c_, slot_, message); }
-  bool OnPing(std::string_view payload) override {
-    sessions_->Enqueue(*c_, slot_, writer_->Build(wire::Opcode::kPong, payload));
-    return c_->state == ConnState::kOpen;
-  }
-  bool OnClose(uint16_t code, std::string_view /*reason*/) override {
-    // Echo the peer's code (RFC 6455 5.5.1); no code means a plain 1000.
-    uint16_t echo = code == wire::CloseValue(wire::CloseCode::kNoStatus)
-                        ? wire::CloseValue(wire::CloseCode::kNormal)
-                        : code;
-    sessions_->CloseWith(*c_, slot_, echo, "");
-    return false;
-  }
-
- private:
-  Sessions* sessions_;
-  SessionEvents* events_;
-  Connection* c_;
-  uint32_t slot_;
-  net::FrameWriter* writer_;
-};
 
 Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string node_id,
                    Access* access, net::FrameWriter* writer, core::TimerWheel* timers,
