@@ -148,7 +148,7 @@ int ServerFrameParser::ParseHeader(std::string_view data, Header* h) {
     n = 10;
   }
   if (masked) return -1;  // RFC 6455 5.1: a client must fail on a masked server frame
-  const bool control = h->opcode >= 0x8;
+  const bool control = wire::IsControl(h->opcode);
   if ((h->opcode > 0x2 && h->opcode < 0x8) || h->opcode > 0xA) return -1;
   if (control && (!h->fin || len > 125)) return -1;
   h->header_bytes = n;

@@ -15,13 +15,15 @@
 #include <string>
 #include <string_view>
 
+#include "core/wire.h"
+
 namespace ringcast::load {
 
-inline constexpr uint8_t kWsText = 0x1;
-inline constexpr uint8_t kWsBinary = 0x2;
-inline constexpr uint8_t kWsClose = 0x8;
-inline constexpr uint8_t kWsPing = 0x9;
-inline constexpr uint8_t kWsPong = 0xA;
+inline constexpr uint8_t kWsText = wire::OpcodeValue(wire::Opcode::kText);
+inline constexpr uint8_t kWsBinary = wire::OpcodeValue(wire::Opcode::kBinary);
+inline constexpr uint8_t kWsClose = wire::OpcodeValue(wire::Opcode::kClose);
+inline constexpr uint8_t kWsPing = wire::OpcodeValue(wire::Opcode::kPing);
+inline constexpr uint8_t kWsPong = wire::OpcodeValue(wire::Opcode::kPong);
 
 // "GET <path> HTTP/1.1" with Host, Upgrade, Connection, Sec-WebSocket-Key (derived from `nonce`)
 // and Sec-WebSocket-Version: 13. *expected_accept receives the Sec-WebSocket-Accept to expect.
@@ -125,7 +127,7 @@ ServerFrameParser::Result ServerFrameParser::Feed(std::string_view data, F&& on_
 template <class F>
 ServerFrameParser::Result ServerFrameParser::OnFrame(const Header& h, std::string_view payload,
                                                      F& on_message) {
-  if (h.opcode >= 0x8) {  // control frames may interleave with fragments
+  if (wire::IsControl(h.opcode)) {  // control frames may interleave with fragments
     on_message(h.opcode, payload);
     return Result::kOk;
   }
