@@ -7,8 +7,8 @@
 // (plain GET, missing key, version 12, stalled half head, silent connection), framing_test.cc
 // (continuation without start, new message inside a fragmented one, UTF-8 split across
 // fragments, the exact-limit message), protocol_test.cc (bad JSON, unknown op with id, wrong
-// room type) and limits_test.cc (rate limit counts). Where a class is named in issue 5 (unmasked,
-// RSV bits, opcodes, fragmented control, oversize, floods) its rows are here as well, for the
+// room type) and limits_test.cc (rate limit counts). The classes those files cover (unmasked,
+// RSV bits, opcodes, fragmented control, oversize, floods) have rows here as well, for the
 // bystander check and the cases those files leave out.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -479,7 +479,7 @@ TEST_F(HostileTest, RoomWithNulIsDistinctFromItsPrefix) {
   ExpectBystanderServed();
 }
 
-// Issue 5 "floods": commands past the rate are refused with rate_limited, abuse past the grace
+// Command floods: commands past the rate are refused with rate_limited, abuse past the grace
 // period closes with 1008, and the bystander (same limits) is never refused meanwhile.
 TEST_F(HostileTest, PingCommandFloodIsRateLimitedThenClosedWith1008) {
   auto options = HostileOptions();

@@ -7,7 +7,7 @@
 //   - slots were freed: with --max-connections 600 per shard, 1000 new connections all succeed;
 //   - buffers work: a 60 KiB publication round-trips.
 //   - GET /api/stats agrees: connections and queued_bytes are back at their baseline.
-// The RSS numbers are printed for the closing note.
+// The RSS numbers are printed on one line, for comparing runs.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/types.h>
