@@ -28,7 +28,10 @@ TEST(RequestTest, FirstAnswerWinsAndLaterOnesAreDropped) {
     EXPECT_EQ(JsonString(*m, "op"), "req");
     EXPECT_EQ(JsonString(*m, "from"), "alice");
     EXPECT_EQ(JsonMinify(JsonField(*m, "data")), R"({"q":"time?"})");
-    if (rid.empty()) rid = JsonString(*m, "rid");
+    if (rid.empty()) {
+      rid = JsonString(*m, "rid");
+      ASSERT_FALSE(rid.empty()) << *m;
+    }
     EXPECT_EQ(JsonString(*m, "rid"), rid) << "one request, one rid on every connection";
   }
   // Every connection of bob answers; alice gets exactly the first.

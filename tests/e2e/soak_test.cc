@@ -261,6 +261,7 @@ TEST(SoakTest, ChurnReturnsSlotsBuffersAndRssToBaseline) {
   const std::optional<uint64_t> baseline_open = StatsTotal(port, "connections");
   ASSERT_TRUE(baseline_open.has_value()) << "GET /api/stats did not answer";
   const std::optional<uint64_t> baseline_queued = StatsTotal(port, "queued_bytes");
+  ASSERT_TRUE(baseline_queued.has_value()) << "GET /api/stats has no queued_bytes";
 
   ChurnStats stats;
   const size_t churn = ChurnCount();
