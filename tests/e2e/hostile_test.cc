@@ -579,6 +579,7 @@ TEST_F(HostileTest, SlowlorisHeadIsClosedByHandshakeTimeout) {
       }
     }
     ++sent;
+    // needs server time: handshake_timeout_ms (the trickle must go on past it)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_LT(sent, head.size()) << "a slowloris head completed";
