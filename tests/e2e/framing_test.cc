@@ -4,9 +4,7 @@
 // close is answered.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
@@ -204,7 +202,8 @@ TEST_F(FramingTest, ClientClose1000IsAnswered) {
 TEST_F(FramingTest, ByteByByteFrameIsParsed) {
   WsClient client;
   Open(client);
-  // One masked frame written one byte at a time (short reads on the server).
+  // One masked frame written one byte at a time, each byte read by the server before the next
+  // is sent: every read is a short one.
   std::string payload = R"({"op":"ping","id":31})";
   std::string frame;
   frame.push_back(static_cast<char>(0x81));
@@ -214,7 +213,7 @@ TEST_F(FramingTest, ByteByByteFrameIsParsed) {
   for (size_t i = 0; i < payload.size(); ++i) frame.push_back(payload[i] ^ key[i % 4]);
   for (char c : frame) {
     client.SendRaw(std::string_view(&c, 1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    ASSERT_TRUE(client.WaitServerRead(kReadTimeoutMs)) << "the server did not read a byte";
   }
   auto msg = client.ReadMessage(kReadTimeoutMs);
   ASSERT_TRUE(msg.has_value());

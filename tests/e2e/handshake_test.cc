@@ -4,9 +4,7 @@
 // handshake_timeout_ms.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
-#include <thread>
 
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
@@ -127,9 +125,10 @@ TEST_F(HandshakeTest, HeadSplitAcrossManyWritesStillUpgrades) {
                             "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                             "Connection: Upgrade\r\nSec-WebSocket-Key: ") +
                         kValidKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  // Seven bytes at a time, each piece read by the server before the next is sent.
   for (size_t i = 0; i < request.size(); i += 7) {
     client.SendRaw(std::string_view(request).substr(i, 7));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ASSERT_TRUE(client.WaitServerRead(kReadTimeoutMs)) << "the server did not read bytes " << i;
   }
   std::string response = client.RawHttp("");
   EXPECT_EQ(Status(response).rfind("HTTP/1.1 101", 0), 0u) << response;

@@ -1,5 +1,5 @@
 // Hostile input against real shards: a matrix of bad inputs, one row each, every row asserting
-// the answer docs/protocol.md (or RFC 6455 where it is silent) documents and then that the server
+// the answer PROTOCOL.md (or RFC 6455 where it is silent) documents and then that the server
 // still serves everyone else: a bystander, connected and subscribed before the row ran, receives
 // a publication from a fresh client and answers a ping.
 //
@@ -7,8 +7,8 @@
 // (plain GET, missing key, version 12, stalled half head, silent connection), framing_test.cc
 // (continuation without start, new message inside a fragmented one, UTF-8 split across
 // fragments, the exact-limit message), protocol_test.cc (bad JSON, unknown op with id, wrong
-// room type) and limits_test.cc (rate limit counts). The classes of hostile input (unmasked frames,
-// RSV bits, opcodes, fragmented control frames, oversize, floods) have rows here as well, for the
+// room type) and limits_test.cc (rate limit counts). The classes those files cover (unmasked,
+// RSV bits, opcodes, fragmented control, oversize, floods) have rows here as well, for the
 // bystander check and the cases those files leave out.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -479,7 +479,7 @@ TEST_F(HostileTest, RoomWithNulIsDistinctFromItsPrefix) {
   ExpectBystanderServed();
 }
 
-// Floods: commands past the rate are refused with rate_limited, abuse past the grace
+// Command floods: commands past the rate are refused with rate_limited, abuse past the grace
 // period closes with 1008, and the bystander (same limits) is never refused meanwhile.
 TEST_F(HostileTest, PingCommandFloodIsRateLimitedThenClosedWith1008) {
   auto options = HostileOptions();
@@ -579,6 +579,7 @@ TEST_F(HostileTest, SlowlorisHeadIsClosedByHandshakeTimeout) {
       }
     }
     ++sent;
+    // needs server time: handshake_timeout_ms (the trickle must go on past it)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_LT(sent, head.size()) << "a slowloris head completed";

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
@@ -45,6 +46,7 @@ TEST(KeepaliveTest, ConnectionAnsweringPingsStaysOpenAndSilentOneIsClosed) {
   ASSERT_TRUE(ConnectWelcomed(lively, server.port(), "127.0.0.2"));
   ASSERT_TRUE(ConnectWelcomed(silent, server.port(), "127.0.0.3"));
   // `lively` answers pings (ReadMessage pongs them) for a second; `silent` never reads.
+  // needs server time: ping_interval_ms and idle_timeout_ms (1.2 s of them go by)
   auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
   while (std::chrono::steady_clock::now() < until) {
     auto msg = lively.ReadMessage(100);
@@ -84,12 +86,14 @@ TEST(LimitsTest, CommandFloodGetsRateLimitedThenClosedWith1008) {
   }
   EXPECT_EQ(pongs, 20) << "the burst is served";
   EXPECT_EQ(limited, 20) << "the rest is refused with rate_limited";
-  // Keep flooding past the grace period: the server closes with 1008.
-  for (int round = 0; round < 30 && !flood.close_code(); ++round) {
+  // Keep flooding, a batch per round trip (every command has its reply), until the server
+  // closes: abuse that outlasts the grace period gets 1008.
+  // needs server time: rate_limit_grace_ms (the flood must outlast it; the loop ends on the close)
+  const int64_t deadline = NowMs() + kReadTimeoutMs;
+  while (!flood.close_code() && !flood.eof() && NowMs() < deadline) {
     flood.SendText(batch);
-    while (flood.ReadMessage(20)) {
+    for (int i = 0; i < 40 && flood.ReadMessage(kReadTimeoutMs); ++i) {
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_TRUE(flood.close_code().has_value()) << "abuse never closed the connection";
   EXPECT_EQ(*flood.close_code(), 1008);
@@ -128,14 +132,11 @@ TEST(LimitsTest, ConnectionsPastTheShardLimitGet503) {
   std::string response = full.RawHttp("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(response.substr(0, response.find("\r\n")), "HTTP/1.1 503 Service Unavailable")
       << response;
-  a.Close();  // a freed slot is usable again
-  bool again = false;
-  for (int i = 0; i < 50 && !again; ++i) {
-    WsClient c;
-    again = c.Connect(server.port());
-    if (!again) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(again);
+  // A freed slot is usable again: once the server has seen a's close, an upgrade succeeds.
+  a.Close();
+  WsClient again;
+  EXPECT_TRUE(WaitUntil([&] { return again.Connect(server.port()); }, kReadTimeoutMs))
+      << again.last_error();
 }
 
 TEST(DrainTest, LameDuckRefusesNewUpgradesAnswers503AndSpreadsCloses) {
@@ -144,37 +145,76 @@ TEST(DrainTest, LameDuckRefusesNewUpgradesAnswers503AndSpreadsCloses) {
   InProcessServer server(options);
   ASSERT_FALSE(server.Start().has_value());
   EXPECT_EQ(HealthzStatus(server.port()), "HTTP/1.1 200 OK");
-  constexpr int kClients = 12;
-  std::vector<WsClient> clients(kClients);
-  for (int i = 0; i < kClients; ++i) {
-    ASSERT_TRUE(ConnectWelcomed(clients[i], server.port(), SourceIp(i)));
-    ASSERT_TRUE(Subscribe(clients[i], "drain", 1));
+  // At least kClients, and at least three on each shard (SO_REUSEPORT spreads them by
+  // 4-tuple): every shard's drain is seen, and no shard closes its listener, which it does
+  // once it has said bye to all of its clients, while the test looks at lame-duck mode.
+  constexpr size_t kClients = 12;
+  std::vector<WsClient> clients;
+  size_t per_shard[2] = {0, 0};
+  for (size_t i = 0;
+       i < 64 && (clients.size() < kClients || std::min(per_shard[0], per_shard[1]) < 3); ++i) {
+    clients.emplace_back();
+    ASSERT_TRUE(ConnectWelcomed(clients.back(), server.port(), SourceIp(i)));
+    ASSERT_TRUE(Subscribe(clients.back(), "drain", 1));
+    ++per_shard[ShardOf(clients.back())];
   }
+  ASSERT_GE(std::min(per_shard[0], per_shard[1]), 3u) << "could not spread clients over shards";
   WsClient publisher;
   ASSERT_TRUE(ConnectWelcomed(publisher, server.port(), "127.0.0.100"));
   publisher.SendText(PubCommand("drain", "\"last words\"", 5));
   ASSERT_TRUE(NextIsOk(publisher, 5));  // the owner has handed it to every shard
   auto start = std::chrono::steady_clock::now();
   server.server().RequestStop();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  // What each client has read: the publication queued before the stop (queued messages are
+  // flushed first), then bye, and when.
+  struct Seen {
+    bool msg = false;
+    std::optional<double> bye_at_ms;
+  };
+  std::vector<Seen> seen(clients.size());
+  auto read = [&](size_t i, int timeout_ms) {
+    while (!seen[i].bye_at_ms) {
+      auto m = clients[i].ReadMessage(timeout_ms);
+      if (!m) return;
+      if (!seen[i].msg) {
+        EXPECT_TRUE(IsMsg(m, "drain", publisher.user(), "\"last words\"")) << *m;
+        seen[i].msg = true;
+        continue;
+      }
+      EXPECT_EQ(JsonString(*m, "op"), "bye") << *m;
+      EXPECT_EQ(JsonBool(*m, "reconnect"), true) << *m;
+      seen[i].bye_at_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
+    }
+  };
+  // A shard starts draining on its next loop round and says bye to one of its clients at
+  // once: when each shard has, the whole server is in lame-duck mode.
+  for (int shard = 0; shard < 2; ++shard) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          bool draining = false;
+          for (size_t i = 0; i < clients.size(); ++i) {
+            if (ShardOf(clients[i]) != shard) continue;
+            read(i, 0);
+            draining |= seen[i].bye_at_ms.has_value();
+          }
+          return draining;
+        },
+        kReadTimeoutMs, 1))
+        << "shard " << shard << " did not start draining";
+  }
   EXPECT_EQ(HealthzStatus(server.port()), "HTTP/1.1 503 Service Unavailable");
   WsClient late;
   EXPECT_FALSE(late.Connect(server.port())) << "upgrades are refused while draining";
   std::vector<double> bye_at_ms;
-  for (auto& c : clients) {
-    auto msg = c.ReadMessage(kReadTimeoutMs);  // queued messages are flushed first
-    ASSERT_TRUE(msg.has_value());
-    EXPECT_TRUE(IsMsg(msg, "drain", publisher.user(), "\"last words\"")) << *msg;
-  }
-  for (auto& c : clients) {
-    auto bye = c.ReadMessage(kReadTimeoutMs);
-    ASSERT_TRUE(bye.has_value());
-    EXPECT_EQ(JsonString(*bye, "op"), "bye");
-    EXPECT_EQ(JsonBool(*bye, "reconnect"), true);
-    bye_at_ms.push_back(std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start)
-                            .count());
-    auto code = c.WaitClose(kReadTimeoutMs);
+  for (size_t i = 0; i < clients.size(); ++i) {
+    read(i, kReadTimeoutMs);
+    ASSERT_TRUE(seen[i].msg) << "client " << i << " lost the publication queued before the stop";
+    ASSERT_TRUE(seen[i].bye_at_ms.has_value()) << "client " << i << " got no bye";
+    bye_at_ms.push_back(*seen[i].bye_at_ms);
+    auto code = clients[i].WaitClose(kReadTimeoutMs);
     ASSERT_TRUE(code.has_value());
     EXPECT_EQ(*code, 1001);
   }

@@ -65,6 +65,7 @@ TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {
   dana[3].SendText(R"({"op":"unsub","room":"lobby","id":2})");
   ASSERT_TRUE(NextIsOk(dana[3], 2));
   ASSERT_TRUE(Subscribe(dana[3], "lobby", 3));
+  // needs server time: presence_leave_delay_ms (300 ms; silence for longer than that)
   EXPECT_FALSE(watcher.ReadMessage(600).has_value()) << "a quick return makes no noise";
   // Now really gone: one leave after the delay.
   dana[3].Close();

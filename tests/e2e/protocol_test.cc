@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -334,50 +334,96 @@ TEST_F(ProtocolTest, WelcomeComesFirstEvenWhenCommandsArriveWithTheHead) {
 // messages; from the first message each one sees, the numbers are gapless,
 // and everything published after its ok arrives.
 TEST_F(ProtocolTest, SubscribingDuringAStreamMissesNothingAfterOk) {
-  constexpr int kMessages = 3000;
+  constexpr int kMinMessages = 3000;
+  constexpr int kMaxMessages = 200000;
+  constexpr int kPaceEvery = 50;
   constexpr size_t kSubscribers = 8;
   WsClient publisher;
   ASSERT_TRUE(ConnectWelcomed(publisher, port_, "127.0.0.2"));
   auto subs = ConnectMany(port_, kSubscribers);
   ASSERT_FALSE(HasFailure());
+  // Every kPaceEvery-th message carries an id and the publisher waits for its ok, so the
+  // stream keeps pace with the server. It runs until every subscriber has its ok (and for at
+  // least kMinMessages), then one more paced batch: published after every ok.
   std::atomic<int> published{0};
+  std::atomic<bool> all_joined{false};
+  std::string publisher_problem;
   std::thread pub_thread([&] {
-    for (int n = 0; n < kMessages; ++n) {
-      publisher.SendText(PubCommand("stream", std::to_string(n)));
+    auto publish = [&](int n) {
+      const bool pace = n % kPaceEvery == kPaceEvery - 1;
+      publisher.SendText(PubCommand("stream", std::to_string(n),
+                                    pace ? std::optional<uint64_t>(n) : std::nullopt));
       published.store(n + 1);
-      if (n % 50 == 49) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      if (!pace) return true;
+      auto ok = NextIsOk(publisher, n);
+      if (!ok) publisher_problem = ok.message();
+      return static_cast<bool>(ok);
+    };
+    int n = 0;
+    for (; n < kMinMessages || !all_joined.load(); ++n) {
+      if (n == kMaxMessages) {
+        publisher_problem = "the subscribers never all had their ok";
+        return;
+      }
+      if (!publish(n)) return;
+    }
+    for (const int end = (n / kPaceEvery + 1) * kPaceEvery; n < end; ++n) {
+      if (!publish(n)) return;
     }
   });
+  struct Joiner {
+    std::atomic<bool>& all_joined;
+    std::thread& t;
+    ~Joiner() {
+      all_joined = true;
+      if (t.joinable()) t.join();
+    }
+  } joiner{all_joined, pub_thread};
   for (size_t i = 0; i < kSubscribers; ++i) {
     // Join at different points of the stream.
-    while (published.load() < static_cast<int>(i * kMessages / (kSubscribers + 1))) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    const int at = static_cast<int>(i * kMinMessages / (kSubscribers + 1));
+    ASSERT_TRUE(WaitUntil([&] { return published.load() >= at; }, kReadTimeoutMs, 1))
+        << "the stream stopped at " << published.load() << ": " << publisher_problem;
     subs[i]->SendText(R"({"op":"sub","room":"stream","id":1})");
   }
-  for (size_t i = 0; i < kSubscribers; ++i) {
-    // Messages may come before the ok (published between join and ok); all
-    // of them, and all after, are consecutive up to the last one.
-    int64_t expected = -1;
-    bool ok_seen = false;
-    while (true) {
-      auto msg = subs[i]->ReadMessage(kReadTimeoutMs);
-      ASSERT_TRUE(msg.has_value()) << "subscriber " << i << " stalled after " << expected;
-      if (JsonString(*msg, "op") == "ok") {
-        ok_seen = true;
-        continue;
-      }
-      ASSERT_EQ(JsonString(*msg, "op"), "msg") << *msg;
-      int64_t n = std::stoll(JsonField(*msg, "data"));
-      if (expected >= 0) {
-        ASSERT_EQ(n, expected) << "gap for subscriber " << i;
-      }
-      expected = n + 1;
-      if (expected == kMessages) break;
+  // Messages may come before the ok (published between join and ok); all of them, and all
+  // after, are consecutive up to the last one.
+  std::vector<int64_t> expected(kSubscribers, -1);
+  auto read_one = [&](size_t i) -> std::optional<std::string> {
+    auto msg = subs[i]->ReadMessage(kReadTimeoutMs);
+    if (!msg) {
+      ADD_FAILURE() << "subscriber " << i << " stalled after " << expected[i];
+      return std::nullopt;
     }
-    EXPECT_TRUE(ok_seen) << "subscriber " << i;
+    if (JsonString(*msg, "op") == "msg") {
+      const int64_t n = std::stoll(JsonField(*msg, "data"));
+      if (expected[i] >= 0 && n != expected[i]) {
+        ADD_FAILURE() << "gap for subscriber " << i << ": " << n << " after " << expected[i] - 1;
+        return std::nullopt;
+      }
+      expected[i] = n + 1;
+    }
+    return msg;
+  };
+  for (size_t i = 0; i < kSubscribers; ++i) {
+    while (true) {
+      auto msg = read_one(i);
+      ASSERT_TRUE(msg.has_value());
+      if (JsonString(*msg, "op") == "ok") break;
+      ASSERT_EQ(JsonString(*msg, "op"), "msg") << *msg;
+    }
   }
+  all_joined = true;
   pub_thread.join();
+  ASSERT_EQ(publisher_problem, "");
+  const int total = published.load();
+  for (size_t i = 0; i < kSubscribers; ++i) {
+    while (expected[i] < total) {
+      auto msg = read_one(i);
+      ASSERT_TRUE(msg.has_value());
+      ASSERT_EQ(JsonString(*msg, "op"), "msg") << *msg;
+    }
+  }
 }
 
 }  // namespace

@@ -28,7 +28,10 @@ TEST(RequestTest, FirstAnswerWinsAndLaterOnesAreDropped) {
     EXPECT_EQ(JsonString(*m, "op"), "req");
     EXPECT_EQ(JsonString(*m, "from"), "alice");
     EXPECT_EQ(JsonMinify(JsonField(*m, "data")), R"({"q":"time?"})");
-    if (rid.empty()) rid = JsonString(*m, "rid");
+    if (rid.empty()) {
+      rid = JsonString(*m, "rid");
+      ASSERT_FALSE(rid.empty()) << *m;
+    }
     EXPECT_EQ(JsonString(*m, "rid"), rid) << "one request, one rid on every connection";
   }
   // Every connection of bob answers; alice gets exactly the first.
@@ -84,10 +87,15 @@ TEST(RequestTest, EitherSideDisconnectingLeaksNothing) {
     ASSERT_TRUE(m);
     rid = JsonString(*m, "rid");
   }  // the requester is gone
-  usleep(50000);
+  // ... once the server has freed its connection: only carol and the stats request are left.
+  EXPECT_TRUE(
+      WaitUntil([&] { return StatsTotal(server.port(), "connections") == 2u; }, kReadTimeoutMs))
+      << "open connections: " << StatsTotal(server.port(), "connections").value_or(0);
   carol.SendText(R"({"op":"res","rid":")" + rid + R"(","data":1,"id":2})");
   EXPECT_TRUE(NextIsOk(carol, 2));
-  usleep(600000);  // past the timeout: the entry is gone and nothing fires at a stale handle
+  // Past the timeout: the entry is gone and nothing fires at a stale handle.
+  // needs server time: req timeout_ms (400 ms, the request's own timer)
+  usleep(600000);
   WsClient alice2;
   ASSERT_TRUE(alice2.Connect(server.port(), "/ws?user=alice", "127.0.0.2"));
   ASSERT_TRUE(alice2.ReadWelcome());

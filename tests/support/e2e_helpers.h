@@ -62,6 +62,19 @@ inline std::vector<WsClient> ConnectOnBothShards(uint16_t port, const std::strin
   return conns;
 }
 
+// A counter or gauge of GET /api/stats summed over the shards ("total"), or nullopt when the
+// API does not answer. The request's own connection is open while it is answered, so
+// `connections` counts it.
+inline std::optional<uint64_t> StatsTotal(uint16_t port, const char* name) {
+  WsClient http;
+  if (!http.ConnectTcp(port, "127.0.0.1")) return std::nullopt;
+  const std::string response =
+      http.RawHttp("GET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  if (response.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
+  const size_t body = response.find("\r\n\r\n");
+  return JsonUint(JsonField(response.substr(body + 4), "total"), name);
+}
+
 // Reads the next message and checks it is {"op":"ok","id":id,...}.
 inline ::testing::AssertionResult NextIsOk(WsClient& client, uint64_t id) {
   auto msg = client.ReadMessage(kReadTimeoutMs);

@@ -3,18 +3,20 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <utility>
 
 #include "tests/support/ws_client.h"
@@ -95,20 +97,19 @@ uint16_t FreePort() {
 }
 
 bool WaitAccepting(uint16_t port, int timeout_ms) {
-  int64_t deadline = NowMs() + timeout_ms;
-  do {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    ::close(fd);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  } while (NowMs() < deadline);
-  return false;
+  return WaitUntil(
+      [port] {
+        int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) return false;
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        ::close(fd);
+        return ok;
+      },
+      timeout_ms);
 }
 
 ChildServer::ChildServer(std::string binary)
@@ -179,19 +180,29 @@ void ChildServer::Signal(int sig) {
 int ChildServer::WaitExit(int timeout_ms) {
   if (pid_ <= 0) return -1;
   if (exited_) return exit_status_;
-  int64_t deadline = NowMs() + timeout_ms;
-  while (true) {
+  auto reaped = [this] {
     int status = 0;
-    pid_t r = ::waitpid(pid_, &status, WNOHANG);
-    if (r == pid_) {
-      exited_ = true;
-      exit_status_ = DecodeStatus(status);
-      return exit_status_;
+    pid_t r;
+    while ((r = ::waitpid(pid_, &status, WNOHANG)) < 0 && errno == EINTR) {
     }
-    if (r < 0 && errno != EINTR) return -1;
-    if (NowMs() >= deadline) return -1;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (r != pid_) return false;
+    exited_ = true;
+    exit_status_ = DecodeStatus(status);
+    return true;
+  };
+  // A pidfd becomes readable when the process exits: wait for that, not in steps.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd >= 0) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    pollfd p{pidfd, POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(deadline - NowMs(), 0)));
+    } while (r < 0 && errno == EINTR);
+    ::close(pidfd);
+    return reaped() ? exit_status_ : -1;
   }
+  return WaitUntil(reaped, timeout_ms) ? exit_status_ : -1;
 }
 
 void ChildServer::Kill() {

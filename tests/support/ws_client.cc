@@ -17,8 +17,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <utility>
 #include <vector>
+
+#include "tests/support/tcp_diag.h"
 
 namespace ringcast::testing {
 namespace {
@@ -94,6 +97,16 @@ int64_t NowMs() {
       .count();
 }
 
+bool WaitUntil(const std::function<bool()>& done, int timeout_ms, int step_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  while (true) {
+    if (done()) return true;
+    const int64_t left = deadline - NowMs();
+    if (left <= 0) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(step_ms, left)));
+  }
+}
+
 WsClient::WsClient() : rng_(std::random_device{}()) {}
 
 WsClient::~WsClient() { Close(); }
@@ -111,6 +124,7 @@ WsClient& WsClient::operator=(WsClient&& other) noexcept {
   eof_ = other.eof_;
   send_failed_ = other.send_failed_;
   close_sent_ = other.close_sent_;
+  bytes_sent_ = other.bytes_sent_;
   close_code_ = other.close_code_;
   close_reason_ = std::move(other.close_reason_);
   user_ = std::move(other.user_);
@@ -135,6 +149,7 @@ bool WsClient::ConnectTcp(uint16_t port, const std::string& src_ip, const std::s
   in_.clear();
   in_pos_ = 0;
   eof_ = send_failed_ = close_sent_ = false;
+  bytes_sent_ = 0;
   close_code_.reset();
   close_reason_.clear();
   port_ = port;
@@ -330,6 +345,7 @@ void WsClient::SendRaw(std::string_view bytes) {
     ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes.remove_prefix(static_cast<size_t>(n));
+      bytes_sent_ += static_cast<uint64_t>(n);
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -462,6 +478,18 @@ std::optional<uint16_t> WsClient::WaitClose(int timeout_ms) {
     if (!ReadMessage(RemainingMs(deadline))) break;
   }
   return close_code_;
+}
+
+bool WsClient::ReadRaw(int timeout_ms) { return Fill(NowMs() + timeout_ms); }
+
+bool WsClient::WaitServerRead(int timeout_ms) {
+  if (fd_ < 0) return false;
+  return WaitUntil(
+      [&] {
+        auto peer = PeerSocket(fd_);
+        return peer && peer->bytes_received == bytes_sent_ && peer->unread == 0;
+      },
+      timeout_ms, 1);
 }
 
 bool WsClient::WaitEof(int timeout_ms) {

@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <random>
 #include <string>
@@ -86,7 +87,13 @@ class WsClient {
   // Raw mode (HTTP tests): reads and keeps bytes until EOF/reset. True on EOF,
   // false on timeout. The bytes read are in raw_input().
   bool WaitEof(int timeout_ms);
+  // Raw mode: reads what arrives next into raw_input(). False on timeout, EOF or reset.
+  bool ReadRaw(int timeout_ms);
   std::string_view raw_input() const { return std::string_view(in_).substr(in_pos_); }
+  // True once the server has read every byte this connection has sent so far: its socket
+  // has received them all and holds none unread (asked of the kernel, see tcp_diag.h). For
+  // tests that send a frame or a head in pieces and need each piece to be a read of its own.
+  bool WaitServerRead(int timeout_ms);
   // Doing nothing is how a client stops reading; named for test readability.
   void StopReading() {}
 
@@ -120,6 +127,7 @@ class WsClient {
   bool eof_ = false;
   bool send_failed_ = false;
   bool close_sent_ = false;
+  uint64_t bytes_sent_ = 0;  // since the TCP connect
   std::optional<uint16_t> close_code_;
   std::string close_reason_;
   std::string user_;
@@ -130,6 +138,11 @@ class WsClient {
 
 // Milliseconds on a monotonic clock.
 int64_t NowMs();
+
+// Asks `done` until it answers true, every step_ms, for at most timeout_ms; returns its last
+// answer. For what the server shows only when asked (a counter in /api/stats, a freed
+// connection slot, a healthz status): waiting for that state with a deadline, not for time.
+bool WaitUntil(const std::function<bool()>& done, int timeout_ms, int step_ms = 5);
 
 // JSON helpers for assertions (simdjson DOM, error codes only).
 // Raw (minified) JSON of a top-level field of an object, or "" when the text

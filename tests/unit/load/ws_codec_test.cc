@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "net/handshake.h"
+
 namespace ringcast::load {
 namespace {
 
@@ -67,7 +69,18 @@ TEST(ServerFrameParserTest, JoinsFragmentsAndRejectsMaskedFrames) {
 TEST(UpgradeTest, AcceptsOnlyA101WithTheRightKey) {
   std::string accept;
   std::string req = BuildUpgradeRequest("127.0.0.1:9", "/ws", 7, &accept);
-  EXPECT_NE(req.find("Sec-WebSocket-Key: "), std::string::npos);
+  // The accept the generator expects is the RFC 6455 answer to the key it sent (a server
+  // computes it from the key; the net tests pin ComputeAcceptKey to the RFC's example), not
+  // merely the value it is later compared with.
+  const size_t key_at = req.find("Sec-WebSocket-Key: ");
+  ASSERT_NE(key_at, std::string::npos);
+  const size_t key_begin = key_at + std::string_view("Sec-WebSocket-Key: ").size();
+  const std::string key = req.substr(key_begin, req.find("\r\n", key_begin) - key_begin);
+  EXPECT_EQ(key.size(), 24u) << key;
+  EXPECT_EQ(accept, net::ComputeAcceptKey(key).value_or("not a valid key")) << key;
+  std::string other_accept;
+  BuildUpgradeRequest("127.0.0.1:9", "/ws", 8, &other_accept);
+  EXPECT_NE(other_accept, accept) << "every connection gets its own key";
   size_t head = 0;
   std::string ok =
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"

@@ -94,16 +94,5 @@ TEST(ErrorCodeTest, NamesMatchProtocol) {
   EXPECT_EQ(ErrorCodeName(ErrorCode::kInternal), "internal");
 }
 
-TEST(ErrorCodeTest, CloseCodesMatchProtocol) {
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kNormal), 1000);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kGoingAway), 1001);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kProtocolError), 1002);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kUnsupportedData), 1003);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kInvalidPayload), 1007);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kPolicy), 1008);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kTooBig), 1009);
-  EXPECT_EQ(static_cast<uint16_t>(CloseCode::kSlowConsumer), 4000);
-}
-
 }  // namespace
 }  // namespace ringcast::proto
