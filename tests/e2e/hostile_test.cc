@@ -1,5 +1,5 @@
 // Hostile input against real shards: a matrix of bad inputs, one row each, every row asserting
-// the answer PROTOCOL.md (or RFC 6455 where it is silent) documents and then that the server
+// the answer docs/protocol.md (or RFC 6455 where it is silent) documents and then that the server
 // still serves everyone else: a bystander, connected and subscribed before the row ran, receives
 // a publication from a fresh client and answers a ping.
 //
