@@ -133,7 +133,8 @@ TEST(HistoryTest, WrongEpochOrHistoryTooShortIsRecoveredFalse) {
 }
 
 TEST(HistoryTest, TtlExpiresHistory) {
-  InProcessServer server(HistoryOptions(100, 1));
+  core::ManualClock clock;
+  InProcessServer server(HistoryOptions(100, 1), &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient c;
   ASSERT_TRUE(ConnectWelcomed(c, server.port()));
@@ -143,8 +144,9 @@ TEST(HistoryTest, TtlExpiresHistory) {
   c.SendText(R"({"op":"sub","room":"h:ttl","id":2})");
   auto sub_ok = ReadUntilOk(c, 2, nullptr);
   ASSERT_TRUE(sub_ok);
-  // needs server time: history_ttl_s (1 s) and the owner's once-a-second history sweep
-  std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+  // Past the TTL on the server's clock: the owner expires history when it
+  // answers the next join, whatever its sweep has done.
+  clock.Advance(1001);
   WsClient late;
   ASSERT_TRUE(ConnectWelcomed(late, server.port(), "127.0.0.2"));
   late.SendText(SubSince("h:ttl", 0, sub_ok->epoch, 3));

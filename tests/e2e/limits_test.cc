@@ -40,24 +40,28 @@ TEST(KeepaliveTest, ConnectionAnsweringPingsStaysOpenAndSilentOneIsClosed) {
   auto options = TestServerOptions(1);
   options.ping_interval_ms = 100;
   options.idle_timeout_ms = 400;
-  InProcessServer server(options);
+  core::ManualClock clock;
+  InProcessServer server(options, &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient lively, silent;
   ASSERT_TRUE(ConnectWelcomed(lively, server.port(), "127.0.0.2"));
   ASSERT_TRUE(ConnectWelcomed(silent, server.port(), "127.0.0.3"));
-  // `lively` answers pings (ReadMessage pongs them) for a second; `silent` never reads.
-  // needs server time: ping_interval_ms and idle_timeout_ms (1.2 s of them go by)
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1200);
-  while (std::chrono::steady_clock::now() < until) {
-    auto msg = lively.ReadMessage(100);
-    ASSERT_FALSE(msg.has_value()) << "unexpected message " << *msg;
-    ASSERT_FALSE(lively.close_code().has_value()) << "a connection answering pings was closed";
+  // 1.2 s of server time in steps of one ping interval: `lively` answers each
+  // ping before the next step; `silent` never reads.
+  for (int step = 1; step <= 12; ++step) {
+    clock.Advance(100);
+    auto ping = lively.ReadFrame(kReadTimeoutMs);
+    ASSERT_TRUE(ping.has_value()) << "no ping at step " << step;
+    ASSERT_EQ(ping->opcode, kOpPing) << "step " << step;
+    lively.SendFrame(kOpPong, ping->payload);
+    // Replies keep order behind the pong: once this is answered, the server
+    // has read the pong.
+    lively.SendText(R"({"op":"ping","id":)" + std::to_string(step) + "}");
+    auto pong = lively.ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(pong.has_value()) << "a connection answering pings was closed at step " << step;
+    ASSERT_EQ(JsonString(*pong, "op"), "pong");
   }
-  lively.SendText(R"({"op":"ping","id":1})");
-  auto pong = lively.ReadMessage(kReadTimeoutMs);
-  ASSERT_TRUE(pong.has_value());
-  EXPECT_EQ(JsonString(*pong, "op"), "pong");
-  auto code = silent.WaitClose(3000);
+  auto code = silent.WaitClose(kReadTimeoutMs);
   ASSERT_TRUE(code.has_value()) << "silent connection not closed";
   EXPECT_EQ(*code, 1000);
   EXPECT_EQ(silent.close_reason(), "idle timeout");
@@ -68,7 +72,8 @@ TEST(LimitsTest, CommandFloodGetsRateLimitedThenClosedWith1008) {
   options.commands_per_second = 50;
   options.command_burst = 20;
   options.rate_limit_grace_ms = 300;
-  InProcessServer server(options);
+  core::ManualClock clock;  // no token comes back until the test moves time
+  InProcessServer server(options, &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient flood, polite;
   ASSERT_TRUE(ConnectWelcomed(flood, server.port(), "127.0.0.2"));
@@ -86,15 +91,18 @@ TEST(LimitsTest, CommandFloodGetsRateLimitedThenClosedWith1008) {
   }
   EXPECT_EQ(pongs, 20) << "the burst is served";
   EXPECT_EQ(limited, 20) << "the rest is refused with rate_limited";
-  // Keep flooding, a batch per round trip (every command has its reply), until the server
-  // closes: abuse that outlasts the grace period gets 1008.
-  // needs server time: rate_limit_grace_ms (the flood must outlast it; the loop ends on the close)
-  const int64_t deadline = NowMs() + kReadTimeoutMs;
-  while (!flood.close_code() && !flood.eof() && NowMs() < deadline) {
-    flood.SendText(batch);
-    for (int i = 0; i < 40 && flood.ReadMessage(kReadTimeoutMs); ++i) {
-    }
+  // Still refused within the grace period...
+  clock.Advance(300);
+  flood.SendText(batch);
+  for (int i = 1; i <= 40; ++i) {
+    auto msg = flood.ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(msg.has_value()) << "closed within the grace period, at reply " << i;
   }
+  // ... and abuse that outlasts it (the refill of 1 ms is far from the whole
+  // burst) closes with 1008.
+  clock.Advance(1);
+  flood.SendText(batch);
+  flood.WaitClose(kReadTimeoutMs);
   ASSERT_TRUE(flood.close_code().has_value()) << "abuse never closed the connection";
   EXPECT_EQ(*flood.close_code(), 1008);
   // Others are unaffected.

@@ -32,7 +32,8 @@ std::string PresenceSub(const std::string& room, int id) {
 }
 
 TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {
-  InProcessServer server(PresenceOptions());
+  core::ManualClock clock;  // the leave delay passes only when the test says so
+  InProcessServer server(PresenceOptions(), &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient watcher = As(server.port(), "watcher", "127.0.0.2");
   watcher.SendText(PresenceSub("lobby", 1));
@@ -65,10 +66,21 @@ TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {
   dana[3].SendText(R"({"op":"unsub","room":"lobby","id":2})");
   ASSERT_TRUE(NextIsOk(dana[3], 2));
   ASSERT_TRUE(Subscribe(dana[3], "lobby", 3));
-  // needs server time: presence_leave_delay_ms (300 ms; silence for longer than that)
-  EXPECT_FALSE(watcher.ReadMessage(600).has_value()) << "a quick return makes no noise";
-  // Now really gone: one leave after the delay.
+  // Well past the delay on the server's clock: dana came back within it, so
+  // nothing is pending (a few rounds of real time to let a leave show).
+  clock.Advance(10 * PresenceOptions().presence_leave_delay_ms);
+  EXPECT_FALSE(watcher.ReadMessage(200).has_value()) << "a quick return makes no noise";
+  // Now really gone: once the server has seen it, one leave after the delay.
   dana[3].Close();
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        watcher.SendText(R"({"op":"presence","room":"lobby","id":6})");
+        auto answer = watcher.ReadMessage(kReadTimeoutMs);
+        return answer && JsonUint(*answer, "count") == 1u;
+      },
+      kReadTimeoutMs));
+  EXPECT_FALSE(watcher.ReadMessage(100).has_value()) << "no leave before the delay";
+  clock.Advance(PresenceOptions().presence_leave_delay_ms);
   auto leave = watcher.ReadMessage(kReadTimeoutMs);
   ASSERT_TRUE(leave);
   EXPECT_EQ(JsonMinify(*leave), R"({"op":"leave","room":"lobby","user":"dana","info":null})");

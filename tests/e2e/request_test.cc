@@ -51,7 +51,8 @@ TEST(RequestTest, FirstAnswerWinsAndLaterOnesAreDropped) {
 }
 
 TEST(RequestTest, TimeoutNoSuchUserAndBadRid) {
-  InProcessServer server(TestServerOptions(2));
+  core::ManualClock clock;
+  InProcessServer server(TestServerOptions(2), &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient alice, carol;
   ASSERT_TRUE(alice.Connect(server.port(), "/ws?user=alice", "127.0.0.2"));
@@ -60,7 +61,14 @@ TEST(RequestTest, TimeoutNoSuchUserAndBadRid) {
   ASSERT_TRUE(carol.ReadWelcome());
   alice.SendText(R"({"op":"req","to":"carol","data":1,"timeout_ms":300,"id":1})");
   ASSERT_TRUE(carol.ReadMessage(kReadTimeoutMs));  // carol ignores it
+  clock.Advance(299);
+  alice.SendText(R"({"op":"ping","id":9})");  // answered behind the req: it waits too
+  EXPECT_FALSE(alice.ReadMessage(300).has_value()) << "no timeout before timeout_ms";
+  clock.Advance(1);
   EXPECT_TRUE(NextIsError(alice, "timeout", 1));
+  auto pong = alice.ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(JsonString(*pong, "op"), "pong") << *pong;
   alice.SendText(R"({"op":"req","to":"nobody","data":1,"id":2})");
   EXPECT_TRUE(NextIsError(alice, "no_such_user", 2));
   alice.SendText(R"({"op":"req","to":"carol","data":1,"timeout_ms":999999,"id":3})");
@@ -72,7 +80,8 @@ TEST(RequestTest, TimeoutNoSuchUserAndBadRid) {
 }
 
 TEST(RequestTest, EitherSideDisconnectingLeaksNothing) {
-  InProcessServer server(TestServerOptions(2));
+  core::ManualClock clock;
+  InProcessServer server(TestServerOptions(2), &clock);
   ASSERT_FALSE(server.Start().has_value());
   WsClient carol;
   ASSERT_TRUE(carol.Connect(server.port(), "/ws?user=carol", "127.0.0.3"));
@@ -94,8 +103,7 @@ TEST(RequestTest, EitherSideDisconnectingLeaksNothing) {
   carol.SendText(R"({"op":"res","rid":")" + rid + R"(","data":1,"id":2})");
   EXPECT_TRUE(NextIsOk(carol, 2));
   // Past the timeout: the entry is gone and nothing fires at a stale handle.
-  // needs server time: req timeout_ms (400 ms, the request's own timer)
-  usleep(600000);
+  clock.Advance(600);
   WsClient alice2;
   ASSERT_TRUE(alice2.Connect(server.port(), "/ws?user=alice", "127.0.0.2"));
   ASSERT_TRUE(alice2.ReadWelcome());

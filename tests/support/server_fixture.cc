@@ -64,6 +64,9 @@ shard::ServerOptions TestServerOptions(unsigned shards) {
 InProcessServer::InProcessServer(shard::ServerOptions options)
     : server_(std::make_unique<shard::Server>(std::move(options))) {}
 
+InProcessServer::InProcessServer(shard::ServerOptions options, const core::Clock* clock)
+    : server_(std::make_unique<shard::Server>(std::move(options), clock)) {}
+
 InProcessServer::~InProcessServer() { Stop(); }
 
 std::optional<std::string> InProcessServer::Start() {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "shard/server.h"
 
 namespace ringcast::testing {
@@ -25,6 +26,10 @@ shard::ServerOptions TestServerOptions(unsigned shards = 2);
 class InProcessServer {
  public:
   explicit InProcessServer(shard::ServerOptions options = TestServerOptions());
+  // Shards read time from `clock` (a core::ManualClock lets a test move the
+  // server's time instead of sleeping; the shards still run a round at least
+  // every 20 ms of real time, so an Advance takes effect within that).
+  InProcessServer(shard::ServerOptions options, const core::Clock* clock);
   ~InProcessServer();
   InProcessServer(const InProcessServer&) = delete;
   InProcessServer& operator=(const InProcessServer&) = delete;

@@ -15,18 +15,20 @@
 #include <string>
 #include <string_view>
 
+#include "core/wire.h"
+
 namespace ringcast::testing {
 
-// WebSocket opcodes (RFC 6455 section 5.2).
-inline constexpr uint8_t kOpContinuation = 0x0;
-inline constexpr uint8_t kOpText = 0x1;
-inline constexpr uint8_t kOpBinary = 0x2;
-inline constexpr uint8_t kOpClose = 0x8;
-inline constexpr uint8_t kOpPing = 0x9;
-inline constexpr uint8_t kOpPong = 0xA;
+// WebSocket opcodes and codes as bytes on the wire (core/wire.h).
+inline constexpr uint8_t kOpContinuation = wire::OpcodeValue(wire::Opcode::kContinuation);
+inline constexpr uint8_t kOpText = wire::OpcodeValue(wire::Opcode::kText);
+inline constexpr uint8_t kOpBinary = wire::OpcodeValue(wire::Opcode::kBinary);
+inline constexpr uint8_t kOpClose = wire::OpcodeValue(wire::Opcode::kClose);
+inline constexpr uint8_t kOpPing = wire::OpcodeValue(wire::Opcode::kPing);
+inline constexpr uint8_t kOpPong = wire::OpcodeValue(wire::Opcode::kPong);
 
 // Close code reported for a close frame with an empty payload (RFC 6455 7.4.1).
-inline constexpr uint16_t kCloseNoStatus = 1005;
+inline constexpr uint16_t kCloseNoStatus = wire::CloseValue(wire::CloseCode::kNoStatus);
 
 struct Frame {
   uint8_t opcode = 0;
