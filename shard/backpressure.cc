@@ -47,6 +47,7 @@ void Backpressure::EndRound() {
     Connection& c = sessions_->At(slot);
     if (!c.paused) continue;
     c.paused = false;
+    c.last_rx_ms = sessions_->now_ms();  // its silence while paused was ours
     if (c.deferred && c.state == ConnState::kOpen && !ResumeDeferred(c, slot)) continue;
     sessions_->Rearm(c, slot);
   }

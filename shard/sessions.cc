@@ -276,7 +276,12 @@ void Sessions::OnKeepalive(Connection& c, uint32_t slot) {
 
 void Sessions::ArmKeepalive(uint32_t slot, uint64_t silent_ms) {
   uint64_t delay = UINT64_MAX;
-  if (options_.ping_interval_ms > 0) delay = options_.ping_interval_ms;
+  if (options_.ping_interval_ms > 0) {
+    // The next ping is due ping_interval_ms after the last byte, or one
+    // interval after the ping just sent.
+    uint64_t ping = options_.ping_interval_ms;
+    delay = silent_ms < ping ? ping - silent_ms : ping;
+  }
   if (options_.idle_timeout_ms > 0) {
     uint64_t left = options_.idle_timeout_ms > silent_ms ? options_.idle_timeout_ms - silent_ms : 0;
     delay = std::min<uint64_t>(delay, std::max<uint64_t>(left, 1));
@@ -292,6 +297,19 @@ void Sessions::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {
 }
 
 void Sessions::EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local) {
+  // Nothing follows a close frame (RFC 6455 5.5.1), even when a fan-out or a
+  // replay made this connection a slow consumer in the middle of its loop.
+  if (c.state == ConnState::kClosing || c.state == ConnState::kDead) return;
+  Push(c, slot, local);
+}
+
+void Sessions::EnqueueLast(Connection& c, uint32_t slot, core::SharedFrame* frame) {
+  LocalFrame* local = pools_.Wrap(frame);
+  Push(c, slot, local);
+  pools_.Unref(local);
+}
+
+void Sessions::Push(Connection& c, uint32_t slot, LocalFrame* local) {
   queued_total_ += local->frame->size();
   Bump(stats_->messages_out);
   c.out.Push(&pools_, local);
@@ -390,7 +408,7 @@ void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::strin
   c.state = ConnState::kClosing;
   c.close_after_flush = true;
   reader_.Release(&c.ws);
-  Enqueue(c, slot, writer_->BuildClose(code, reason));
+  EnqueueLast(c, slot, writer_->BuildClose(code, reason));
   timers_->Add(now_ms_, kCloseDeadlineMs,
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
 }
@@ -400,7 +418,7 @@ void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_
   c.state = ConnState::kClosing;
   c.close_after_flush = true;
   c.head.reset();
-  Enqueue(c, slot, core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason)));
+  EnqueueLast(c, slot, core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason)));
   timers_->Add(now_ms_, kCloseDeadlineMs,
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
 }

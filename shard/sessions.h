@@ -117,6 +117,7 @@ class Sessions {
   void OnTimer(uint64_t key);
 
   // Output. Enqueue takes the frame's reference; EnqueueLocal adds one.
+  // Frames for a connection that is closing are dropped.
   void Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame);
   void EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local);
   // A reply in command order (behind any reply still waiting).
@@ -173,6 +174,9 @@ class Sessions {
   void OnHandshakeTimer(Connection& c, uint32_t slot);
   void OnKeepalive(Connection& c, uint32_t slot);
   void ArmKeepalive(uint32_t slot, uint64_t silent_ms);
+  // The last frame a closing connection sends (its close frame or HTTP error).
+  void EnqueueLast(Connection& c, uint32_t slot, core::SharedFrame* frame);
+  void Push(Connection& c, uint32_t slot, LocalFrame* local);
   void MarkDirty(Connection& c, uint32_t slot);
   void Flush(Connection& c, uint32_t slot);
   bool IsSlowConsumer(const Connection& c) const;

@@ -171,15 +171,13 @@ TEST(BackpressureTest, StuckSubscribersAreCutWhilePublishersWait) {
   EXPECT_EQ(h.sessions().At(pub).state, ConnState::kOpen);
 }
 
-// BUG (shard/backpressure.cc:49, Backpressure::EndRound, with
-// shard/sessions.cc:288-296, Sessions::OnKeepalive): while a publisher is
+// Regression: while a publisher is
 // paused its silence is ours (OnKeepalive skips it), but resuming does not
 // reset c.last_rx_ms. A publisher paused for longer than idle_timeout_ms that
 // has nothing more to send when it resumes is closed 1000 "idle timeout" at
 // the next keepalive check, without ever having been pinged, although it
-// answers pings. Disabled so the suite stays green; enable it with the fix
-// (for example last_rx_ms = now when a paused connection resumes).
-TEST(BackpressureTest, DISABLED_AResumedPublisherIsNotClosedIdleForOurSilence) {
+// answers pings. Fixed; this keeps it so.
+TEST(BackpressureTest, AResumedPublisherIsNotClosedIdleForOurSilence) {
   ServerOptions o = SmallOptions();
   o.ping_interval_ms = 100;
   o.idle_timeout_ms = 300;

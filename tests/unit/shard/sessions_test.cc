@@ -570,8 +570,7 @@ TEST(SessionsSlowConsumerTest, ABurstPastSixteenTimesTheLimitIsCutAtOnce) {
   EXPECT_EQ(v.frames.back().close_code(), 4000);
 }
 
-// BUG (shard/local_rooms.cc:137, LocalRooms::FinishSubscriber, with
-// shard/sessions.cc:321-330, Sessions::EnqueueLocal): a history replay
+// Regression: a history replay
 // enqueues its frames in a loop that checks the connection's state only
 // before the loop. When the replay itself makes the subscriber a slow
 // consumer (past 16 x max_queued_bytes in one go, or past max_queued_bytes
@@ -581,10 +580,8 @@ TEST(SessionsSlowConsumerTest, ABurstPastSixteenTimesTheLimitIsCutAtOnce) {
 // grows past the limit that was just enforced. Sessions::Enqueue/Reply accept
 // frames for a connection that is closing; most callers check the state per
 // frame (local_rooms.cc:226, users.cc:190), this loop does not. The test
-// replays the loop's calls. Disabled so the suite stays green; fix either by
-// re-checking c->state in the loop or by dropping (unref) frames queued to a
-// connection that is no longer open in Sessions::EnqueueLocal.
-TEST(SessionsSlowConsumerTest, DISABLED_NothingIsSentAfterTheCloseFrame) {
+// replays the loop's calls. Fixed; this keeps it so.
+TEST(SessionsSlowConsumerTest, NothingIsSentAfterTheCloseFrame) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
   h.Round([&] {
@@ -693,7 +690,7 @@ TEST(SessionsKeepaliveTest, APeerAnsweringPingsStaysOpen) {
   EXPECT_GE(peer.pings(), 9u);
 }
 
-// BUG (shard/sessions.cc:306, Sessions::ArmKeepalive/OnKeepalive): the next
+// Regression: the next
 // keepalive check is always ping_interval_ms after the last check, not
 // ping_interval_ms after the last byte received, and the idle check runs
 // before the ping. With ping < idle < 2 x ping (which config_flags.cc:57
@@ -702,10 +699,8 @@ TEST(SessionsKeepaliveTest, APeerAnsweringPingsStaysOpen) {
 // is closed 1000 "idle timeout" without ever having been pinged, although it
 // answers every ping. Here: ping 100, idle 150, a text at +10; the check at
 // +100 sees 90 ms of silence (no ping) and re-arms for min(100, 150 - 90) =
-// 60 ms; at +160 it sees 150 ms and closes. Disabled so the suite stays
-// green; enable it with the fix (arm for ping_interval - silent when silent
-// < ping_interval).
-TEST(SessionsKeepaliveTest, DISABLED_APeerAnsweringPingsIsNeverClosedIdleWhenIdleIsUnderTwicePing) {
+// 60 ms; at +160 it sees 150 ms and closes. Fixed; this keeps it so.
+TEST(SessionsKeepaliveTest, APeerAnsweringPingsIsNeverClosedIdleWhenIdleIsUnderTwicePing) {
   Harness h(KeepaliveOptions(100, 150));
   uint32_t slot = h.OpenSession(7);
   Peer peer{h, slot, 7, /*ponging=*/true};
