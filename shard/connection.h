@@ -51,6 +51,7 @@ struct Connection {
   uint32_t send_round = 0;       // loop round that submitted the send in flight
   uint64_t send_started_ms = 0;  // when the send in flight was submitted
   uint32_t in_flight_bytes = 0;
+  uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
   OutQueue out;
   net::WsReadState ws;
   std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial

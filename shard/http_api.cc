@@ -46,7 +46,7 @@ HttpApi::HttpApi(const ServerOptions& options, Sessions* sessions, const Access&
 
 size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
                       std::string_view input) {
-  Call refusal{c, slot, req, {}, false};
+  Call refusal{c, slot, req, {}, false, req.method == "HEAD"};
   if (!req.Header("Transfer-Encoding").empty()) {
     Error(refusal, 411, "bad_command", "send the body with Content-Length");
     sessions_->EndHttp(c, slot);
@@ -74,7 +74,7 @@ size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
                                            : req.HeaderHasToken("Connection", "keep-alive");
   if (sessions_->draining()) keep_alive = false;
   Dispatch(Call{c, slot, req, input.substr(req.head_bytes, static_cast<size_t>(body_bytes)),
-                keep_alive});
+                keep_alive, req.method == "HEAD"});
   c.http_served = true;
   if (!keep_alive && c.state == ConnState::kHandshake) sessions_->EndHttp(c, slot);
   return total;
@@ -123,6 +123,8 @@ void HttpApi::Prometheus(const Call& call) {
 void HttpApi::Stats(const Call& call) { Answer(call, 200, kJson, metrics_.StatsJson()); }
 
 void HttpApi::Presence(const Call& call) {
+  // The answer comes from the room's owner, as a whole response: GET only.
+  if (call.head) return Error(call, 405, "bad_command", "use GET");
   std::optional<std::string> room = net::QueryParam(call.req.query, "room");
   if (!room || room->empty() || room->size() > proto::kMaxRoomBytes) {
     return Error(call, 400, "bad_command", "missing or bad room parameter");
@@ -176,16 +178,20 @@ bool HttpApi::ParseBody(const Call& call, proto::Op op) {
 
 void HttpApi::Answer(const Call& call, int status, std::string_view content_type,
                      std::string_view body) {
-  sessions_->Reply(call.c, call.slot,
-                   core::SharedFrame::CreateRaw(
-                       net::BuildHttpResponse(status, content_type, body, call.keep_alive)));
+  Respond(call, net::BuildHttpResponse(status, content_type, body, call.keep_alive));
 }
 
 void HttpApi::Error(const Call& call, int status, std::string_view code,
                     std::string_view reason) {
-  sessions_->Reply(call.c, call.slot,
-                   core::SharedFrame::CreateRaw(
-                       net::BuildHttpJsonError(status, code, reason, call.keep_alive)));
+  Respond(call, net::BuildHttpJsonError(status, code, reason, call.keep_alive));
+}
+
+// A response to HEAD has the headers GET would have (Content-Length
+// included) and no body, or a keep-alive client would read the body as the
+// start of the next response.
+void HttpApi::Respond(const Call& call, std::string response) {
+  if (call.head) response.resize(response.find("\r\n\r\n") + 4);
+  sessions_->Reply(call.c, call.slot, core::SharedFrame::CreateRaw(response));
 }
 
 uint32_t HttpApi::Ticket(const Call& call) {

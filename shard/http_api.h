@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +39,7 @@ class HttpApi {
     const net::HttpRequest& req;
     std::string_view body;
     bool keep_alive;
+    bool head;  // HEAD: the answer's headers without its body
   };
   enum class Method : uint8_t { kGet, kPost };
   struct Route {
@@ -58,6 +60,7 @@ class HttpApi {
   bool ParseBody(const Call& call, proto::Op op);
   void Answer(const Call& call, int status, std::string_view content_type, std::string_view body);
   void Error(const Call& call, int status, std::string_view code, std::string_view reason);
+  void Respond(const Call& call, std::string response);
   uint32_t Ticket(const Call& call);
 
 

@@ -27,7 +27,7 @@ void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& c
   size_t limit = options_.max_subscriptions_per_connection + (c.is_server ? 0 : 1);
   bool history = namespaces_.KeepsHistory(cmd.room);
   bool already = !created && SubscriptionIndex::IndexOf(c.subs, room) >= 0;
-  if (!already && c.subs.size() >= limit) {
+  if (!already && c.subs.size() + c.history_joins >= limit) {
     if (created) index_.Erase(room);
     ReplyError(*sessions_, c, slot, cmd.id, wire::ErrorCode::kLimit,
                "too many subscriptions: at most " +
@@ -50,6 +50,7 @@ void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& c
       req->since_epoch = cmd.since->epoch;
     }
     room->joining.push_back(sessions_->HandleOf(slot));
+    ++c.history_joins;
   } else {
     index_.Add(room, slot, &c.subs, cmd.presence);
     AwaitJoin(c, slot, room, cmd.id);
@@ -127,13 +128,15 @@ void LocalRooms::FinishSubscriber(LocalRoom* room, JoinRequest* req) {
   bool cancelled = waiting == room->joining.end();  // unsubscribed meanwhile
   if (!cancelled) room->joining.erase(waiting);
   Connection* c = sessions_->Get(req->conn);
-  if (c == nullptr || c->state != ConnState::kOpen) return;
+  if (c == nullptr) return;
+  if (!cancelled) --c->history_joins;
+  if (c->state != ConnState::kOpen) return;
   uint32_t slot = req->conn.slot;
-  if (!cancelled) {
-    if (SubscriptionIndex::IndexOf(c->subs, room) < 0) {
-      index_.Add(room, slot, &c->subs, req->presence);
-      if (access_.TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
-    }
+  // Only a subscriber that joins now gets the replay: one already in the
+  // room (an earlier `sub` answered first) has live messages flowing.
+  if (!cancelled && SubscriptionIndex::IndexOf(c->subs, room) < 0) {
+    index_.Add(room, slot, &c->subs, req->presence);
+    if (access_.TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
     for (core::FrameRef& f : req->replay) sessions_->Enqueue(*c, slot, f.release());
   }
   if (req->ticket == 0) return;
@@ -152,7 +155,10 @@ void LocalRooms::Unsubscribe(Connection& c, uint32_t slot, const proto::Command&
   if (room != nullptr && i < 0) {  // a history sub still waiting for its owner: cancel it
     auto& joining = room->joining;
     auto it = std::find(joining.begin(), joining.end(), sessions_->HandleOf(slot));
-    if (it != joining.end()) joining.erase(it);
+    if (it != joining.end()) {
+      joining.erase(it);
+      --c.history_joins;
+    }
   }
   ReplyOk(*sessions_, c, slot, cmd.id);  // not being subscribed is not an error
 }

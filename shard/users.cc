@@ -187,7 +187,8 @@ void Users::OnDisconnect(std::string_view user) {
   // CloseWith never unsubscribes, so the room's list stays put while we walk it.
   for (const Subscriber& s : room->subs) {
     Connection& c = sessions_->At(s.slot);
-    if (c.state != ConnState::kOpen) continue;
+    // A backend watching the user's room (API key) is not the user.
+    if (c.state != ConnState::kOpen || c.is_server) continue;
     sessions_->EnqueueLocal(c, s.slot, bye);
     sessions_->CloseWith(c, s.slot, wire::CloseValue(wire::CloseCode::kPolicy),
                          "disconnected by the server");

@@ -361,7 +361,7 @@ TEST(RoomHistoryAcrossShardsTest, RecoveredIsFalseWhenHistoryNoLongerReachesBack
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs (disabled until fixed).
+// Regressions.
 
 // limits.max_subscriptions_per_connection does not hold for rooms with
 // history. LocalRooms::Subscribe (shard/local_rooms.cc:27-30) counts only
@@ -370,7 +370,7 @@ TEST(RoomHistoryAcrossShardsTest, RecoveredIsFalseWhenHistoryNoLongerReachesBack
 // subs to history rooms owned by another shard, sent before the answers
 // arrive (here in one message), are all accepted: with a limit of 2 the
 // connection ends up in 5 rooms (plus its personal room).
-TEST(RoomHistoryAcrossShardsTest, DISABLED_SubscriptionLimitHoldsForHistoryRooms) {
+TEST(RoomHistoryAcrossShardsTest, SubscriptionLimitHoldsForHistoryRooms) {
   ServerOptions o = WithHistory(3);
   o.max_subscriptions_per_connection = 2;
   Cluster cluster(o);
@@ -397,7 +397,7 @@ TEST(RoomHistoryAcrossShardsTest, DISABLED_SubscriptionLimitHoldsForHistoryRooms
 // connection that is already subscribed but still enqueues req->replay,
 // while docs/protocol.md says a sub on a room the connection is already in
 // replays nothing, and that replay and live messages never overlap.
-TEST(RoomHistoryAcrossShardsTest, DISABLED_ASecondSubWithSinceInFlightReplaysNothingTwice) {
+TEST(RoomHistoryAcrossShardsTest, ASecondSubWithSinceInFlightReplaysNothingTwice) {
   Cluster cluster(WithHistory(5));
   const std::string room = cluster.RoomOwnedBy(1, "hist:r");
   Client p = cluster.ConnectUser(1, "p");

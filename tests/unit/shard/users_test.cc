@@ -236,8 +236,8 @@ TEST(UsersAcrossShardsTest, ApiDisconnectClosesEveryConnectionOfTheUserWithBye10
 // to "@U" (Access::MaySubscribe, shard/access.cc:145; the owner does not
 // count them, local_rooms.cc Unsubscribe). So a backend's connection that
 // watches a user's direct messages gets `bye` 1008 and is closed with the
-// user. Disabled until OnDisconnect skips connections that are not U's.
-TEST(UsersAcrossShardsTest, DISABLED_ApiDisconnectLeavesServerConnectionsOnTheUsersRoomOpen) {
+// user.
+TEST(UsersAcrossShardsTest, ApiDisconnectLeavesServerConnectionsOnTheUsersRoomOpen) {
   Cluster cluster(WithApiKey());
   Client bob = cluster.ConnectUser(0, "bob");
   Client watcher0 = cluster.Connect(0, "/ws?apikey=k3y");
