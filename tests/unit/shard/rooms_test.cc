@@ -363,13 +363,12 @@ TEST(RoomHistoryAcrossShardsTest, RecoveredIsFalseWhenHistoryNoLongerReachesBack
 // ---------------------------------------------------------------------------
 // Regressions.
 
-// limits.max_subscriptions_per_connection does not hold for rooms with
-// history. LocalRooms::Subscribe (shard/local_rooms.cc:27-30) counts only
-// c.subs, but a history subscriber joins c.subs when its owner answers
-// (FinishSubscriber, :133); until then it waits in room->joining (:52). So
-// subs to history rooms owned by another shard, sent before the answers
-// arrive (here in one message), are all accepted: with a limit of 2 the
-// connection ends up in 5 rooms (plus its personal room).
+// limits.max_subscriptions_per_connection holds for rooms with history too.
+// A history subscriber joins c.subs only when its owner answers; until then
+// it waits in room->joining, counted in Connection::history_joins. Without
+// that count, subs to history rooms owned by another shard, sent before the
+// answers arrive (here in one message), were all accepted: with a limit of 2
+// the connection ended up in 5 rooms (plus its personal room).
 TEST(RoomHistoryAcrossShardsTest, SubscriptionLimitHoldsForHistoryRooms) {
   ServerOptions o = WithHistory(3);
   o.max_subscriptions_per_connection = 2;
@@ -392,10 +391,9 @@ TEST(RoomHistoryAcrossShardsTest, SubscriptionLimitHoldsForHistoryRooms) {
 }
 
 // Two `sub` with `since` to the same history room, the second sent before
-// the owner answered the first, replay the missed messages twice.
-// LocalRooms::FinishSubscriber (shard/local_rooms.cc:133-137) skips adding a
-// connection that is already subscribed but still enqueues req->replay,
-// while docs/protocol.md says a sub on a room the connection is already in
+// the owner answered the first, must not replay the missed messages twice:
+// LocalRooms::FinishSubscriber replays only to a connection that joins the
+// room with that answer, since docs/protocol.md says a sub on a room the connection is already in
 // replays nothing, and that replay and live messages never overlap.
 TEST(RoomHistoryAcrossShardsTest, ASecondSubWithSinceInFlightReplaysNothingTwice) {
   Cluster cluster(WithHistory(5));
