@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
 #   tools/setup.sh run   install what is missing, build Release, run ringcast on :8080
-#   tools/setup.sh test  install what is missing, build Release and ASan+UBSan, run every test
+#   tools/setup.sh test  install what is missing, then: Release build (benchmarks too) + every
+#                        test, ASan+UBSan build + every test, the libFuzzer targets
+#                        (RINGCAST_FUZZ_SECONDS each, default 60)
 #   tools/setup.sh deps  only install dependencies
 # Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2).
+# Each stage prints "setup: <stage> took Ns".
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -42,11 +45,34 @@ install_node() {
   fi
 }
 
-build() {  # build DIR TYPE [cmake args...]
+# build DIR TYPE [OPTION...]: configures DIR with every ringcast option stated, ON for each
+# OPTION named (TESTS BENCH WERROR SANITIZE TSAN FUZZ) and OFF for the rest, then builds it.
+# A CMake cache keeps every -D of earlier configures, so an option left unstated would be
+# whatever the folder was last configured with: `run` (tests off) followed by `test` once
+# built no test at all and ctest passed on "No tests were found".
+build() {
   local dir="$1" type="$2"; shift 2
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
+  local -A on=([TESTS]=OFF [BENCH]=OFF [WERROR]=OFF [SANITIZE]=OFF [TSAN]=OFF [FUZZ]=OFF)
+  local o
+  for o in "$@"; do
+    [ -n "${on[$o]:-}" ] || { echo "setup: unknown build option $o" >&2; exit 2; }
+    on[$o]=ON
+  done
+  local args=(-DCMAKE_BUILD_TYPE="$type")
+  for o in TESTS BENCH WERROR SANITIZE TSAN FUZZ; do args+=("-DRINGCAST_$o=${on[$o]}"); done
+  cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
   ninja -C "$dir" -j "$jobs"
 }
+
+# ctest in DIR; --no-tests=error: a build that registered no test fails instead of passing.
+run_ctest() {
+  local dir="$1"; shift
+  (cd "$dir" && ctest --no-tests=error --output-on-failure -j 2 --timeout 300 "$@")
+}
+
+stage_start=0
+stage() { stage_name="$1"; stage_start="$SECONDS"; echo "setup: === $1"; }
+stage_done() { echo "setup: $stage_name took $((SECONDS - stage_start))s"; }
 
 case "${1:-}" in
   deps)
@@ -56,20 +82,29 @@ case "${1:-}" in
   run)
     shift
     install_debian
-    build build Release -DRINGCAST_TESTS=OFF -DRINGCAST_BENCH=OFF
+    build build Release
     exec ./build/tools/ringcast "$@"
     ;;
   test)
     install_debian
     install_node
-    build build Release -DRINGCAST_WERROR=ON
-    echo "setup: test suite, Release"
-    (cd build && ctest --output-on-failure -j 2 --timeout 300)
-    build build-asan Debug -DRINGCAST_WERROR=ON -DRINGCAST_SANITIZE=ON -DRINGCAST_BENCH=OFF
-    echo "setup: test suite, ASan+UBSan"
-    (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      ctest --output-on-failure -j 2 --timeout 300)
+    total_start="$SECONDS"
+    stage "Release build (tests, benchmarks)"
+    build build Release TESTS BENCH WERROR
+    stage_done
+    stage "test suite, Release"
+    run_ctest build
+    stage_done
+    stage "ASan+UBSan build"
+    build build-asan Debug TESTS WERROR SANITIZE
+    stage_done
+    stage "test suite, ASan+UBSan"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run_ctest build-asan
+    stage_done
+    stage "fuzzers"
     tools/fuzz.sh "${RINGCAST_FUZZ_SECONDS:-60}"
+    stage_done
+    echo "setup: test took $((SECONDS - total_start))s"
     ;;
   *)
     echo "usage: tools/setup.sh run [ringcast flags...] | test | deps" >&2
