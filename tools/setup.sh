@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine:
 #   tools/setup.sh run   install what is missing, build Release, run ringcast on :8080
-#   tools/setup.sh test  install what is missing, then: Release build (benchmarks too) + every
-#                        test, ASan+UBSan build + every test, TSan build + every test but the
-#                        RSS soak, the libFuzzer targets (RINGCAST_FUZZ_SECONDS each, default 60)
+#   tools/setup.sh test  install what is missing, then: format check (tools/format.sh --check),
+#                        Release build (benchmarks too) + every test, ASan+UBSan build + every
+#                        test, TSan build + every test but the RSS soak, the libFuzzer targets
+#                        (RINGCAST_FUZZ_SECONDS each, default 60)
 #   tools/setup.sh deps  only install dependencies
 # Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2).
 # Each stage prints "setup: <stage> took Ns".
@@ -14,7 +15,7 @@ cd "$root"
 jobs="$(nproc)"
 
 debian_packages=(
-  build-essential g++ clang cmake ninja-build pkg-config
+  build-essential g++ clang clang-format cmake ninja-build pkg-config
   liburing-dev libwslay-dev libsimdjson-dev libmimalloc-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
 )
@@ -121,6 +122,9 @@ case "${1:-}" in
     install_debian
     install_node
     total_start="$SECONDS"
+    stage "format check"
+    tools/format.sh --check
+    stage_done
     stage "Release build (tests, benchmarks)"
     build build Release TESTS BENCH WERROR
     stage_done
