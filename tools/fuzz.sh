@@ -15,10 +15,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 dir=build-fuzz
 
-# RelWithDebInfo without -DNDEBUG: optimized, symbolized, and RC_DCHECK stays on.
+# RelWithDebInfo without -DNDEBUG: optimized, symbolized, and RC_DCHECK stays on. Every ringcast
+# option is stated: the CMake cache would otherwise keep whatever an earlier configure set.
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" -DRINGCAST_FUZZ=ON \
-  -DRINGCAST_TESTS=OFF -DRINGCAST_BENCH=OFF >/dev/null
+  -DRINGCAST_TESTS=OFF -DRINGCAST_BENCH=OFF -DRINGCAST_WERROR=OFF -DRINGCAST_SANITIZE=OFF \
+  -DRINGCAST_TSAN=OFF >/dev/null
 ninja -C "$dir" -j "$(nproc)" fuzz_targets
 
 targets=("$@")
