@@ -18,11 +18,11 @@ namespace ringcast::core {
 
 }  // namespace ringcast::core
 
-#define RC_CHECK(cond)                                              \
-  do {                                                              \
-    if (__builtin_expect(!(cond), 0)) {                             \
-      ::ringcast::core::CheckFailed(#cond, __FILE__, __LINE__);     \
-    }                                                               \
+#define RC_CHECK(cond)                                          \
+  do {                                                          \
+    if (__builtin_expect(!(cond), 0)) {                         \
+      ::ringcast::core::CheckFailed(#cond, __FILE__, __LINE__); \
+    }                                                           \
   } while (0)
 
 #ifdef NDEBUG

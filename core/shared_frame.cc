@@ -14,7 +14,8 @@ SharedFrame* SharedFrame::Create(size_t payload_bytes, std::string_view tag) {
   auto* f = new (mem) SharedFrame();
   f->payload_bytes_ = static_cast<uint32_t>(payload_bytes);
   f->tag_bytes_ = static_cast<uint16_t>(tag.size());
-  if (!tag.empty()) std::memcpy(f->storage() + kMaxHeaderBytes + payload_bytes, tag.data(), tag.size());
+  if (!tag.empty())
+    std::memcpy(f->storage() + kMaxHeaderBytes + payload_bytes, tag.data(), tag.size());
   return f;
 }
 

@@ -29,7 +29,8 @@ std::optional<std::string> BufferRing::Init(io_uring* ring, uint16_t group_id, u
   count_ = count;
   buffer_bytes_ = buffer_bytes;
   ring_bytes_ = sizeof(io_uring_buf) * count;
-  void* mem = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  void* mem =
+      mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) return std::string("buffer ring mmap failed: ") + std::strerror(errno);
   br_ = static_cast<io_uring_buf_ring*>(mem);
   buffers_total_ = size_t{count} * buffer_bytes;

@@ -27,7 +27,8 @@ class FrameWriter {
   // Seals a frame whose payload() the caller has filled.
   void Seal(wire::Opcode opcode, core::SharedFrame* frame);
   // Copies payload into a new frame (refs = 1) and seals it.
-  core::SharedFrame* Build(wire::Opcode opcode, std::string_view payload, std::string_view tag = {});
+  core::SharedFrame* Build(wire::Opcode opcode, std::string_view payload,
+                           std::string_view tag = {});
   core::SharedFrame* BuildClose(uint16_t code, std::string_view reason);
 
  private:

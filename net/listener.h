@@ -13,8 +13,8 @@ namespace ringcast::net {
 
 struct ListenResult {
   int fd = -1;
-  uint16_t port = 0;    // the bound port (the kernel's pick when 0 was asked)
-  std::string error;    // non-empty on failure, e.g. "cannot listen on 1.2.3.4:80: ..."
+  uint16_t port = 0;  // the bound port (the kernel's pick when 0 was asked)
+  std::string error;  // non-empty on failure, e.g. "cannot listen on 1.2.3.4:80: ..."
 };
 
 // host is a numeric IPv4 or IPv6 address ("0.0.0.0", "::", "127.0.0.1").

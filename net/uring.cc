@@ -12,9 +12,12 @@ constexpr struct {
   int op;
   const char* name;
 } kRequiredOps[] = {
-    {IORING_OP_ACCEPT, "accept"},       {IORING_OP_RECV, "recv"},
-    {IORING_OP_SENDMSG, "sendmsg"},     {IORING_OP_TIMEOUT, "timeout"},
-    {IORING_OP_MSG_RING, "msg_ring"},   {IORING_OP_ASYNC_CANCEL, "async_cancel"},
+    {IORING_OP_ACCEPT, "accept"},
+    {IORING_OP_RECV, "recv"},
+    {IORING_OP_SENDMSG, "sendmsg"},
+    {IORING_OP_TIMEOUT, "timeout"},
+    {IORING_OP_MSG_RING, "msg_ring"},
+    {IORING_OP_ASYNC_CANCEL, "async_cancel"},
     {IORING_OP_PROVIDE_BUFFERS, "provide_buffers"},
 };
 

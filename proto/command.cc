@@ -68,7 +68,9 @@ using json::ForEachField;
 using json::TrimRight;
 using json::ValidateNumber;
 
-error_code Validate(od::value& v, size_t depth) { return json::ValidateJson(v, depth, kMaxJsonDepth); }
+error_code Validate(od::value& v, size_t depth) {
+  return json::ValidateJson(v, depth, kMaxJsonDepth);
+}
 
 // Reads a value known to be a string. Like keys, a string without escapes is
 // its own raw bytes and skips the unescaping copy.
@@ -358,7 +360,8 @@ std::optional<ParseError> CommandReader::CheckRequired() const {
   if (op == Op::kReq && to_count_ != 1) {
     return Error(wire::ErrorCode::kBadCommand, "req takes exactly one user in to");
   }
-  if (op == Op::kRes && out_->rid.empty()) return Error(wire::ErrorCode::kBadCommand, "missing rid");
+  if (op == Op::kRes && out_->rid.empty())
+    return Error(wire::ErrorCode::kBadCommand, "missing rid");
   if (needs_data && out_->data.empty()) return Error(wire::ErrorCode::kBadCommand, "missing data");
   return std::nullopt;
 }

@@ -11,8 +11,8 @@
 #include <utility>
 
 #include "core/base64url.h"
-#include "proto/json_walk.h"
 #include "core/check.h"
+#include "proto/json_walk.h"
 
 namespace ringcast::proto {
 namespace {

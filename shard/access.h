@@ -24,7 +24,7 @@ namespace ringcast::shard {
 struct Identity {
   std::string user;
   bool is_server = false;
-  std::unique_ptr<Grants> grants;        // a JWT with claims
+  std::unique_ptr<Grants> grants;         // a JWT with claims
   std::optional<int64_t> expires_unix_s;  // the token's exp
 };
 

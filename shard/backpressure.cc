@@ -9,7 +9,7 @@
 namespace ringcast::shard {
 
 namespace {
-constexpr uint64_t kStalledMs = 2000;   // a send stuck this long while publishers wait
+constexpr uint64_t kStalledMs = 2000;  // a send stuck this long while publishers wait
 constexpr uint64_t kSweepEveryMs = 1000;
 constexpr size_t kResumeSliceBytes = 16384;
 }  // namespace

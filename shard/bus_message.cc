@@ -10,12 +10,11 @@ namespace {
 
 template <class T>
 constexpr uint8_t KindOf() {
-  return static_cast<uint8_t>(
-      []<size_t... I>(std::index_sequence<I...>) {
-        size_t kind = 0;
-        ((std::is_same_v<T, std::variant_alternative_t<I, BusMessage>> ? (kind = I) : 0), ...);
-        return kind;
-      }(std::make_index_sequence<std::variant_size_v<BusMessage>>()));
+  return static_cast<uint8_t>([]<size_t... I>(std::index_sequence<I...>) {
+    size_t kind = 0;
+    ((std::is_same_v<T, std::variant_alternative_t<I, BusMessage>> ? (kind = I) : 0), ...);
+    return kind;
+  }(std::make_index_sequence<std::variant_size_v<BusMessage>>()));
 }
 
 BusSlot Blank(uint8_t kind) {
@@ -38,7 +37,9 @@ std::unique_ptr<T> Adopt(const BusSlot& s) {
 }
 
 struct Encoder {
-  BusSlot operator()(bus::Publish& m) { return EncodeOwned(KindOf<bus::Publish>(), std::move(m.req)); }
+  BusSlot operator()(bus::Publish& m) {
+    return EncodeOwned(KindOf<bus::Publish>(), std::move(m.req));
+  }
   BusSlot operator()(bus::Deliver& m) {
     BusSlot s = Blank(KindOf<bus::Deliver>());
     s.small = static_cast<uint8_t>(m.audience);

@@ -27,10 +27,10 @@ struct PubRequest {
   std::string from;
   std::string data;
   core::SlabHandle conn{};
-  uint32_t ticket = 0;  // the publisher's reply ticket; 0 = no reply wanted
-  uint8_t origin = 0;   // the publisher's shard
-  bool echo = true;     // false: not delivered back to the publishing connection
-  bool direct = false;  // `send` to a user's personal room: framed without the room
+  uint32_t ticket = 0;   // the publisher's reply ticket; 0 = no reply wanted
+  uint8_t origin = 0;    // the publisher's shard
+  bool echo = true;      // false: not delivered back to the publishing connection
+  bool direct = false;   // `send` to a user's personal room: framed without the room
   uint32_t send_id = 0;  // direct: the origin's pending send (0 = none)
   std::string rid;       // direct `req`: framed as {"op":"req",...,"rid":rid}
 };
@@ -92,7 +92,7 @@ enum class Outcome : uint8_t { kAccepted, kRefused };
 
 // What a shard no longer has in a room (both may hold).
 enum class LeaveScope : uint8_t {
-  kOneConnection = 1,  // a personal room: one of the user's connections left
+  kOneConnection = 1,   // a personal room: one of the user's connections left
   kLastSubscriber = 2,  // the shard has no subscriber of the room left
 };
 constexpr LeaveScope operator|(LeaveScope a, LeaveScope b) {
@@ -113,7 +113,7 @@ struct Deliver {
   core::FrameRef frame;  // the room name is the frame's tag
   Audience audience = Audience::kEveryone;
   Echo echo = Echo::kYes;
-  uint8_t origin = 0;      // the publisher's shard (with kSkipPublisher)
+  uint8_t origin = 0;  // the publisher's shard (with kSkipPublisher)
   core::SlabHandle publisher{};
 };
 // subscriber shard -> owner, and back answered as JoinAck.
@@ -165,10 +165,9 @@ struct PresenceAnswer {
 
 }  // namespace bus
 
-using BusMessage =
-    std::variant<bus::Publish, bus::Deliver, bus::Join, bus::JoinAck, bus::Leave, bus::PubAck,
-                 bus::SendAck, bus::Disconnect, bus::Res, bus::Presence, bus::PresenceAsk,
-                 bus::PresenceAnswer>;
+using BusMessage = std::variant<bus::Publish, bus::Deliver, bus::Join, bus::JoinAck, bus::Leave,
+                                bus::PubAck, bus::SendAck, bus::Disconnect, bus::Res, bus::Presence,
+                                bus::PresenceAsk, bus::PresenceAnswer>;
 
 // A message as it sits in a ring: the variant's index, small fields and one
 // owned pointer or value. Trivially copyable, as SpscRing requires.

@@ -69,9 +69,9 @@ void Commands::Refuse(Connection& c, uint32_t slot, std::string_view line) {
   } else {
     id = command_.id;
   }
-  ReplyError(*sessions_, c, slot, id, wire::ErrorCode::kRateLimited,
-             "too many commands: at most " + std::to_string(options_.commands_per_second) +
-                 " per second");
+  ReplyError(
+      *sessions_, c, slot, id, wire::ErrorCode::kRateLimited,
+      "too many commands: at most " + std::to_string(options_.commands_per_second) + " per second");
 }
 
 void Commands::Execute(Connection& c, uint32_t slot, const proto::Command& cmd) {

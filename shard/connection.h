@@ -39,17 +39,17 @@ struct Connection {
   bool recv_armed = false;
   bool send_in_flight = false;
   bool in_flush_list = false;
-  bool shut_write = false;        // close frame sent and write side shut down
-  bool close_after_flush = false; // kClosing: shut down once the queue drains
-  bool is_server = false;         // presented the API key: acts as the server
-  bool announced = false;         // its status 1 event went out (events room)
-  bool published = false;         // published since its last receive (backpressure)
-  bool paused = false;            // reading stopped while subscribers are behind
-  bool http_close = false;        // HTTP API: close once the pending responses are out
-  bool http_served = false;       // HTTP API: answered a request (keep-alive from then on)
-  uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
-  uint32_t send_round = 0;       // loop round that submitted the send in flight
-  uint64_t send_started_ms = 0;  // when the send in flight was submitted
+  bool shut_write = false;         // close frame sent and write side shut down
+  bool close_after_flush = false;  // kClosing: shut down once the queue drains
+  bool is_server = false;          // presented the API key: acts as the server
+  bool announced = false;          // its status 1 event went out (events room)
+  bool published = false;          // published since its last receive (backpressure)
+  bool paused = false;             // reading stopped while subscribers are behind
+  bool http_close = false;         // HTTP API: close once the pending responses are out
+  bool http_served = false;        // HTTP API: answered a request (keep-alive from then on)
+  uint16_t in_flight_nodes = 0;    // queue entries covered by the send in flight
+  uint32_t send_round = 0;         // loop round that submitted the send in flight
+  uint64_t send_started_ms = 0;    // when the send in flight was submitted
   uint32_t in_flight_bytes = 0;
   uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
   OutQueue out;
@@ -57,7 +57,7 @@ struct Connection {
   std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial
   std::vector<SubRef> subs;
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
-  std::unique_ptr<Grants> grants;  // only for JWT connections with claims
+  std::unique_ptr<Grants> grants;         // only for JWT connections with claims
   // Bytes that arrived after the connection was paused (already in the
   // completion queue): handled when it resumes, in order.
   std::unique_ptr<std::string> deferred;

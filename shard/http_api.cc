@@ -146,20 +146,20 @@ void HttpApi::Publish(const Call& call) {
   uint32_t ticket = Ticket(call);
   req->ticket = ticket;
   if (rooms_->Publish(std::move(req))) return;
-  sessions_->CompleteTicket(call.c, call.slot, ticket,
-                            core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
-                                503, "rate_limited", "server busy: publication refused",
-                                call.keep_alive)));
+  sessions_->CompleteTicket(
+      call.c, call.slot, ticket,
+      core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
+          503, "rate_limited", "server busy: publication refused", call.keep_alive)));
 }
 
 void HttpApi::Send(const Call& call) {
   if (!ParseBody(call, proto::Op::kSend)) return;
   uint32_t ticket = Ticket(call);
   if (users_->StartSend(call.c, call.slot, command_.to, command_.data, ticket)) return;
-  sessions_->CompleteTicket(call.c, call.slot, ticket,
-                            core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
-                                503, "rate_limited", "server busy: send refused",
-                                call.keep_alive)));
+  sessions_->CompleteTicket(
+      call.c, call.slot, ticket,
+      core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
+          503, "rate_limited", "server busy: send refused", call.keep_alive)));
 }
 
 void HttpApi::Disconnect(const Call& call) {
@@ -181,8 +181,7 @@ void HttpApi::Answer(const Call& call, int status, std::string_view content_type
   Respond(call, net::BuildHttpResponse(status, content_type, body, call.keep_alive));
 }
 
-void HttpApi::Error(const Call& call, int status, std::string_view code,
-                    std::string_view reason) {
+void HttpApi::Error(const Call& call, int status, std::string_view code, std::string_view reason) {
   Respond(call, net::BuildHttpJsonError(status, code, reason, call.keep_alive));
 }
 

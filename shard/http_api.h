@@ -24,8 +24,8 @@ namespace ringcast::shard {
 
 class HttpApi {
  public:
-  HttpApi(const ServerOptions& options, Sessions* sessions, const Access& access,
-          LocalRooms* rooms, Users* users, const Metrics& metrics, unsigned shard_id);
+  HttpApi(const ServerOptions& options, Sessions* sessions, const Access& access, LocalRooms* rooms,
+          Users* users, const Metrics& metrics, unsigned shard_id);
 
   // Serves one request whose head is parsed; returns the bytes it took (head
   // and body), or 0 while its body is still arriving. A refusal that ends
@@ -62,7 +62,6 @@ class HttpApi {
   void Error(const Call& call, int status, std::string_view code, std::string_view reason);
   void Respond(const Call& call, std::string response);
   uint32_t Ticket(const Call& call);
-
 
   const ServerOptions& options_;
   Sessions* const sessions_;

@@ -5,8 +5,7 @@
 
 namespace ringcast::shard {
 
-void HttpFront::OnBytes(Connection& c, uint32_t slot, std::string_view bytes,
-                        int64_t now_unix_s) {
+void HttpFront::OnBytes(Connection& c, uint32_t slot, std::string_view bytes, int64_t now_unix_s) {
   if (c.http_close) return;  // no further requests are read on it
   if (c.head) c.head->append(bytes);
   std::string_view input = c.head ? std::string_view(*c.head) : bytes;
@@ -19,7 +18,7 @@ void HttpFront::OnBytes(Connection& c, uint32_t slot, std::string_view bytes,
     size_t used = 0;
     if (!ServeOneHead(c, slot, input.substr(consumed), &used, now_unix_s)) {
       if (c.state != ConnState::kHandshake) return;  // upgraded or refused: input gone
-      break;                                          // the rest is still coming
+      break;                                         // the rest is still coming
     }
     consumed += used;
   }

@@ -24,8 +24,8 @@ class SessionEvents;
 
 class HttpFront {
  public:
-  HttpFront(Sessions* sessions, SessionEvents* events, Access* access,
-            const ServerOptions& options, ShardStats* stats)
+  HttpFront(Sessions* sessions, SessionEvents* events, Access* access, const ServerOptions& options,
+            ShardStats* stats)
       : sessions_(sessions), events_(events), access_(access), options_(options), stats_(stats) {}
 
   // Bytes received while the connection is in kHandshake.

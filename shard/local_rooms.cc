@@ -56,8 +56,10 @@ void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& c
     AwaitJoin(c, slot, room, cmd.id);
   }
   std::string name(room->name);  // the answer may erase the room
-  if (created) SendJoin(std::move(req), room->join_epoch);
-  else if (history) SendJoin(std::move(req), 0);
+  if (created)
+    SendJoin(std::move(req), room->join_epoch);
+  else if (history)
+    SendJoin(std::move(req), 0);
   // History rooms count the subscriber when it joins; others now, behind the
   // room's join on the same ring.
   if (!history && access_.TracksPresence(name)) SendPresenceDelta(c, name, +1);
@@ -294,10 +296,9 @@ void LocalRooms::OnPresenceAnswer(std::unique_ptr<PresenceQuery> q) {
   w.Field("count", q->count);
   w.EndObject();
   w.Flush();
-  core::SharedFrame* frame =
-      t->http ? core::SharedFrame::CreateRaw(
-                    net::BuildHttpResponse(200, "application/json", body, t->keep_alive))
-              : sessions_->BuildText(body);
+  core::SharedFrame* frame = t->http ? core::SharedFrame::CreateRaw(net::BuildHttpResponse(
+                                           200, "application/json", body, t->keep_alive))
+                                     : sessions_->BuildText(body);
   sessions_->CompleteTicket(*c, q->conn.slot, q->ticket, frame);
 }
 

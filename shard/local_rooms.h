@@ -30,8 +30,8 @@ namespace ringcast::shard {
 
 class LocalRooms {
  public:
-  LocalRooms(BusPort* port, Sessions* sessions, const Access& access,
-             const Namespaces& namespaces, const ServerOptions& options, ShardStats* stats);
+  LocalRooms(BusPort* port, Sessions* sessions, const Access& access, const Namespaces& namespaces,
+             const ServerOptions& options, ShardStats* stats);
 
   // The `sub` command (authorization already checked).
   void Subscribe(Connection& c, uint32_t slot, const proto::Command& cmd);

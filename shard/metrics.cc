@@ -11,7 +11,7 @@ namespace {
 struct Metric {
   const char* name;  // without the ringcast_ prefix
   const char* help;
-  bool counter;      // counter (…_total) or gauge
+  bool counter;  // counter (…_total) or gauge
   std::atomic<uint64_t> ShardStats::*field;
 };
 
@@ -20,13 +20,11 @@ constexpr Metric kMetrics[] = {
     {"connections_accepted", "Connections accepted.", true, &ShardStats::connections_accepted},
     {"connections_rejected", "Connections refused (limit reached).", true,
      &ShardStats::connections_rejected},
-    {"handshakes_failed", "Handshakes refused or timed out.", true,
-     &ShardStats::handshakes_failed},
+    {"handshakes_failed", "Handshakes refused or timed out.", true, &ShardStats::handshakes_failed},
     {"messages_in", "Commands received from clients.", true, &ShardStats::messages_in},
     {"messages_out", "Frames queued to clients (deliveries and replies).", true,
      &ShardStats::messages_out},
-    {"publications", "Publications framed by their room's owner.", true,
-     &ShardStats::publications},
+    {"publications", "Publications framed by their room's owner.", true, &ShardStats::publications},
     {"deliveries", "Publications queued to subscribers.", true, &ShardStats::deliveries},
     {"bytes_out", "Bytes written to clients.", true, &ShardStats::bytes_out},
     {"sends", "sendmsg calls (each carries every frame queued since the last).", true,
@@ -43,15 +41,13 @@ constexpr Metric kMetrics[] = {
      &ShardStats::rate_limit_closes},
     {"publishers_paused", "Times a publisher stopped being read (backpressure).", true,
      &ShardStats::publishers_paused},
-    {"queued_bytes", "Bytes waiting in connections' out-queues.", false,
-     &ShardStats::queued_bytes},
+    {"queued_bytes", "Bytes waiting in connections' out-queues.", false, &ShardStats::queued_bytes},
     {"bus_queue_depth", "Cross-shard messages waiting for or from this shard.", false,
      &ShardStats::bus_depth},
     {"bus_overflowed", "Cross-shard messages that waited for a full ring.", true,
      &ShardStats::bus_overflowed},
     {"doorbells", "Wake-ups rung on sleeping shards (MSG_RING).", true, &ShardStats::doorbells},
-    {"recv_enobufs", "Receives that found the buffer ring empty.", true,
-     &ShardStats::recv_enobufs},
+    {"recv_enobufs", "Receives that found the buffer ring empty.", true, &ShardStats::recv_enobufs},
     {"history_rooms", "Rooms keeping history.", false, &ShardStats::history_rooms},
     {"history_messages", "Messages held in history.", false, &ShardStats::history_messages},
     {"history_bytes", "Bytes held in history.", false, &ShardStats::history_bytes},

@@ -76,10 +76,9 @@ class RoomOwner {
   void MaybeForget(RoomMap::iterator it);
   void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms) const;
   core::SharedFrame* Frame(const PubRequest& req, std::optional<uint64_t> seq);
-  void FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo,
-              uint8_t origin, core::SlabHandle publisher);
-  void Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq,
-              uint64_t reached);
+  void FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo, uint8_t origin,
+              core::SlabHandle publisher);
+  void Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq, uint64_t reached);
   void Announce(std::string_view room, std::string_view op, std::string_view user,
                 std::string_view info_json);
   void SweepLeaves(uint64_t now_ms);

@@ -68,17 +68,16 @@ std::optional<std::string> Server::Start() {
   metrics_ = std::make_unique<Metrics>(options_.node_id);
   std::vector<const ShardStats*> peers;
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_,
-                                              metrics_.get(), clock_));
+    shards_.push_back(
+        std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_, metrics_.get(), clock_));
     peers.push_back(&shards_.back()->stats());
   }
   metrics_->SetShards(std::move(peers));
   for (unsigned i = 0; i < n; ++i) {
     std::promise<std::optional<std::string>> promise;
     ready.push_back(promise.get_future());
-    threads_.emplace_back([shard = shards_[i].get(), p = std::move(promise)]() mutable {
-      shard->Run(std::move(p));
-    });
+    threads_.emplace_back(
+        [shard = shards_[i].get(), p = std::move(promise)]() mutable { shard->Run(std::move(p)); });
     if (options_.pin_threads) PinToCpu(threads_.back(), i % cpus);
   }
   std::optional<std::string> error;

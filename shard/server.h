@@ -40,15 +40,15 @@ struct ServerOptions {
   bool pin_threads = true;              // [pin_threads]
 
   // [limits]
-  size_t max_message_bytes = 65536;           // limits.max_message_bytes -> close 1009
-  size_t max_queued_bytes = 1 << 20;          // limits.max_queued_bytes -> close 4000
-  size_t max_head_bytes = 8192;               // limits.max_head_bytes -> 431
-  uint32_t max_connections_per_shard = 262144;  // limits.max_connections_per_shard
+  size_t max_message_bytes = 65536;                  // limits.max_message_bytes -> close 1009
+  size_t max_queued_bytes = 1 << 20;                 // limits.max_queued_bytes -> close 4000
+  size_t max_head_bytes = 8192;                      // limits.max_head_bytes -> 431
+  uint32_t max_connections_per_shard = 262144;       // limits.max_connections_per_shard
   uint32_t max_subscriptions_per_connection = 1000;  // limits.max_subscriptions_per_connection
-  uint32_t commands_per_second = 1000;        // limits.commands_per_second (0 = unlimited)
-  uint32_t command_burst = 2000;              // limits.command_burst (bucket size)
-  uint32_t rate_limit_grace_ms = 5000;        // limits.rate_limit_grace_ms, then close 1008
-  size_t max_body_bytes = 1 << 20;            // limits.max_body_bytes (HTTP API)
+  uint32_t commands_per_second = 1000;               // limits.commands_per_second (0 = unlimited)
+  uint32_t command_burst = 2000;                     // limits.command_burst (bucket size)
+  uint32_t rate_limit_grace_ms = 5000;               // limits.rate_limit_grace_ms, then close 1008
+  size_t max_body_bytes = 1 << 20;                   // limits.max_body_bytes (HTTP API)
 
   // [keepalive]
   uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)
@@ -59,11 +59,11 @@ struct ServerOptions {
   uint32_t drain_timeout_ms = 3000;  // shutdown.drain_ms: spread closes over this
 
   // [auth], [api], [events], origins, [presence]
-  std::string jwt_secret;                 // auth.jwt_secret (empty = no JWT)
-  bool allow_anonymous_user_param = true; // auth.allow_anonymous_user_param
-  std::string api_key;                    // api.key (empty = API only from loopback)
-  std::string events_room;                // events.room (empty = no status events)
-  std::vector<std::string> origins;       // origins (empty = any Origin)
+  std::string jwt_secret;                   // auth.jwt_secret (empty = no JWT)
+  bool allow_anonymous_user_param = true;   // auth.allow_anonymous_user_param
+  std::string api_key;                      // api.key (empty = API only from loopback)
+  std::string events_room;                  // events.room (empty = no status events)
+  std::vector<std::string> origins;         // origins (empty = any Origin)
   uint32_t presence_leave_delay_ms = 2000;  // presence.leave_delay_ms
 
   // [namespaces.NAME]; "default" applies to rooms without a prefix.

@@ -18,7 +18,7 @@ namespace ringcast::shard {
 namespace {
 
 constexpr uint32_t kCloseDeadlineMs = 2000;
-constexpr uint64_t kBurstFactor = 16;      // queued past this x the limit: slow, whatever
+constexpr uint64_t kBurstFactor = 16;  // queued past this x the limit: slow, whatever
 
 }  // namespace
 
@@ -194,7 +194,8 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   core::SlabHandle h = conns_.HandleOf(slot);
   if (identity.expires_unix_s) {
     // A connection does not outlive its token: close 1008 when it expires.
-    uint64_t left_s = static_cast<uint64_t>(std::max<int64_t>(*identity.expires_unix_s - now_unix_s_, 0));
+    uint64_t left_s =
+        static_cast<uint64_t>(std::max<int64_t>(*identity.expires_unix_s - now_unix_s_, 0));
     timers_->Add(now_ms_, left_s * 1000, TimerKey(TimerKind::kTokenExpiry, h));
   }
   ArmKeepalive(slot, 0);

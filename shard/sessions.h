@@ -199,7 +199,7 @@ class Sessions {
   Backpressure backpressure_;
   net::FrameReader reader_;
   FramePools pools_;
-  uint64_t queued_total_ = 0;     // bytes queued to this shard's connections
+  uint64_t queued_total_ = 0;         // bytes queued to this shard's connections
   std::vector<uint32_t> flush_list_;  // connections with frames to send
   std::vector<uint32_t> reap_;        // terminated, to free when the kernel is done
   std::vector<uint32_t> rearm_;       // receives to re-arm

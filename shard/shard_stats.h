@@ -13,23 +13,23 @@ struct ShardStats {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_rejected{0};  // slab full or draining
   std::atomic<uint64_t> handshakes_failed{0};
-  std::atomic<uint64_t> messages_in{0};           // commands received
-  std::atomic<uint64_t> publications{0};          // frames built by this shard as owner
-  std::atomic<uint64_t> deliveries{0};            // frames queued to local connections
-  std::atomic<uint64_t> messages_out{0};          // every frame queued (deliveries, replies)
-  std::atomic<uint64_t> queued_bytes{0};          // gauge: bytes waiting in out-queues
-  std::atomic<uint64_t> bus_depth{0};             // gauge: bus messages waiting for this shard
+  std::atomic<uint64_t> messages_in{0};   // commands received
+  std::atomic<uint64_t> publications{0};  // frames built by this shard as owner
+  std::atomic<uint64_t> deliveries{0};    // frames queued to local connections
+  std::atomic<uint64_t> messages_out{0};  // every frame queued (deliveries, replies)
+  std::atomic<uint64_t> queued_bytes{0};  // gauge: bytes waiting in out-queues
+  std::atomic<uint64_t> bus_depth{0};     // gauge: bus messages waiting for this shard
   std::atomic<uint64_t> bytes_out{0};
-  std::atomic<uint64_t> sends{0};                 // sendmsg calls
+  std::atomic<uint64_t> sends{0};  // sendmsg calls
   std::atomic<uint64_t> short_sends{0};
   std::atomic<uint64_t> slow_consumer_closes{0};
   std::atomic<uint64_t> protocol_closes{0};
   std::atomic<uint64_t> idle_closes{0};
   std::atomic<uint64_t> publishers_paused{0};  // backpressure: reading stopped
-  std::atomic<uint64_t> rate_limited{0};         // commands refused by the token bucket
+  std::atomic<uint64_t> rate_limited{0};       // commands refused by the token bucket
   std::atomic<uint64_t> rate_limit_closes{0};
   std::atomic<uint64_t> recv_enobufs{0};
-  std::atomic<uint64_t> bus_overflowed{0};        // bus messages that waited in overflow
+  std::atomic<uint64_t> bus_overflowed{0};  // bus messages that waited in overflow
   std::atomic<uint64_t> doorbells{0};
   std::atomic<uint64_t> history_rooms{0};     // owned rooms that keep history
   std::atomic<uint64_t> history_messages{0};  // as of the last sweep

@@ -73,13 +73,14 @@ void Users::FinishSend(const Requests::Send& done) {
   Connection* c = sessions_->Get(done.conn);
   if (c == nullptr || c->state == ConnState::kClosing || c->state == ConnState::kDead) return;
   uint32_t slot = done.conn.slot;
-  const ReplyTickets::Ticket* t = done.ticket != 0 ? sessions_->FindTicket(*c, done.ticket) : nullptr;
+  const ReplyTickets::Ticket* t =
+      done.ticket != 0 ? sessions_->FindTicket(*c, done.ticket) : nullptr;
   if (t != nullptr && t->http) {
-    sessions_->CompleteTicket(*c, slot, done.ticket,
-                              core::SharedFrame::CreateRaw(net::BuildHttpResponse(
-                                  200, "application/json",
-                                  "{\"delivered\":" + std::to_string(done.reached) + "}",
-                                  t->keep_alive)));
+    sessions_->CompleteTicket(
+        *c, slot, done.ticket,
+        core::SharedFrame::CreateRaw(net::BuildHttpResponse(
+            200, "application/json", "{\"delivered\":" + std::to_string(done.reached) + "}",
+            t->keep_alive)));
   } else if (done.reached == 0) {
     constexpr std::string_view kNone = "no connection of that user on this node";
     if (done.ticket != 0) {

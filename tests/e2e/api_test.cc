@@ -1,11 +1,10 @@
 // Users, direct messages and the HTTP API for backends, across 2 shards.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
@@ -26,8 +25,8 @@ std::string Http(uint16_t port, const std::string& method, const std::string& pa
   if (!c.ConnectTcp(port)) return "connect failed";
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + extra;
   if (!body.empty() || method == "POST") {
-    req += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\n";
+    req +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
   }
   return c.RawHttp(req + "\r\n" + body);
 }

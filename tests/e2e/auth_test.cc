@@ -50,8 +50,8 @@ TEST(AuthTest, ValidTokenNamesTheUser) {
   ASSERT_TRUE(c.ReadWelcome());
   EXPECT_EQ(c.user(), "alice");
   WsClient bearer;  // the same through Authorization: Bearer
-  std::string line = StatusLine(server.port(), "/ws",
-                                "Authorization: Bearer " + Token(R"("sub":"bob")") + "\r\n");
+  std::string line =
+      StatusLine(server.port(), "/ws", "Authorization: Bearer " + Token(R"("sub":"bob")") + "\r\n");
   EXPECT_EQ(line, "HTTP/1.1 101 Switching Protocols");
 }
 
@@ -76,7 +76,9 @@ TEST(AuthTest, ClaimsLimitWhereAUserMaySubscribeAndPublish) {
   InProcessServer server(AuthOptions());
   ASSERT_FALSE(server.Start().has_value());
   WsClient c;
-  ASSERT_TRUE(c.Connect(server.port(), "/ws?token=" + Token(R"("sub":"carol","rooms":["chat:*","news"],"pub":["chat:*"])")));
+  ASSERT_TRUE(c.Connect(
+      server.port(),
+      "/ws?token=" + Token(R"("sub":"carol","rooms":["chat:*","news"],"pub":["chat:*"])")));
   ASSERT_TRUE(c.ReadWelcome());
   EXPECT_TRUE(Subscribe(c, "chat:1", 1));
   EXPECT_TRUE(Subscribe(c, "news", 2));

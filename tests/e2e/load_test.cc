@@ -51,7 +51,8 @@ TEST_F(LoadRunTest, FanoutCountsEveryDeliveryExactly) {
   // 2 publishers x 1000 msg/s x 2 s, each message to the 50 subscribers of its room.
   // Pacing is exact to within a few ticks of the window's edges (1%).
   EXPECT_NEAR(static_cast<double>(JsonUint(out, "expected_deliveries").value_or(0)),
-              2 * 1000 * 2 * 50, 2 * 1000 * 2 * 50 / 100) << out;
+              2 * 1000 * 2 * 50, 2 * 1000 * 2 * 50 / 100)
+      << out;
   EXPECT_EQ(JsonUint(out, "connections"), 102u) << out;
   for (const char* key : {"\"latency_us\"", "\"p50\"", "\"p999\"", "\"deliveries_per_s\"",
                           "\"busiest_thread_pct\"", "\"cpu_s_per_m_deliveries\""}) {
@@ -63,15 +64,16 @@ TEST_F(LoadRunTest, FanoutCountsEveryDeliveryExactly) {
 // sequence per room, so every room is published to and nothing reads as a gap.
 TEST_F(LoadRunTest, FewerPublishersThanRoomsReachEveryRoomExactly) {
   ChildServer load(RINGCAST_LOAD_BINARY);
-  ASSERT_TRUE(load.Spawn({"fanout", "--url", url, "--rooms", "20", "--subs", "100", "--pubs", "3",
-                          "--rate", "3000", "--duration", "1.5", "--warmup", "0.5", "--json",
-                          "--quiet"}));
+  ASSERT_TRUE(
+      load.Spawn({"fanout", "--url", url, "--rooms", "20", "--subs", "100", "--pubs", "3", "--rate",
+                  "3000", "--duration", "1.5", "--warmup", "0.5", "--json", "--quiet"}));
   ASSERT_EQ(load.WaitExit(15000), 0) << load.Stderr();
   const std::string out = load.Stdout();
   ExpectExactAccounting(out);
   // 3000 msg/s x 1.5 s, each to the 5 subscribers of one room.
-  EXPECT_NEAR(static_cast<double>(JsonUint(out, "expected_deliveries").value_or(0)),
-              3000 * 1.5 * 5, 3000 * 1.5 * 5 / 100) << out;
+  EXPECT_NEAR(static_cast<double>(JsonUint(out, "expected_deliveries").value_or(0)), 3000 * 1.5 * 5,
+              3000 * 1.5 * 5 / 100)
+      << out;
   EXPECT_EQ(JsonUint(out, "foreign"), 0u) << out;
 }
 

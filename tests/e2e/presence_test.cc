@@ -27,8 +27,7 @@ WsClient As(uint16_t port, const std::string& user, const std::string& ip) {
 }
 
 std::string PresenceSub(const std::string& room, int id) {
-  return R"({"op":"sub","room":")" + room + R"(","presence":true,"id":)" + std::to_string(id) +
-         "}";
+  return R"({"op":"sub","room":")" + room + R"(","presence":true,"id":)" + std::to_string(id) + "}";
 }
 
 TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {

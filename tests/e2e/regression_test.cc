@@ -53,7 +53,10 @@ TEST(RegressionTest, RepeatedSubWaitsForTheOwnersAck) {
   ASSERT_TRUE(ConnectWelcomed(pub, server.port(), "127.0.0.3"));
   for (int r = 0; r < 40; ++r) {
     std::string room = "again-" + std::to_string(r);
-    sub.SendText(R"({"op":"sub","room":")" + room + R"("})" "\n" R"({"op":"sub","room":")" +
+    sub.SendText(R"({"op":"sub","room":")" + room +
+                 R"("})"
+                 "\n"
+                 R"({"op":"sub","room":")" +
                  room + R"(","id":2})");
     ASSERT_TRUE(NextIsOk(sub, 2)) << room;
     pub.SendText(PubCommand(room, std::to_string(r)));
@@ -96,7 +99,10 @@ TEST(RegressionTest, UnsubBeforeTheOwnersAnswerWins) {
   ASSERT_TRUE(ConnectWelcomed(pub, server.port(), "127.0.0.3"));
   for (int r = 0; r < 8; ++r) {
     std::string room = "h:x" + std::to_string(r);
-    c.SendText(R"({"op":"sub","room":")" + room + R"(","id":1})" "\n" R"({"op":"unsub","room":")" +
+    c.SendText(R"({"op":"sub","room":")" + room +
+               R"(","id":1})"
+               "\n"
+               R"({"op":"unsub","room":")" +
                room + R"(","id":2})");
     // Both are accepted (a refused sub could not leak anything), in command order.
     ASSERT_TRUE(NextIsOk(c, 1)) << room;

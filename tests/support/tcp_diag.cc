@@ -66,8 +66,8 @@ std::optional<PeerSocketState> PeerSocket(int fd) {
     state.unread = msg->idiag_rqueue;
     bool have_info = false;
     int attrs = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof(*msg)));
-    for (auto* a = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(msg) + 1);
-         RTA_OK(a, attrs); a = RTA_NEXT(a, attrs)) {
+    for (auto* a = reinterpret_cast<rtattr*>(const_cast<inet_diag_msg*>(msg) + 1); RTA_OK(a, attrs);
+         a = RTA_NEXT(a, attrs)) {
       if (a->rta_type != INET_DIAG_INFO) continue;
       tcp_info info{};
       std::memcpy(&info, RTA_DATA(a), std::min<size_t>(RTA_PAYLOAD(a), sizeof(info)));

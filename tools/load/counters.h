@@ -23,10 +23,10 @@ struct Counters {
   uint64_t deliveries = 0;  // measured messages received
   uint64_t deliveries_all = 0;
   uint64_t received_in_window = 0;  // any of ours received during the window (overload rate)
-  uint64_t gaps = 0;      // sequence numbers skipped, as seen by receivers
-  uint64_t reorders = 0;  // a sequence number at or below one already seen
-  uint64_t foreign = 0;   // msg frames that were not ours (ignored)
-  uint64_t cycles = 0;    // churn: connect..ok cycles completed (measured)
+  uint64_t gaps = 0;                // sequence numbers skipped, as seen by receivers
+  uint64_t reorders = 0;            // a sequence number at or below one already seen
+  uint64_t foreign = 0;             // msg frames that were not ours (ignored)
+  uint64_t cycles = 0;              // churn: connect..ok cycles completed (measured)
   uint64_t cycles_all = 0;
   uint64_t err_connect = 0;
   uint64_t err_upgrade = 0;

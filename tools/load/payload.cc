@@ -107,8 +107,8 @@ size_t LocatePayload(std::string_view frame_text) {
   if (close != nullptr) {
     const auto* open =
         static_cast<const char*>(::memrchr(begin, '"', static_cast<size_t>(close - begin)));
-    if (open != nullptr &&
-        std::string_view(open + 1, static_cast<size_t>(close - open - 1)).starts_with(kPayloadMagic)) {
+    if (open != nullptr && std::string_view(open + 1, static_cast<size_t>(close - open - 1))
+                               .starts_with(kPayloadMagic)) {
       return static_cast<size_t>(open + 1 - begin);
     }
   }

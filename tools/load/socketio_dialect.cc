@@ -100,8 +100,8 @@ class SocketIoDialect final : public Dialect {
         ev.id = id;
         // An ack whose first argument is an object with "error" is a refusal.
         std::string_view args(end, static_cast<size_t>(text.data() + text.size() - end));
-        ev.kind = args.starts_with(R"([{"error")") ? ServerEvent::Kind::kError
-                                                  : ServerEvent::Kind::kOk;
+        ev.kind =
+            args.starts_with(R"([{"error")") ? ServerEvent::Kind::kError : ServerEvent::Kind::kOk;
         return ev;
       }
       case '4':  // CONNECT_ERROR

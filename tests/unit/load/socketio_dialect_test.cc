@@ -69,10 +69,9 @@ TEST_F(SocketIoDialectTest, FramesSubWithAckIdAndPubAsEvents) {
   d_->AppendSub(&out, "r", 4711, 0x1u);
   d_->AppendSend(&out, "u2", "rcl1:x", 0x2u);
   EXPECT_EQ(ClientTexts(out),
-            (std::vector<std::string>{R"(421["sub","room-3"])",
-                                      R"(42["pub",{"room":"room-3","data":"rcl1:abc"}])",
-                                      R"(424711["sub","r"])",
-                                      R"(42["send",{"to":"u2","data":"rcl1:x"}])"}));
+            (std::vector<std::string>{
+                R"(421["sub","room-3"])", R"(42["pub",{"room":"room-3","data":"rcl1:abc"}])",
+                R"(424711["sub","r"])", R"(42["send",{"to":"u2","data":"rcl1:x"}])"}));
 }
 
 TEST_F(SocketIoDialectTest, OpenPacketIsAnsweredWithNamespaceConnect) {

@@ -13,8 +13,8 @@ namespace {
 
 // A masked client frame, built by hand so the reader is checked against
 // RFC 6455 and not against our own writer.
-std::string ClientFrame(uint8_t opcode, std::string_view payload, bool fin = true,
-                        bool mask = true, uint8_t rsv = 0) {
+std::string ClientFrame(uint8_t opcode, std::string_view payload, bool fin = true, bool mask = true,
+                        uint8_t rsv = 0) {
   std::string out;
   out.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv << 4) | opcode));
   uint8_t m = mask ? 0x80 : 0;
@@ -26,7 +26,8 @@ std::string ClientFrame(uint8_t opcode, std::string_view payload, bool fin = tru
     out.push_back(static_cast<char>(payload.size() & 0xff));
   } else {
     out.push_back(static_cast<char>(m | 127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
+    for (int i = 7; i >= 0; --i)
+      out.push_back(static_cast<char>((payload.size() >> (8 * i)) & 0xff));
   }
   const uint8_t key[4] = {0x12, 0x34, 0x56, 0x78};
   if (mask) out.append(reinterpret_cast<const char*>(key), 4);
@@ -148,8 +149,7 @@ TEST(FrameReaderTest, ViolationsMapToCloseCodes) {
        1009},
       {"close with 1 byte", ClientFrame(0x8, "x"), 1002},
       {"close with bad code", ClientFrame(0x8, std::string("\x03\xed", 2)), 1002},
-      {"close with bad utf8 reason", ClientFrame(0x8, std::string("\x03\xe8", 2) + bad_utf8),
-       1007},
+      {"close with bad utf8 reason", ClientFrame(0x8, std::string("\x03\xe8", 2) + bad_utf8), 1007},
   };
   for (const BadCase& c : cases) {
     Fixture f(1024);

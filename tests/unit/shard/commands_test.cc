@@ -56,10 +56,13 @@ TEST(CommandsRateLimitTest, CommandsPastTheBurstAreRefusedUntilTimeRefills) {
   cluster.Advance(10000);
   alice.Text(Ping(9) + "\n" + Ping(10) + "\n" + Ping(11) + "\n" + Ping(12));
   cluster.Settle();
-  EXPECT_EQ(alice.Texts(), (Texts{Pong(9), Pong(10), Pong(11), Error(12, "rate_limited", limited)}));
+  EXPECT_EQ(alice.Texts(),
+            (Texts{Pong(9), Pong(10), Pong(11), Error(12, "rate_limited", limited)}));
 
   // A refused command without an id is still told; malformed ones keep their id.
-  alice.Text(R"({"op":"ping"})" "\n" R"({"op":"nope","id":13})");
+  alice.Text(R"({"op":"ping"})"
+             "\n"
+             R"({"op":"nope","id":13})");
   cluster.Settle();
   EXPECT_EQ(alice.Texts(), (Texts{Error(std::nullopt, "rate_limited", limited),
                                   Error(13, "rate_limited", limited)}));
@@ -199,9 +202,9 @@ TEST(CommandsOrderTest, RepliesKeepCommandOrderWhenAnEarlierReplyWaitsForAnother
   const std::string remote = cluster.RoomOwnedBy(1, "remote");
   const std::string local = cluster.RoomOwnedBy(0, "local");
   Client alice = cluster.ConnectUser(0, "alice");
-  alice.Text(Sub(remote, 1) + "\n" + Ping(2) + "\n" +
-             R"({"op":"pub","room":")" + remote + R"(","data":1,"echo":false,"id":3})" + "\n" +
-             Sub(local, 4) + "\n" + R"({"op":"bogus","id":5})" + "\n" + Ping(6));
+  alice.Text(Sub(remote, 1) + "\n" + Ping(2) + "\n" + R"({"op":"pub","room":")" + remote +
+             R"(","data":1,"echo":false,"id":3})" + "\n" + Sub(local, 4) + "\n" +
+             R"({"op":"bogus","id":5})" + "\n" + Ping(6));
   cluster.shard(0).Round();
   cluster.shard(0).Round();
   EXPECT_EQ(alice.Texts(), Texts{}) << "everything waits behind the remote sub";
@@ -222,7 +225,9 @@ TEST(CommandsOrderTest, AReqHoldsBackLaterRepliesUntilItsTimeout) {
   Cluster cluster(ServerOptions{});
   Client alice = cluster.ConnectUser(0, "alice");
   Client bob = cluster.ConnectUser(1, "bob");
-  alice.Text(R"({"op":"req","to":"bob","data":1,"timeout_ms":1000,"id":1})" "\n" + Ping(2));
+  alice.Text(R"({"op":"req","to":"bob","data":1,"timeout_ms":1000,"id":1})"
+             "\n" +
+             Ping(2));
   cluster.Settle();
   EXPECT_EQ(bob.Texts().size(), 1u);
   EXPECT_EQ(alice.Texts(), Texts{});

@@ -1,5 +1,3 @@
-#include "shard/config_options.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shard/config_options.h"
 #include "shard/config_table.h"
 
 namespace ringcast::shard {

@@ -97,8 +97,8 @@ TEST(HttpApiRoutesTest, UnknownPathGets426EvenWithoutAKey) {
   Cluster cluster(WithKey());
   const std::string body =
       ErrorBody("bad_command", "not an API path: WebSocket clients must send an Upgrade request");
-  for (std::string path : {"/", "/ws", "/nope", "/api", "/api/stats/", "/API/stats",
-                           "/healthz/x", "/api/publishx", "/metrics.txt"}) {
+  for (std::string path : {"/", "/ws", "/nope", "/api", "/api/stats/", "/API/stats", "/healthz/x",
+                           "/api/publishx", "/metrics.txt"}) {
     SCOPED_TRACE(path);
     HttpResponse with_key = CallOne(cluster, 0, HttpRequest("GET", path, "", kAuth));
     EXPECT_EQ(with_key.status, 426);
@@ -174,10 +174,11 @@ TEST(HttpApiAccessTest, WithAKeySetAMissingOrWrongKeyGets401) {
   for (const RouteCase& route : Routes()) {
     if (route.path == "/healthz") continue;
     SCOPED_TRACE(route.path);
-    for (std::string_view auth : {std::string_view(""), std::string_view("Authorization: apikey k3\r\n"),
-                                  std::string_view("Authorization: apikey k3yy\r\n"),
-                                  std::string_view("Authorization: Bearer k3y\r\n"),
-                                  std::string_view("X-Api-Key: k3y\r\n")}) {
+    for (std::string_view auth :
+         {std::string_view(""), std::string_view("Authorization: apikey k3\r\n"),
+          std::string_view("Authorization: apikey k3yy\r\n"),
+          std::string_view("Authorization: Bearer k3y\r\n"),
+          std::string_view("X-Api-Key: k3y\r\n")}) {
       HttpResponse r = CallOne(cluster, 0, HttpRequest(route.method, route.path, route.body, auth));
       EXPECT_EQ(r.status, 401) << auth;
       EXPECT_EQ(r.body, body);
@@ -186,10 +187,11 @@ TEST(HttpApiAccessTest, WithAKeySetAMissingOrWrongKeyGets401) {
     std::string target = route.path + (route.path.find('?') == std::string::npos ? "?" : "&") +
                          "apikey=" + std::string(kKey);
     EXPECT_EQ(CallOne(cluster, 0, HttpRequest(route.method, target, route.body)).status, 200);
-    EXPECT_EQ(CallOne(cluster, 0, HttpRequest(route.method, route.path, route.body,
-                                              "Authorization: APIKEY k3y\r\n"))
-                  .status,
-              200);
+    EXPECT_EQ(
+        CallOne(cluster, 0,
+                HttpRequest(route.method, route.path, route.body, "Authorization: APIKEY k3y\r\n"))
+            .status,
+        200);
   }
   EXPECT_EQ(CallOne(cluster, 0, HttpRequest("GET", "/healthz")).status, 200) << "needs no key";
 }
@@ -210,10 +212,10 @@ TEST(HttpApiPublishTest, PublishAnswersSeqInAHistoryRoomAndDelivers) {
   EXPECT_EQ(s.Texts().size(), 2u);
 
   Client api = cluster.Open(0);
-  api.Write(HttpRequest("POST", "/api/publish", R"({"room":")" + hist + R"(","data":{"a":1}})",
-                        kAuth));
-  api.Write(HttpRequest("POST", "/api/publish", R"({"room":")" + hist + R"(","data":{"a":2}})",
-                        kAuth));
+  api.Write(
+      HttpRequest("POST", "/api/publish", R"({"room":")" + hist + R"(","data":{"a":1}})", kAuth));
+  api.Write(
+      HttpRequest("POST", "/api/publish", R"({"room":")" + hist + R"(","data":{"a":2}})", kAuth));
   api.Write(HttpRequest("POST", "/api/publish", R"({"room":")" + plain + R"(","data":3})", kAuth));
   cluster.Settle();
   std::vector<HttpResponse> r = api.Responses();
@@ -224,12 +226,15 @@ TEST(HttpApiPublishTest, PublishAnswersSeqInAHistoryRoomAndDelivers) {
   EXPECT_EQ(r[1].body, R"({"seq":2})");
   EXPECT_EQ(r[2].status, 200);
   EXPECT_EQ(r[2].body, "{}");  // no history, no seq; client_publish=false does not bind the API
-  EXPECT_EQ(s.Texts(), (Texts{R"({"op":"msg","room":")" + hist + R"(","seq":1,"from":"$server","data":{"a":1}})",
-                              R"({"op":"msg","room":")" + hist + R"(","seq":2,"from":"$server","data":{"a":2}})",
-                              Msg(plain, "$server", "3")}));
+  EXPECT_EQ(
+      s.Texts(),
+      (Texts{R"({"op":"msg","room":")" + hist + R"(","seq":1,"from":"$server","data":{"a":1}})",
+             R"({"op":"msg","room":")" + hist + R"(","seq":2,"from":"$server","data":{"a":2}})",
+             Msg(plain, "$server", "3")}));
 
   // A bad body is 400 with the command's error code.
-  HttpResponse bad = CallOne(cluster, 0, HttpRequest("POST", "/api/publish", R"({"room":"x"})", kAuth));
+  HttpResponse bad =
+      CallOne(cluster, 0, HttpRequest("POST", "/api/publish", R"({"room":"x"})", kAuth));
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(JsonField(bad.body, "error"), "bad_command");
 }
@@ -288,8 +293,9 @@ TEST(HttpApiBodyTest, ABodyOverMaxBodyBytesGets413BeforeItArrives) {
 
   // One byte more is refused as soon as the head says so.
   Client c = cluster.Open(0);
-  c.Write("POST /api/publish HTTP/1.1\r\nHost: test\r\nAuthorization: apikey k3y\r\n"
-          "Content-Length: 65\r\n\r\n");
+  c.Write(
+      "POST /api/publish HTTP/1.1\r\nHost: test\r\nAuthorization: apikey k3y\r\n"
+      "Content-Length: 65\r\n\r\n");
   cluster.Settle();
   std::vector<HttpResponse> r = c.Responses();
   ASSERT_EQ(r.size(), 1u);
@@ -317,8 +323,7 @@ TEST(HttpApiPipelineTest, PipelinedKeepAliveRequestsAreAnsweredInOrder) {
             HttpRequest("GET", "/healthz") +
             HttpRequest("GET", "/api/presence?room=" + present, "", kAuth) +
             HttpRequest("POST", "/api/send", R"({"to":"bob","data":2})", kAuth) +
-            HttpRequest("GET", "/nope") +
-            HttpRequest("GET", "/api/stats", "", kAuth) +
+            HttpRequest("GET", "/nope") + HttpRequest("GET", "/api/stats", "", kAuth) +
             HttpRequest("POST", "/api/publish", "{not json", kAuth));
   cluster.shard(0).Round();
   cluster.shard(0).Round();

@@ -122,9 +122,8 @@ TEST_F(MetricsOutputTest, PrometheusTextHoldsEveryCounterPerShardAndInTotal) {
     EXPECT_NE(text.find("# TYPE " + name + (c.counter ? " counter\n" : " gauge\n")),
               std::string::npos);
     for (size_t s = 0; s < kShards; ++s) {
-      std::string sample =
-          "\n" + name + "{shard=\"" + std::to_string(s) + "\"} " + std::to_string(ValueOf(s, i)) +
-          "\n";
+      std::string sample = "\n" + name + "{shard=\"" + std::to_string(s) + "\"} " +
+                           std::to_string(ValueOf(s, i)) + "\n";
       EXPECT_NE(text.find(sample), std::string::npos) << sample;
     }
     std::string all = "\n" + name + "{shard=\"all\"} " + std::to_string(Total(i)) + "\n";

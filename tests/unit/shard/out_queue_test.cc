@@ -88,7 +88,7 @@ TEST(OutQueueTest, MatchesModelAcrossChunks) {
     uint32_t size;
   };
   std::deque<Queued> model;  // queued frames, head first (a popped frame is freed)
-  uint32_t offset = 0;                   // into model.front()
+  uint32_t offset = 0;       // into model.front()
   std::mt19937 rng(7);
   auto model_bytes = [&] {
     uint64_t sum = 0;

@@ -23,8 +23,8 @@ using Texts = std::vector<std::string>;
 
 std::string SeqMsg(const std::string& room, uint64_t seq, const std::string& from,
                    const std::string& data) {
-  return R"({"op":"msg","room":")" + room + R"(","seq":)" + std::to_string(seq) +
-         R"(,"from":")" + from + R"(","data":)" + data + "}";
+  return R"({"op":"msg","room":")" + room + R"(","seq":)" + std::to_string(seq) + R"(,"from":")" +
+         from + R"(","data":)" + data + "}";
 }
 
 // Subscribes and settles; expects exactly the `ok`.

@@ -72,8 +72,7 @@ inline constexpr std::string_view kWsKey = "dGhlIHNhbXBsZSBub25jZQ==";
 
 // A valid RFC 6455 upgrade request for `target`, plus `extra` header lines
 // (each ending in \r\n).
-inline std::string UpgradeRequest(std::string_view target = "/ws",
-                                  std::string_view extra = "") {
+inline std::string UpgradeRequest(std::string_view target = "/ws", std::string_view extra = "") {
   std::string out = "GET ";
   out.append(target).append(
       " HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -173,9 +172,8 @@ inline bool DecodeHttpResponse(std::string_view bytes, size_t* pos, HttpResponse
   while (line_end != std::string_view::npos) {
     size_t start = line_end + 2;
     line_end = head.find("\r\n", start);
-    std::string_view line = head.substr(start, line_end == std::string_view::npos
-                                                   ? std::string_view::npos
-                                                   : line_end - start);
+    std::string_view line = head.substr(
+        start, line_end == std::string_view::npos ? std::string_view::npos : line_end - start);
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     std::string_view value = line.substr(colon + 1);
@@ -214,21 +212,17 @@ inline bool HasField(std::string_view json, std::string_view path) {
 // Commands and the server's answers, as exact JSON text (the server writes
 // fields in a fixed order: docs/protocol.md).
 inline std::string Sub(std::string_view room, uint64_t id) {
-  return R"({"op":"sub","room":")" + std::string(room) + R"(","id":)" + std::to_string(id) +
-         "}";
+  return R"({"op":"sub","room":")" + std::string(room) + R"(","id":)" + std::to_string(id) + "}";
 }
 inline std::string Unsub(std::string_view room, uint64_t id) {
-  return R"({"op":"unsub","room":")" + std::string(room) + R"(","id":)" + std::to_string(id) +
-         "}";
+  return R"({"op":"unsub","room":")" + std::string(room) + R"(","id":)" + std::to_string(id) + "}";
 }
 inline std::string Pub(std::string_view room, std::string_view data_json, uint64_t id) {
-  return R"({"op":"pub","room":")" + std::string(room) + R"(","data":)" +
-         std::string(data_json) + R"(,"id":)" + std::to_string(id) + "}";
+  return R"({"op":"pub","room":")" + std::string(room) + R"(","data":)" + std::string(data_json) +
+         R"(,"id":)" + std::to_string(id) + "}";
 }
 inline std::string Ok(uint64_t id) { return R"({"op":"ok","id":)" + std::to_string(id) + "}"; }
-inline std::string Pong(uint64_t id) {
-  return R"({"op":"pong","id":)" + std::to_string(id) + "}";
-}
+inline std::string Pong(uint64_t id) { return R"({"op":"pong","id":)" + std::to_string(id) + "}"; }
 inline std::string Error(std::optional<uint64_t> id, std::string_view code,
                          std::string_view reason) {
   std::string out = R"({"op":"error",)";
@@ -241,8 +235,8 @@ inline std::string Msg(std::string_view room, std::string_view from, std::string
          R"(","data":)" + std::string(data_json) + "}";
 }
 inline std::string DirectMsg(std::string_view from, std::string_view data_json) {
-  return R"({"op":"msg","from":")" + std::string(from) + R"(","data":)" +
-         std::string(data_json) + "}";
+  return R"({"op":"msg","from":")" + std::string(from) + R"(","data":)" + std::string(data_json) +
+         "}";
 }
 
 // An HTTP/1.1 request with Content-Length (when there is a body) and `extra`
@@ -407,8 +401,7 @@ class Cluster {
         queues_(shards * shards) {
     std::vector<const ShardStats*> stats;
     for (unsigned i = 0; i < shards; ++i) {
-      shards_.push_back(
-          std::make_unique<SimShard>(this, i, shards, options_, &metrics_, &clock_));
+      shards_.push_back(std::make_unique<SimShard>(this, i, shards, options_, &metrics_, &clock_));
       stats.push_back(&shards_.back()->stats());
     }
     metrics_.SetShards(std::move(stats));
@@ -636,8 +629,7 @@ inline void SimShard::SendMsg(int fd, core::SlabHandle h, size_t iov_count) {
     total += iov_[i].iov_len;
   }
   s.sends.push_back(total);
-  completions_.push_back(
-      Completion{Completion::kSent, fd, h, static_cast<int>(total), false, {}});
+  completions_.push_back(Completion{Completion::kSent, fd, h, static_cast<int>(total), false, {}});
 }
 
 inline void SimShard::Shutdown(int fd, int how) {
@@ -697,8 +689,8 @@ inline void SimShard::Round() {
   for (auto& [fd, s] : cluster_->sockets_) {
     if (s.shard != id_ || !s.recv_armed || s.closed) continue;
     if (!s.input.empty()) {
-      ready.push_back(Completion{Completion::kRecv, fd, s.handle,
-                                 static_cast<int>(s.input.size()), true, std::move(s.input)});
+      ready.push_back(Completion{Completion::kRecv, fd, s.handle, static_cast<int>(s.input.size()),
+                                 true, std::move(s.input)});
       s.input.clear();
     } else if (s.eof) {
       s.recv_armed = false;  // EOF ends the multishot receive

@@ -23,8 +23,7 @@ constexpr std::string_view kNoSuchUser = "no connection of that user on this nod
 
 std::string Req(std::string_view to, std::string_view data, uint64_t timeout_ms, uint64_t id) {
   return R"({"op":"req","to":")" + std::string(to) + R"(","data":)" + std::string(data) +
-         R"(,"timeout_ms":)" + std::to_string(timeout_ms) + R"(,"id":)" + std::to_string(id) +
-         "}";
+         R"(,"timeout_ms":)" + std::to_string(timeout_ms) + R"(,"id":)" + std::to_string(id) + "}";
 }
 std::string Res(std::string_view rid, std::string_view data, uint64_t id) {
   return R"({"op":"res","rid":")" + std::string(rid) + R"(","data":)" + std::string(data) +
@@ -154,8 +153,8 @@ TEST(UsersAcrossShardsTest, ResWithMalformedRidGetsBadCommand) {
   Cluster cluster(ServerOptions{});
   Client bob = cluster.ConnectUser(1, "bob");
   const std::vector<std::string> bad = {
-      "abc", "1", "0.", ".1", "2.1" /* no shard 2 */, "0.1x", "x0.1", "-0.1", "0.-1",
-      "+0.1", " 0.1", "0.4294967296" /* past uint32 */, "0.1.2"};
+      "abc",  "1",    "0.",   ".1",   "2.1" /* no shard 2 */,           "0.1x", "x0.1",
+      "-0.1", "0.-1", "+0.1", " 0.1", "0.4294967296" /* past uint32 */, "0.1.2"};
   uint64_t id = 1;
   Texts expected;
   for (const std::string& rid : bad) {
