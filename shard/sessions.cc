@@ -37,7 +37,8 @@ Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string 
       conns_(options.max_connections_per_shard),
       front_(this, events, access, options, stats),
       backpressure_(this, io, options.max_queued_bytes),
-      reader_(options.max_message_bytes) {}
+      reader_(options.max_message_bytes),
+      keepalive_(options.ping_interval_ms, options.idle_timeout_ms) {}
 
 Sessions::~Sessions() {
   conns_.ForEach([&](uint32_t, Connection& c) {
@@ -198,7 +199,7 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
         static_cast<uint64_t>(std::max<int64_t>(*identity.expires_unix_s - now_unix_s_, 0));
     timers_->Add(now_ms_, left_s * 1000, TimerKey(TimerKind::kTokenExpiry, h));
   }
-  ArmKeepalive(slot, 0);
+  ArmKeepalive(slot, keepalive_.NextCheck(0));
   scratch_.clear();
   proto::WriteWelcome(&scratch_, SidOf(slot), c.user, node_id_);
   Enqueue(c, slot, BuildText(scratch_));
@@ -256,39 +257,21 @@ void Sessions::OnHandshakeTimer(Connection& c, uint32_t slot) {
   RejectHttp(c, slot, 408, "handshake not completed in time");
 }
 
-// Pings a connection that has been silent for ping_interval_ms, closes one
-// silent (not even a pong) for idle_timeout_ms, and re-arms.
 void Sessions::OnKeepalive(Connection& c, uint32_t slot) {
-  if (c.paused) {  // we stopped reading it: its silence is ours
-    ArmKeepalive(slot, 0);
-    return;
-  }
-  uint64_t silent = now_ms_ - c.last_rx_ms;
-  if (options_.idle_timeout_ms > 0 && silent >= options_.idle_timeout_ms) {
+  // A paused publisher's silence is ours: we stopped reading it.
+  KeepaliveStep step = keepalive_.Check(c.paused ? 0 : now_ms_ - c.last_rx_ms);
+  if (step.close) {
     Bump(stats_->idle_closes);
     CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kNormal), "idle timeout");
     return;
   }
-  if (options_.ping_interval_ms > 0 && silent >= options_.ping_interval_ms) {
-    Enqueue(c, slot, writer_->Build(wire::Opcode::kPing, {}));
-  }
-  ArmKeepalive(slot, silent);
+  if (step.ping) Enqueue(c, slot, writer_->Build(wire::Opcode::kPing, {}));
+  ArmKeepalive(slot, step.next_check_ms);
 }
 
-void Sessions::ArmKeepalive(uint32_t slot, uint64_t silent_ms) {
-  uint64_t delay = UINT64_MAX;
-  if (options_.ping_interval_ms > 0) {
-    // The next ping is due ping_interval_ms after the last byte, or one
-    // interval after the ping just sent.
-    uint64_t ping = options_.ping_interval_ms;
-    delay = silent_ms < ping ? ping - silent_ms : ping;
-  }
-  if (options_.idle_timeout_ms > 0) {
-    uint64_t left = options_.idle_timeout_ms > silent_ms ? options_.idle_timeout_ms - silent_ms : 0;
-    delay = std::min<uint64_t>(delay, std::max<uint64_t>(left, 1));
-  }
-  if (delay == UINT64_MAX) return;
-  timers_->Add(now_ms_, delay, TimerKey(TimerKind::kKeepalive, conns_.HandleOf(slot)));
+void Sessions::ArmKeepalive(uint32_t slot, std::optional<uint64_t> delay_ms) {
+  if (!delay_ms) return;
+  timers_->Add(now_ms_, *delay_ms, TimerKey(TimerKind::kKeepalive, conns_.HandleOf(slot)));
 }
 
 void Sessions::Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame) {

@@ -41,6 +41,7 @@
 #include "shard/connection.h"
 #include "shard/drain_schedule.h"
 #include "shard/http_front.h"
+#include "shard/keepalive.h"
 #include "shard/out_queue.h"
 #include "shard/server.h"
 #include "shard/shard_stats.h"
@@ -173,7 +174,7 @@ class Sessions {
   void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
   void OnHandshakeTimer(Connection& c, uint32_t slot);
   void OnKeepalive(Connection& c, uint32_t slot);
-  void ArmKeepalive(uint32_t slot, uint64_t silent_ms);
+  void ArmKeepalive(uint32_t slot, std::optional<uint64_t> delay_ms);
   // The last frame a closing connection sends (its close frame or HTTP error).
   void EnqueueLast(Connection& c, uint32_t slot, core::SharedFrame* frame);
   void Push(Connection& c, uint32_t slot, LocalFrame* local);
@@ -198,6 +199,7 @@ class Sessions {
   HttpFront front_;
   Backpressure backpressure_;
   net::FrameReader reader_;
+  const Keepalive keepalive_;
   FramePools pools_;
   uint64_t queued_total_ = 0;         // bytes queued to this shard's connections
   std::vector<uint32_t> flush_list_;  // connections with frames to send

@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <utility>
 
 #include "tests/support/ws_client.h"
@@ -64,8 +66,8 @@ shard::ServerOptions TestServerOptions(unsigned shards) {
 InProcessServer::InProcessServer(shard::ServerOptions options)
     : server_(std::make_unique<shard::Server>(std::move(options))) {}
 
-InProcessServer::InProcessServer(shard::ServerOptions options, const core::Clock* clock)
-    : server_(std::make_unique<shard::Server>(std::move(options), clock)) {}
+InProcessServer::InProcessServer(shard::ServerOptions options, core::ManualClock* clock)
+    : server_(std::make_unique<shard::Server>(std::move(options), clock)), clock_(clock) {}
 
 InProcessServer::~InProcessServer() { Stop(); }
 
@@ -79,7 +81,21 @@ void InProcessServer::Stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
   server_->RequestStop();
+  if (clock_ == nullptr) {
+    server_->Wait();
+    return;
+  }
+  // A drain spreads its closes over server time: keep that time moving.
+  std::atomic<bool> done{false};
+  std::thread ticker([&] {
+    while (!done.load()) {
+      clock_->Advance(50);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
   server_->Wait();
+  done.store(true);
+  ticker.join();
 }
 
 uint16_t FreePort() {

@@ -26,10 +26,11 @@ shard::ServerOptions TestServerOptions(unsigned shards = 2);
 class InProcessServer {
  public:
   explicit InProcessServer(shard::ServerOptions options = TestServerOptions());
-  // Shards read time from `clock` (a core::ManualClock lets a test move the
-  // server's time instead of sleeping; the shards still run a round at least
-  // every 20 ms of real time, so an Advance takes effect within that).
-  InProcessServer(shard::ServerOptions options, const core::Clock* clock);
+  // Shards read time from `clock`, which the test moves instead of sleeping
+  // (the shards still run a round at least every 20 ms of real time, so an
+  // Advance takes effect within that). Stop() moves it on until the drain
+  // is over.
+  InProcessServer(shard::ServerOptions options, core::ManualClock* clock);
   ~InProcessServer();
   InProcessServer(const InProcessServer&) = delete;
   InProcessServer& operator=(const InProcessServer&) = delete;
@@ -43,6 +44,7 @@ class InProcessServer {
 
  private:
   std::unique_ptr<shard::Server> server_;
+  core::ManualClock* clock_ = nullptr;
   bool started_ = false;
   bool stopped_ = false;
 };
