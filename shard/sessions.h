@@ -2,9 +2,9 @@
 // Connections).
 //
 // A connection reads HTTP heads until one upgrades (then it is a WebSocket
-// session) or serves HTTP API requests, keep-alive and pipelined. WebSocket
-// input goes through the pooled frame reader; text messages go up to
-// SessionEvents. Output: every frame is queued on the connection's
+// session) or serves HTTP API requests, keep-alive and pipelined (HttpFront).
+// WebSocket input goes through the pooled frame reader; text messages go up
+// to SessionEvents (SessionSink). Output: every frame is queued on the connection's
 // OutQueue, and once per round each connection with queued frames and no
 // send in flight sends them all in one sendmsg (corking). Replies keep
 // command order through ReplyTickets.
@@ -13,10 +13,10 @@
 // its last send is stuck is closed with 4000 (slow consumer). While more
 // than max(64 MiB, 4 x max_queued_bytes) wait in the queues of any shard,
 // connections that publish stop being read until that halves, so an
-// overload waits in publishers' sockets, not in our memory. Keepalive pings
-// silent connections and closes ones silent past the idle timeout;
-// handshakes and closes have deadlines. Drain sends `bye` + 1001 spread over
-// three quarters of drain_ms.
+// overload waits in publishers' sockets, not in our memory (Backpressure).
+// Keepalive pings silent connections and closes ones silent past the idle
+// timeout; handshakes and closes have deadlines. Drain sends `bye` + 1001
+// spread over three quarters of drain_ms (DrainSchedule).
 //
 // Everything the ring does for it goes through SessionIo, and everything it
 // reports goes to SessionEvents, so it is tested without a ring or sockets.
