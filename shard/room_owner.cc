@@ -87,11 +87,9 @@ void RoomOwner::OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t
   uint64_t reached = 0;
   if (!refuse) {
     auto it = rooms_.find(req->room);
-    if (it == rooms_.end() && namespaces_.KeepsHistory(req->room)) {
-      Ensure(req->room);  // history outlives subscribers
-      it = rooms_.find(req->room);
-    }
     OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
+    // History outlives subscribers: a publication creates its history room.
+    if (o == nullptr && namespaces_.KeepsHistory(req->room)) o = &Ensure(req->room);
     uint64_t mask = o == nullptr ? 0 : o->shard_mask;
     if (o != nullptr && o->history) seq = ++o->seq;
     if (o != nullptr) reached = o->user_conns;

@@ -133,7 +133,7 @@ void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view by
     // The buffer ring ran dry: an ordinary, counted event. Buffers come back
     // as the round consumes them; the receive is re-armed at its end.
     Bump(stats_->recv_enobufs);
-    if (!c.recv_armed && c.state != ConnState::kDead) rearm_.push_back(slot);
+    Rearm(c, slot);
   } else if (res == -ECANCELED && c.state != ConnState::kDead) {
     rearm_.push_back(slot);  // cancelled to pause it; re-armed once resumed
   } else {
