@@ -6,7 +6,6 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
-#include <variant>
 
 #include "net/listener.h"
 
@@ -18,7 +17,7 @@ constexpr unsigned kSqEntries = 4096;
 constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kRecvBuffers = 512;
 constexpr uint32_t kRecvBufferBytes = 16384;
-constexpr uint32_t kTickMs = 20;
+constexpr uint32_t kTickMs = 20;  // as ShardParts' timer wheel
 constexpr size_t kMaxIov = 64;
 constexpr size_t kSendBlocks = 512;
 constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
@@ -51,16 +50,9 @@ Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_f
       listen_fd_(listen_fd),
       stop_(stop),
       clock_(clock),
-      timers_(kTickMs, 1024),
       outbox_(mesh, id),
-      namespaces_(options_.namespaces),
-      access_(options_, namespaces_, options_.node_id, id),
-      sessions_(id, options_, options_.node_id, &access_, &writer_, &timers_, &stats_, this, this),
-      owner_(this, namespaces_, options_.presence_leave_delay_ms, &writer_, clock, &stats_),
-      rooms_(this, &sessions_, access_, namespaces_, options_, &stats_),
-      users_(this, &sessions_, &rooms_, &timers_),
-      commands_(options_, &sessions_, access_, &rooms_, &users_, &stats_, id),
-      http_(options_, &sessions_, access_, &rooms_, &users_, *metrics, id),
+      parts_(id, options_, this, this, &stats_, metrics, clock),
+      sessions_(parts_.sessions()),
       send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
 
 Shard::~Shard() {
@@ -114,8 +106,8 @@ bool Shard::Round() {
   ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
   buffers_.Commit();
   DrainInbound();
-  timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
-  owner_.Tick(now_ms_);
+  parts_.timers().Advance(now_ms_, [this](uint64_t key) { parts_.OnTimer(key); });
+  parts_.owner().Tick(now_ms_);
   if (!sessions_.draining() && stop_->load(std::memory_order_relaxed)) {
     sessions_.BeginDrain();
     drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms + kDrainLingerMs;
@@ -217,14 +209,6 @@ void Shard::OnRecv(const io_uring_cqe& cqe) {
   buffers_.Return(bid);
 }
 
-void Shard::OnTimer(uint64_t key) {
-  if (TimerKindOf(key) == TimerKind::kRequestTimeout) {
-    users_.OnRequestTimeout(static_cast<uint32_t>(key));
-  } else {
-    sessions_.OnTimer(key);
-  }
-}
-
 // SessionIo.
 
 void Shard::ArmRecv(int fd, core::SlabHandle h) {
@@ -264,21 +248,6 @@ void Shard::Shutdown(int fd, int how) { shutdown(fd, how); }
 
 void Shard::Close(int fd) { close(fd); }
 
-// SessionEvents.
-
-bool Shard::OnText(Connection& c, uint32_t slot, std::string_view message) {
-  return commands_.OnText(c, slot, message);
-}
-
-size_t Shard::OnHttpRequest(Connection& c, uint32_t slot, const net::HttpRequest& req,
-                            std::string_view input) {
-  return http_.Serve(c, slot, req, input);
-}
-
-void Shard::OnOpen(Connection& c, uint32_t slot) { commands_.OnOpen(c, slot); }
-
-void Shard::OnFree(Connection& c, uint32_t slot) { commands_.OnFree(c, slot); }
-
 // The bus.
 
 void Shard::Post(unsigned to, BusMessage msg) {
@@ -301,26 +270,8 @@ void Shard::DrainInbound() {
 }
 
 void Shard::Dispatch(unsigned from, BusMessage msg) {
-  struct Visitor {
-    Shard* s;
-    unsigned from;
-    void operator()(bus::Publish& m) {
-      // The owner refuses publications while its own outbox is backlogged.
-      s->owner_.OnPublish(std::move(m.req), !s->outbox_.Admits(s->id_), s->now_ms_);
-    }
-    void operator()(bus::Deliver& m) { s->rooms_.OnDeliver(std::move(m)); }
-    void operator()(bus::Join& m) { s->owner_.OnJoin(std::move(m), from, s->now_ms_); }
-    void operator()(bus::JoinAck& m) { s->rooms_.OnJoinAck(std::move(m)); }
-    void operator()(bus::Leave& m) { s->owner_.OnLeave(*m.room, from, m.scope); }
-    void operator()(bus::PubAck& m) { s->rooms_.OnPubAck(m); }
-    void operator()(bus::SendAck& m) { s->users_.OnSendAck(m); }
-    void operator()(bus::Disconnect& m) { s->users_.OnDisconnect(*m.user); }
-    void operator()(bus::Res& m) { s->users_.OnRes(std::move(m.answer)); }
-    void operator()(bus::Presence& m) { s->owner_.OnPresence(*m.delta, s->now_ms_); }
-    void operator()(bus::PresenceAsk& m) { s->owner_.OnPresenceAsk(std::move(m.query), from); }
-    void operator()(bus::PresenceAnswer& m) { s->rooms_.OnPresenceAnswer(std::move(m.query)); }
-  };
-  std::visit(Visitor{this, from}, msg);
+  // The owner refuses publications while its own outbox is backlogged.
+  parts_.Dispatch(from, std::move(msg), !outbox_.Admits(id_), now_ms_);
 }
 
 void Shard::RingDoorbells(uint64_t due) {

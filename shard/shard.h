@@ -4,7 +4,8 @@
 // buffer ring feeding multishot receives, its sessions, the rooms it owns
 // (hash(room) % N), its side of every room it has subscribers in, a timer
 // wheel and its ends of the SPSC mesh. The Shard itself keeps only the ring,
-// the loop and dispatch; each concept is a class of its own:
+// the loop, its Outbox and dispatch; each concept is a class of its own,
+// wired together in ShardParts:
 //
 //   Sessions     connections: handshake, WebSocket input, out-queues, closes,
 //                keepalive, backpressure, drain
@@ -13,7 +14,6 @@
 //   LocalRooms   this shard's side of rooms: subscribe, deliver, answers
 //   RoomOwner    the owner's side: seq, history, subscriber shards, presence
 //   Users        send, req/res, disconnect
-//   Outbox       the bus toward other shards, bounded
 //
 // Each round of Run(), in the order of the design's loop: reap every ready
 // completion and handle it (accept, receive, send, tick); drain the inbound
@@ -33,28 +33,20 @@
 #include <string>
 
 #include "core/clock.h"
-#include "core/timer_wheel.h"
 #include "net/buffer_ring.h"
-#include "net/frame_writer.h"
 #include "net/uring.h"
-#include "shard/access.h"
 #include "shard/bus_port.h"
-#include "shard/commands.h"
-#include "shard/http_api.h"
-#include "shard/local_rooms.h"
 #include "shard/mesh.h"
 #include "shard/metrics.h"
-#include "shard/namespaces.h"
 #include "shard/outbox.h"
-#include "shard/room_owner.h"
 #include "shard/server.h"
 #include "shard/sessions.h"
+#include "shard/shard_parts.h"
 #include "shard/shard_stats.h"
-#include "shard/users.h"
 
 namespace ringcast::shard {
 
-class Shard final : public BusPort, public SessionIo, public SessionEvents {
+class Shard final : public BusPort, public SessionIo {
  public:
   Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
         const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock);
@@ -84,13 +76,6 @@ class Shard final : public BusPort, public SessionIo, public SessionEvents {
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return mesh_->MaxPressure(); }
 
-  // SessionEvents.
-  bool OnText(Connection& c, uint32_t slot, std::string_view message) override;
-  size_t OnHttpRequest(Connection& c, uint32_t slot, const net::HttpRequest& req,
-                       std::string_view input) override;
-  void OnOpen(Connection& c, uint32_t slot) override;
-  void OnFree(Connection& c, uint32_t slot) override;
-
  private:
   struct SendBlock;
 
@@ -103,7 +88,6 @@ class Shard final : public BusPort, public SessionIo, public SessionEvents {
   void OnAccept(const io_uring_cqe& cqe);
   void OnRecv(const io_uring_cqe& cqe);
   void OnTick();
-  void OnTimer(uint64_t key);
   void DrainInbound();
   void Dispatch(unsigned from, BusMessage msg);
   void RingDoorbells(uint64_t due);
@@ -120,18 +104,10 @@ class Shard final : public BusPort, public SessionIo, public SessionEvents {
 
   net::Uring ring_;
   net::BufferRing buffers_;
-  net::FrameWriter writer_;
-  core::TimerWheel timers_;
   ShardStats stats_;
   Outbox outbox_;
-  Namespaces namespaces_;
-  Access access_;
-  Sessions sessions_;
-  RoomOwner owner_;
-  LocalRooms rooms_;
-  Users users_;
-  Commands commands_;
-  HttpApi http_;
+  ShardParts parts_;
+  Sessions& sessions_;  // parts_.sessions(), used on every completion
 
   uint64_t now_ms_ = 0;
   bool accept_armed_ = false;

@@ -60,6 +60,7 @@
 #include "shard/namespaces.h"
 #include "shard/room_owner.h"
 #include "shard/sessions.h"
+#include "shard/shard_parts.h"
 #include "shard/shard_stats.h"
 #include "shard/users.h"
 
@@ -271,10 +272,9 @@ struct FakeSocket {
 
 class Cluster;
 
-class SimShard final : public BusPort, public SessionIo, public SessionEvents {
+class SimShard final : public BusPort, public SessionIo {
  public:
-  // The same members, in the same order, as Shard (shard/shard.h), wired as
-  // in Shard::Shard.
+  // As Shard (shard/shard.h): the real ShardParts over a simulated ring and bus.
   SimShard(Cluster* cluster, unsigned id, unsigned count, const ServerOptions& options,
            const Metrics* metrics, const core::Clock* clock)
       : cluster_(cluster),
@@ -282,16 +282,8 @@ class SimShard final : public BusPort, public SessionIo, public SessionEvents {
         count_(count),
         options_(options),
         clock_(clock),
-        timers_(kTickMs, 1024),
-        namespaces_(options_.namespaces),
-        access_(options_, namespaces_, options_.node_id, id),
-        sessions_(id, options_, options_.node_id, &access_, &writer_, &timers_, &stats_, this,
-                  this),
-        owner_(this, namespaces_, options_.presence_leave_delay_ms, &writer_, clock, &stats_),
-        rooms_(this, &sessions_, access_, namespaces_, options_, &stats_),
-        users_(this, &sessions_, &rooms_, &timers_),
-        commands_(options_, &sessions_, access_, &rooms_, &users_, &stats_, id),
-        http_(options_, &sessions_, access_, &rooms_, &users_, *metrics, id) {}
+        parts_(id, options_, this, this, &stats_, metrics, clock),
+        sessions_(parts_.sessions()) {}
   ~SimShard() override { sessions_.CloseAll(); }
   SimShard(const SimShard&) = delete;
   SimShard& operator=(const SimShard&) = delete;
@@ -321,31 +313,19 @@ class SimShard final : public BusPort, public SessionIo, public SessionEvents {
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return 0; }
 
-  // SessionEvents: as Shard.
-  bool OnText(Connection& c, uint32_t slot, std::string_view message) override {
-    return commands_.OnText(c, slot, message);
-  }
-  size_t OnHttpRequest(Connection& c, uint32_t slot, const net::HttpRequest& req,
-                       std::string_view input) override {
-    return http_.Serve(c, slot, req, input);
-  }
-  void OnOpen(Connection& c, uint32_t slot) override { commands_.OnOpen(c, slot); }
-  void OnFree(Connection& c, uint32_t slot) override { commands_.OnFree(c, slot); }
-
   // For tests.
   Sessions& sessions() { return sessions_; }
-  RoomOwner& owner() { return owner_; }
-  LocalRooms& rooms() { return rooms_; }
-  Users& users() { return users_; }
+  RoomOwner& owner() { return parts_.owner(); }
+  LocalRooms& rooms() { return parts_.rooms(); }
+  Users& users() { return parts_.users(); }
   ShardStats& stats() { return stats_; }
-  core::TimerWheel& timers() { return timers_; }
+  core::TimerWheel& timers() { return parts_.timers(); }
   // Admits(): false makes new work toward any shard be refused.
   void set_admits(bool admits) { admits_ = admits; }
 
  private:
   friend class Cluster;
-  static constexpr uint32_t kTickMs = 20;  // as Shard
-  static constexpr size_t kMaxIov = 64;    // as Shard
+  static constexpr size_t kMaxIov = 64;  // as Shard
 
   struct Completion {
     enum Kind : uint8_t { kAccept, kRecv, kSent } kind;
@@ -357,13 +337,6 @@ class SimShard final : public BusPort, public SessionIo, public SessionEvents {
   };
 
   void Dispatch(unsigned from, BusMessage msg);
-  void OnTimer(uint64_t key) {
-    if (TimerKindOf(key) == TimerKind::kRequestTimeout) {
-      users_.OnRequestTimeout(static_cast<uint32_t>(key));
-    } else {
-      sessions_.OnTimer(key);
-    }
-  }
   void Handle(const Completion& done);
 
   Cluster* const cluster_;
@@ -372,17 +345,9 @@ class SimShard final : public BusPort, public SessionIo, public SessionEvents {
   const ServerOptions options_;
   const core::Clock* const clock_;
 
-  net::FrameWriter writer_;
-  core::TimerWheel timers_;
   ShardStats stats_;
-  Namespaces namespaces_;
-  Access access_;
-  Sessions sessions_;
-  RoomOwner owner_;
-  LocalRooms rooms_;
-  Users users_;
-  Commands commands_;
-  HttpApi http_;
+  ShardParts parts_;
+  Sessions& sessions_;
 
   uint64_t now_ms_ = 0;
   bool admits_ = true;
@@ -582,25 +547,7 @@ inline void SimShard::Post(unsigned to, BusMessage msg) {
 
 // Shard::Dispatch, with the owner's own backlog check replaced by Admits().
 inline void SimShard::Dispatch(unsigned from, BusMessage msg) {
-  struct Visitor {
-    SimShard* s;
-    unsigned from;
-    void operator()(bus::Publish& m) {
-      s->owner_.OnPublish(std::move(m.req), !s->admits_, s->now_ms_);
-    }
-    void operator()(bus::Deliver& m) { s->rooms_.OnDeliver(std::move(m)); }
-    void operator()(bus::Join& m) { s->owner_.OnJoin(std::move(m), from, s->now_ms_); }
-    void operator()(bus::JoinAck& m) { s->rooms_.OnJoinAck(std::move(m)); }
-    void operator()(bus::Leave& m) { s->owner_.OnLeave(*m.room, from, m.scope); }
-    void operator()(bus::PubAck& m) { s->rooms_.OnPubAck(m); }
-    void operator()(bus::SendAck& m) { s->users_.OnSendAck(m); }
-    void operator()(bus::Disconnect& m) { s->users_.OnDisconnect(*m.user); }
-    void operator()(bus::Res& m) { s->users_.OnRes(std::move(m.answer)); }
-    void operator()(bus::Presence& m) { s->owner_.OnPresence(*m.delta, s->now_ms_); }
-    void operator()(bus::PresenceAsk& m) { s->owner_.OnPresenceAsk(std::move(m.query), from); }
-    void operator()(bus::PresenceAnswer& m) { s->rooms_.OnPresenceAnswer(std::move(m.query)); }
-  };
-  std::visit(Visitor{this, from}, msg);
+  parts_.Dispatch(from, std::move(msg), !admits_, now_ms_);
 }
 
 inline void SimShard::ArmRecv(int fd, core::SlabHandle h) {
@@ -707,8 +654,8 @@ inline void SimShard::Round() {
       Dispatch(from, std::move(msg));
     }
   }
-  timers_.Advance(now_ms_, [this](uint64_t key) { OnTimer(key); });
-  owner_.Tick(now_ms_);
+  parts_.timers().Advance(now_ms_, [this](uint64_t key) { parts_.OnTimer(key); });
+  parts_.owner().Tick(now_ms_);
   if (!sessions_.draining() && stop_) sessions_.BeginDrain();
   sessions_.EndRound();
 }
