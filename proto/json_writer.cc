@@ -1,5 +1,7 @@
 #include "proto/json_writer.h"
 
+#include <simdjson.h>
+
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -27,6 +29,10 @@ constexpr std::array<char, 256> kEscape = MakeEscapeTable();
 constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
 
 JsonWriter::JsonWriter(std::string* out) : out_(out) { RC_CHECK(out != nullptr); }
 

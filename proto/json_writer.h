@@ -23,6 +23,10 @@
 
 namespace ringcast::proto {
 
+// True when `text` is valid UTF-8: what a string from outside (a query
+// parameter, a token claim) must be before any JsonWriter may echo it.
+[[nodiscard]] bool IsValidUtf8(std::string_view text);
+
 class JsonWriter {
  public:
   static constexpr int kMaxDepth = 32;

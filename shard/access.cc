@@ -6,6 +6,7 @@
 
 #include "core/glob.h"
 #include "net/handshake.h"
+#include "proto/json_writer.h"
 #include "proto/jwt.h"
 
 namespace ringcast::shard {
@@ -19,7 +20,9 @@ bool IsValidUserId(std::string_view user) {
   for (unsigned char ch : user) {
     if (ch < 0x20 || ch == 0x7f) return false;
   }
-  return true;
+  // Echoed in `from`, `user`, presence and status events: invalid UTF-8 there
+  // would make every receiving client close with 1007.
+  return proto::IsValidUtf8(user);
 }
 
 bool SecretEquals(std::string_view given, std::string_view secret) {
@@ -96,7 +99,8 @@ bool Access::AuthenticateToken(const net::HttpRequest& req, int64_t now_unix_s, 
   proto::JwtResult r = proto::VerifyJwtHs256(*token, options_.jwt_secret, now_unix_s);
   if (!r.claims) return Refuse(refusal, 401, std::string(proto::JwtErrorReason(r.error)));
   if (!IsValidUserId(r.claims->sub)) {
-    return Refuse(refusal, 401, "token subject must be 1-128 bytes without control characters");
+    return Refuse(refusal, 401,
+                  "token subject must be 1-128 bytes of UTF-8 without control characters");
   }
   id->user = std::move(r.claims->sub);
   if (r.claims->rooms || r.claims->pub || !r.claims->info_json.empty()) {
@@ -114,8 +118,9 @@ bool Access::AuthenticateAnonymous(const net::HttpRequest& req, Identity* id, Re
   if (options_.allow_anonymous_user_param) user = net::QueryParam(req.query, "user");
   if (user) {
     if (!IsValidUserId(*user) || user->front() == '$') {
-      return Refuse(refusal, 400,
-                    "user must be 1-128 bytes without control characters, not starting with '$'");
+      return Refuse(
+          refusal, 400,
+          "user must be 1-128 bytes of UTF-8 without control characters, not starting with '$'");
     }
     id->user = std::move(*user);
     return true;

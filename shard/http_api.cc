@@ -9,6 +9,7 @@
 
 #include "net/handshake.h"
 #include "net/http_response.h"
+#include "proto/json_writer.h"
 
 namespace ringcast::shard {
 
@@ -126,7 +127,7 @@ void HttpApi::Presence(const Call& call) {
   // The answer comes from the room's owner, as a whole response: GET only.
   if (call.head) return Error(call, 405, "bad_command", "use GET");
   std::optional<std::string> room = net::QueryParam(call.req.query, "room");
-  if (!room || room->empty() || room->size() > proto::kMaxRoomBytes) {
+  if (!room || room->empty() || room->size() > proto::kMaxRoomBytes || !proto::IsValidUtf8(*room)) {
     return Error(call, 400, "bad_command", "missing or bad room parameter");
   }
   if (!access_.TracksPresence(*room)) {
