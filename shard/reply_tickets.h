@@ -7,7 +7,10 @@
 // ready, in order. Tickets are numbered from 1 (0 means "no reply wanted").
 // HTTP API requests reserve tickets too, marked http, so keep-alive answers
 // keep request order. Exists only while a reply waits (an idle connection
-// holds none). Owns the frames of answered tickets. Shard thread only.
+// holds none). Owns the frames of answered tickets, and counts what it holds
+// (held_bytes: those frames plus kTicketBytes per ticket) so that replies
+// waiting behind an unanswered one count toward the connection's
+// limits.max_queued_bytes like queued output. Shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -38,10 +41,14 @@ class ReplyTickets {
     }
   }
 
+  // What one waiting ticket costs, frame aside (its deque entry and more).
+  static constexpr uint64_t kTicketBytes = 64;
+
   uint32_t Reserve(std::optional<uint64_t> id, bool http = false, bool keep_alive = true) {
     uint32_t number = next_++;
     if (next_ == 0) next_ = 1;
     waiting_.push_back(Ticket{number, id, nullptr, http, keep_alive});
+    held_bytes_ += kTicketBytes;
     return number;
   }
 
@@ -51,6 +58,7 @@ class ReplyTickets {
     if (waiting_.empty()) return false;
     Reserve(std::nullopt);
     waiting_.back().frame = frame;
+    held_bytes_ += frame->size();
     return true;
   }
 
@@ -68,15 +76,19 @@ class ReplyTickets {
     Ticket* t = FindMutable(number);
     RC_CHECK(t != nullptr && t->frame == nullptr);
     t->frame = frame;
+    held_bytes_ += frame->size();
     while (!waiting_.empty() && waiting_.front().frame != nullptr) {
       core::SharedFrame* ready = waiting_.front().frame;
       waiting_.pop_front();
+      held_bytes_ -= kTicketBytes + ready->size();
       emit(ready);
     }
   }
 
   bool empty() const { return waiting_.empty(); }
   size_t size() const { return waiting_.size(); }
+  // Frames held and tickets waiting, in bytes (see kTicketBytes).
+  uint64_t held_bytes() const { return held_bytes_; }
 
  private:
   Ticket* FindMutable(uint32_t number) {
@@ -87,6 +99,7 @@ class ReplyTickets {
   }
 
   uint32_t next_ = 1;
+  uint64_t held_bytes_ = 0;
   std::deque<Ticket> waiting_;  // in ticket order
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <limits>
 
 #include "core/wire.h"
 #include "net/handshake.h"
@@ -38,7 +39,9 @@ Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string 
       front_(this, events, access, options, stats),
       backpressure_(this, io, options.max_queued_bytes),
       reader_(options.max_message_bytes),
-      keepalive_(options.ping_interval_ms, options.idle_timeout_ms) {}
+      keepalive_(options.ping_interval_ms, options.idle_timeout_ms) {
+  RC_CHECK(options.max_connections_per_shard < kMaxTimerSlots);  // slots fit a timer key
+}
 
 Sessions::~Sessions() {
   conns_.ForEach([&](uint32_t, Connection& c) {
@@ -195,9 +198,11 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   core::SlabHandle h = conns_.HandleOf(slot);
   if (identity.expires_unix_s) {
     // A connection does not outlive its token: close 1008 when it expires.
-    uint64_t left_s =
-        static_cast<uint64_t>(std::max<int64_t>(*identity.expires_unix_s - now_unix_s_, 0));
-    timers_->Add(now_ms_, left_s * 1000, TimerKey(TimerKind::kTokenExpiry, h));
+    // Unix seconds fit 32 bits until 2106; a later exp means "not in this
+    // connection's lifetime" and is kept as the largest value.
+    c.token_exp_s = static_cast<uint32_t>(
+        std::clamp<int64_t>(*identity.expires_unix_s, 1, std::numeric_limits<uint32_t>::max()));
+    ArmTokenTimer(c, h);
   }
   ArmKeepalive(slot, keepalive_.NextCheck(0));
   scratch_.clear();
@@ -218,9 +223,8 @@ core::SharedFrame* Sessions::BuildText(std::string_view json, std::string_view t
 }
 
 void Sessions::OnTimer(uint64_t key) {
-  auto slot = static_cast<uint32_t>(key);
-  if (!conns_.IsLive(slot)) return;
-  if (!net::GenMatches(conns_.HandleOf(slot).gen, static_cast<uint32_t>(key >> 32) & 0xffffffu)) {
+  uint32_t slot = TimerSlotOf(key);
+  if (!conns_.IsLive(slot) || conns_.HandleOf(slot).gen != TimerGenOf(key)) {
     return;  // the connection this timer was for is gone
   }
   Connection& c = conns_.At(slot);
@@ -235,13 +239,25 @@ void Sessions::OnTimer(uint64_t key) {
       if (c.state == ConnState::kOpen) OnKeepalive(c, slot);
       return;
     case TimerKind::kTokenExpiry:
-      if (c.state == ConnState::kOpen) {
-        CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kPolicy), "token expired");
-      }
+      if (c.state == ConnState::kOpen) OnTokenTimer(c, slot);
       return;
     case TimerKind::kRequestTimeout:
       return;  // not a connection's
   }
+}
+
+// The token timer never waits longer than kTokenRecheckMs: a far-off exp is
+// reached by re-arming, so a closed connection's entry leaves the wheel
+// within that time instead of staying until its token would have expired.
+void Sessions::ArmTokenTimer(const Connection& c, core::SlabHandle h) {
+  int64_t left_s = std::max<int64_t>(int64_t{c.token_exp_s} - now_unix_s_, 0);
+  uint64_t delay_ms = std::min<uint64_t>(static_cast<uint64_t>(left_s) * 1000, kTokenRecheckMs);
+  timers_->Add(now_ms_, delay_ms, TimerKey(TimerKind::kTokenExpiry, h));
+}
+
+void Sessions::OnTokenTimer(Connection& c, uint32_t slot) {
+  if (now_unix_s_ < int64_t{c.token_exp_s}) return ArmTokenTimer(c, conns_.HandleOf(slot));
+  CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kPolicy), "token expired");
 }
 
 // For an HTTP API connection the handshake timer is its keep-alive idle time.
@@ -305,8 +321,25 @@ void Sessions::Push(Connection& c, uint32_t slot, LocalFrame* local) {
 }
 
 void Sessions::Reply(Connection& c, uint32_t slot, core::SharedFrame* frame) {
-  if (c.tickets && c.tickets->ParkBehind(frame)) return;
+  if (c.state == ConnState::kClosing || c.state == ConnState::kDead) {
+    frame->Unref();  // nothing follows a close frame, parked or not
+    return;
+  }
+  if (c.tickets && c.tickets->ParkBehind(frame)) {
+    CheckHeld(c, slot);
+    return;
+  }
   Enqueue(c, slot, frame);
+}
+
+// Replies parked behind an unanswered one are output the connection holds:
+// together with its queue they may not pass limits.max_queued_bytes.
+void Sessions::CheckHeld(Connection& c, uint32_t slot) {
+  if (!c.tickets || c.state != ConnState::kOpen) return;
+  if (c.out.queued_bytes() + c.tickets->held_bytes() <= options_.max_queued_bytes) return;
+  Bump(stats_->slow_consumer_closes);
+  DropUnsent(c);
+  CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kSlowConsumer), "too many replies waiting");
 }
 
 uint32_t Sessions::ReserveTicket(Connection& c, std::optional<uint64_t> id, bool http,
@@ -333,7 +366,9 @@ void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
   if (c.tickets->empty()) {
     c.tickets.reset();
     if (c.http_close && c.state == ConnState::kHandshake) CloseHttp(c, slot);
+    return;
   }
+  CheckHeld(c, slot);
 }
 
 void Sessions::MarkDirty(Connection& c, uint32_t slot) {

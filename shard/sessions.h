@@ -48,19 +48,36 @@
 
 namespace ringcast::shard {
 
-// Timers keyed by connection: {kind, 24 bits of generation, slot}.
+// Timers keyed by connection: {kind: 4 bits, slot generation: all 32 bits,
+// slot: 28 bits}. The whole generation, so a timer outliving its connection
+// cannot reach the slot's next tenant until the slot is reused 2^32 times.
+// A request timeout keeps the request's number in the low 60 bits instead.
 enum class TimerKind : uint8_t {
   kHandshake = 1,
   kCloseDeadline = 2,
   kKeepalive = 3,
   kTokenExpiry = 4,
-  kRequestTimeout = 5,  // the slot field holds a request number, not a connection
+  kRequestTimeout = 5,  // the low 60 bits hold a request number, not a connection
 };
+constexpr int kTimerSlotBits = 28;
+constexpr uint32_t kMaxTimerSlots = uint32_t{1} << kTimerSlotBits;  // slab capacity bound
+constexpr uint64_t kTimerPayloadMask = (uint64_t{1} << 60) - 1;
 constexpr uint64_t TimerKey(TimerKind kind, core::SlabHandle h) {
-  return (uint64_t{static_cast<uint8_t>(kind)} << 56) | (uint64_t{h.gen & 0xffffffu} << 32) |
-         h.slot;
+  return (uint64_t{static_cast<uint8_t>(kind)} << 60) | (uint64_t{h.gen} << kTimerSlotBits) |
+         (h.slot & (kMaxTimerSlots - 1));
 }
-constexpr TimerKind TimerKindOf(uint64_t key) { return static_cast<TimerKind>(key >> 56); }
+constexpr uint64_t RequestTimerKey(uint64_t request) {
+  return (uint64_t{static_cast<uint8_t>(TimerKind::kRequestTimeout)} << 60) |
+         (request & kTimerPayloadMask);
+}
+constexpr TimerKind TimerKindOf(uint64_t key) { return static_cast<TimerKind>(key >> 60); }
+constexpr uint32_t TimerSlotOf(uint64_t key) {
+  return static_cast<uint32_t>(key & (kMaxTimerSlots - 1));
+}
+constexpr uint32_t TimerGenOf(uint64_t key) {
+  return static_cast<uint32_t>(key >> kTimerSlotBits);  // the kind bits fall off
+}
+constexpr uint64_t TimerRequestOf(uint64_t key) { return key & kTimerPayloadMask; }
 
 // What a session asks of the shard's ring.
 class SessionIo {
@@ -95,6 +112,9 @@ class SessionEvents {
 
 class Sessions {
  public:
+  // The longest a token-expiry timer waits before it looks again.
+  static constexpr uint64_t kTokenRecheckMs = 60000;
+
   Sessions(unsigned shard_id, const ServerOptions& options, std::string node_id, Access* access,
            net::FrameWriter* writer, core::TimerWheel* timers, ShardStats* stats, SessionIo* io,
            SessionEvents* events);
@@ -173,6 +193,9 @@ class Sessions {
  private:
   void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
   void OnHandshakeTimer(Connection& c, uint32_t slot);
+  void ArmTokenTimer(const Connection& c, core::SlabHandle h);
+  void CheckHeld(Connection& c, uint32_t slot);
+  void OnTokenTimer(Connection& c, uint32_t slot);
   void OnKeepalive(Connection& c, uint32_t slot);
   void ArmKeepalive(uint32_t slot, std::optional<uint64_t> delay_ms);
   // The last frame a closing connection sends (its close frame or HTTP error).

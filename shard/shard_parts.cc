@@ -15,7 +15,8 @@ ShardParts::ShardParts(unsigned id, const ServerOptions& options, BusPort* port,
       namespaces_(options.namespaces),
       access_(options, namespaces_, options.node_id, id),
       sessions_(id, options, options.node_id, &access_, &writer_, &timers_, stats, io, this),
-      owner_(port, namespaces_, options.presence_leave_delay_ms, &writer_, clock, stats),
+      owner_(port, namespaces_, options.presence_leave_delay_ms, &writer_, clock, stats,
+             HistoryLimits{options.max_idle_history_rooms, options.max_history_bytes}),
       rooms_(port, &sessions_, access_, namespaces_, options, stats),
       users_(port, &sessions_, &rooms_, &timers_),
       commands_(options, &sessions_, access_, &rooms_, &users_, stats, id),
@@ -45,7 +46,7 @@ void ShardParts::Dispatch(unsigned from, BusMessage msg, bool owner_refuses, uin
 
 void ShardParts::OnTimer(uint64_t key) {
   if (TimerKindOf(key) == TimerKind::kRequestTimeout) {
-    users_.OnRequestTimeout(static_cast<uint32_t>(key));
+    users_.OnRequestTimeout(static_cast<uint32_t>(TimerRequestOf(key)));
   } else {
     sessions_.OnTimer(key);
   }

@@ -109,8 +109,7 @@ void Users::Request(Connection& c, uint32_t slot, const proto::Command& cmd) {
                   "too many pending requests");
     return;
   }
-  timers_->Add(sessions_->now_ms(), timeout_ms,
-               (uint64_t{static_cast<uint8_t>(TimerKind::kRequestTimeout)} << 56) | *request);
+  timers_->Add(sessions_->now_ms(), timeout_ms, RequestTimerKey(*request));
   if (!StartSend(c, slot, cmd.to, cmd.data, ticket, *request)) {
     (void)requests_.TakeRequest(*request);
     CompleteError(*sessions_, c, slot, ticket, wire::ErrorCode::kRateLimited,
