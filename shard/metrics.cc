@@ -51,6 +51,10 @@ constexpr Metric kMetrics[] = {
     {"history_rooms", "Rooms keeping history.", false, &ShardStats::history_rooms},
     {"history_messages", "Messages held in history.", false, &ShardStats::history_messages},
     {"history_bytes", "Bytes held in history.", false, &ShardStats::history_bytes},
+    {"timers", "Pending timer entries (connections, requests).", false, &ShardStats::timers},
+    {"history_rooms_evicted",
+     "Idle history rooms forgotten at limits.max_idle_history_rooms or max_history_bytes.", true,
+     &ShardStats::history_rooms_evicted},
 };
 
 uint64_t Read(const ShardStats* s, const Metric& m) {

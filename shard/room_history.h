@@ -9,7 +9,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "core/shared_frame.h"
@@ -35,6 +37,10 @@ class RoomHistory {
     bytes_ += frame->size();
     while (entries_.size() > max_) PopFront();
   }
+  // Drops the oldest entry (the owner keeps its shard within its history bytes).
+  void DropOldest() {
+    if (!entries_.empty()) PopFront();
+  }
   // Drops entries older than the TTL.
   void Expire(uint64_t now_ms) {
     while (ttl_ms_ > 0 && !entries_.empty() && now_ms - entries_.front().at_ms >= ttl_ms_) {
@@ -55,6 +61,11 @@ class RoomHistory {
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
   uint64_t bytes() const { return bytes_; }
+
+  // The owner's place for this room in its list of idle history rooms (no
+  // subscribers; kept only for their history), valid while `idle` is true.
+  bool idle = false;
+  std::list<std::string_view>::iterator idle_pos;
 
  private:
   struct Entry {

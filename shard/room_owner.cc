@@ -13,13 +13,18 @@ constexpr uint64_t kSweepEveryMs = 1000;
 }  // namespace
 
 RoomOwner::RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
-                     net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats)
+                     net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats,
+                     HistoryLimits limits)
     : port_(port),
       namespaces_(namespaces),
       leave_delay_ms_(leave_delay_ms),
       writer_(writer),
       clock_(clock),
-      stats_(stats) {}
+      stats_(stats),
+      limits_(limits) {}
+
+// idle_ holds views of rooms_'s keys: empty it before the map goes.
+RoomOwner::~RoomOwner() { idle_.clear(); }
 
 const OwnedRoom* RoomOwner::Find(std::string_view room) const {
   auto it = rooms_.find(room);
@@ -39,6 +44,7 @@ OwnedRoom& RoomOwner::Ensure(std::string_view room) {
                   static_cast<unsigned long long>(++epochs_));
     o.history = std::make_unique<RoomHistory>(ns.history_size, ns.history_ttl_s, epoch);
     Bump(stats_->history_rooms);
+    UpdateIdle(it);
   }
   return o;
 }
@@ -46,22 +52,62 @@ OwnedRoom& RoomOwner::Ensure(std::string_view room) {
 void RoomOwner::MaybeForget(RoomMap::iterator it) {
   const OwnedRoom& o = it->second;
   if (o.shard_mask != 0 || (o.history && !o.history->empty())) return;
-  if (o.history) Drop(stats_->history_rooms);
+  Forget(it);
+}
+
+void RoomOwner::Forget(RoomMap::iterator it) {
+  OwnedRoom& o = it->second;
+  if (o.history) {
+    Drop(stats_->history_rooms);
+    history_bytes_ -= o.history->bytes();
+    if (o.history->idle) idle_.erase(o.history->idle_pos);
+  }
   rooms_.erase(it);  // its presence members go with it
+}
+
+void RoomOwner::UpdateIdle(RoomMap::iterator it) {
+  RoomHistory* h = it->second.history.get();
+  if (h == nullptr) return;
+  if (h->idle) idle_.erase(h->idle_pos);
+  h->idle = it->second.shard_mask == 0;
+  if (h->idle) h->idle_pos = idle_.insert(idle_.end(), std::string_view(it->first));
+}
+
+void RoomOwner::Enforce(OwnedRoom* keep) {
+  while (!idle_.empty() && (idle_.size() > limits_.idle_rooms || history_bytes_ > limits_.bytes)) {
+    auto it = rooms_.find(idle_.front());
+    RC_CHECK(it != rooms_.end());
+    if (&it->second == keep) break;  // the room being published to is the oldest left
+    Bump(stats_->history_rooms_evicted);
+    Forget(it);
+  }
+  if (keep == nullptr || !keep->history) return;
+  while (history_bytes_ > limits_.bytes && keep->history->size() > 1) {
+    Edit(*keep->history, [](RoomHistory& h) { h.DropOldest(); });
+  }
+}
+
+template <class F>
+void RoomOwner::Edit(RoomHistory& h, F&& f) {
+  uint64_t before = h.bytes();
+  f(h);
+  history_bytes_ = history_bytes_ - before + h.bytes();
 }
 
 void RoomOwner::OnJoin(bus::Join msg, unsigned from, uint64_t now_ms) {
   JoinRequest* req = msg.req.get();
   OwnedRoom& o = Ensure(req->room);
+  bool was_idle = o.shard_mask == 0;
   o.shard_mask |= uint64_t{1} << from;
+  if (was_idle && o.history) UpdateIdle(rooms_.find(req->room));
   if (req->counts_conn) ++o.user_conns;
   if (req->has_conn && o.history) FillJoin(req, o, now_ms);
   // The same request goes back answered, ahead of any later delivery.
   port_->Post(from, bus::JoinAck{std::move(msg.req), msg.join_epoch});
 }
 
-void RoomOwner::FillJoin(JoinRequest* req, OwnedRoom& o, uint64_t now_ms) const {
-  o.history->Expire(now_ms);
+void RoomOwner::FillJoin(JoinRequest* req, OwnedRoom& o, uint64_t now_ms) {
+  Edit(*o.history, [&](RoomHistory& h) { h.Expire(now_ms); });
   req->seq = o.seq;
   req->epoch = o.history->epoch();
   if (!req->since_seq || req->since_epoch != o.history->epoch()) return;  // nothing to replay
@@ -79,7 +125,10 @@ void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) 
   if (Has(scope, LeaveScope::kOneConnection) && o.user_conns > 0) --o.user_conns;
   if (!Has(scope, LeaveScope::kLastSubscriber)) return;
   o.shard_mask &= ~(uint64_t{1} << from);
+  if (o.shard_mask != 0) return;
+  UpdateIdle(it);
   MaybeForget(it);
+  Enforce(nullptr);
 }
 
 void RoomOwner::OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t now_ms) {
@@ -87,16 +136,23 @@ void RoomOwner::OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t
   uint64_t reached = 0;
   if (!refuse) {
     auto it = rooms_.find(req->room);
-    OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
     // History outlives subscribers: a publication creates its history room.
-    if (o == nullptr && namespaces_.KeepsHistory(req->room)) o = &Ensure(req->room);
+    if (it == rooms_.end() && namespaces_.KeepsHistory(req->room)) {
+      Ensure(req->room);
+      it = rooms_.find(req->room);
+    }
+    OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
     uint64_t mask = o == nullptr ? 0 : o->shard_mask;
     if (o != nullptr && o->history) seq = ++o->seq;
     if (o != nullptr) reached = o->user_conns;
     if (mask != 0 || seq) {
       core::SharedFrame* frame = Frame(*req, seq);
       Bump(stats_->publications);
-      if (seq) o->history->Append(*seq, now_ms, frame);
+      if (seq) {
+        Edit(*o->history, [&](RoomHistory& h) { h.Append(*seq, now_ms, frame); });
+        if (o->history->idle) UpdateIdle(it);  // most recently used now
+        Enforce(o);
+      }
       FanOut(frame, mask, Audience::kEveryone, req->echo ? Echo::kYes : Echo::kSkipPublisher,
              req->origin, req->conn);
     }
@@ -218,13 +274,14 @@ void RoomOwner::SweepHistory(uint64_t now_ms) {
   for (auto it = rooms_.begin(); it != rooms_.end();) {
     auto next = std::next(it);
     if (it->second.history) {
-      it->second.history->Expire(now_ms);
+      Edit(*it->second.history, [&](RoomHistory& h) { h.Expire(now_ms); });
       messages += it->second.history->size();
       bytes += it->second.history->bytes();
       MaybeForget(it);
     }
     it = next;
   }
+  RC_DCHECK(bytes == history_bytes_);
   stats_->history_messages.store(messages, std::memory_order_relaxed);
   stats_->history_bytes.store(bytes, std::memory_order_relaxed);
 }

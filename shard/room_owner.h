@@ -8,11 +8,19 @@
 // atomic reference per shard, none per connection), answers joins (with
 // seq, epoch and replay for rooms with history) and presence queries. A
 // room is forgotten once no shard subscribes and its history is empty.
+//
+// History is bounded per owner shard (HistoryLimits): rooms kept only for
+// their history (no subscribers: "idle") are at most idle_rooms, the least
+// recently published forgotten first; all history together holds at most
+// `bytes`, idle rooms forgotten first, then the publishing room's oldest
+// entries dropped. A forgotten room starts a new epoch when it comes back,
+// so a client asking to recover across the loss is told recovered:false.
 // Owner shard thread only; talks to other shards only through its BusPort.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,10 +56,17 @@ struct OwnedRoom {
   std::unique_ptr<MemberMap> members;    // presence, from the first member on
 };
 
+struct HistoryLimits {
+  uint32_t idle_rooms = 65536;           // limits.max_idle_history_rooms
+  uint64_t bytes = uint64_t{128} << 20;  // limits.max_history_bytes
+};
+
 class RoomOwner {
  public:
   RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
-            net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats);
+            net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats,
+            HistoryLimits limits = {});
+  ~RoomOwner();
 
   // Frames, records and fans out a publication, then answers its origin.
   // `refuse`: the bus is backlogged; the publication is refused instead.
@@ -68,13 +83,25 @@ class RoomOwner {
 
   const OwnedRoom* Find(std::string_view room) const;
   size_t rooms() const { return rooms_.size(); }
+  size_t idle_history_rooms() const { return idle_.size(); }
+  uint64_t history_bytes() const { return history_bytes_; }
 
  private:
   using RoomMap = std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>>;
 
   OwnedRoom& Ensure(std::string_view room);
   void MaybeForget(RoomMap::iterator it);
-  void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms) const;
+  void Forget(RoomMap::iterator it);
+  // Lists a room with history as idle (most recently used) or not, after its
+  // shard mask or its history changed.
+  void UpdateIdle(RoomMap::iterator it);
+  // Forgets idle rooms past the limits; then trims `keep`'s oldest entries
+  // while history is over its bytes.
+  void Enforce(OwnedRoom* keep);
+  // Runs f(history) and keeps history_bytes_ in step with what it changed.
+  template <class F>
+  void Edit(RoomHistory& h, F&& f);
+  void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms);
   core::SharedFrame* Frame(const PubRequest& req, std::optional<uint64_t> seq);
   void FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo, uint8_t origin,
               core::SlabHandle publisher);
@@ -96,7 +123,10 @@ class RoomOwner {
   net::FrameWriter* const writer_;
   const core::Clock* const clock_;
   ShardStats* const stats_;
+  const HistoryLimits limits_;
   RoomMap rooms_;
+  std::list<std::string_view> idle_;  // idle history rooms' names (map keys), oldest use first
+  uint64_t history_bytes_ = 0;
   std::deque<PendingLeave> leaves_;  // in time order: the delay is the same for all
   uint64_t epochs_ = 0;
   uint64_t next_sweep_ms_ = 0;

@@ -49,6 +49,8 @@ struct ServerOptions {
   uint32_t command_burst = 2000;                     // limits.command_burst (bucket size)
   uint32_t rate_limit_grace_ms = 5000;               // limits.rate_limit_grace_ms, then close 1008
   size_t max_body_bytes = 1 << 20;                   // limits.max_body_bytes (HTTP API)
+  uint32_t max_idle_history_rooms = 65536;           // limits.max_idle_history_rooms, per shard
+  size_t max_history_bytes = size_t{128} << 20;      // limits.max_history_bytes, per shard
 
   // [keepalive]
   uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)

@@ -107,6 +107,7 @@ bool Shard::Round() {
   buffers_.Commit();
   DrainInbound();
   parts_.timers().Advance(now_ms_, [this](uint64_t key) { parts_.OnTimer(key); });
+  stats_.timers.store(parts_.timers().size(), std::memory_order_relaxed);
   parts_.owner().Tick(now_ms_);
   if (!sessions_.draining() && stop_->load(std::memory_order_relaxed)) {
     sessions_.BeginDrain();

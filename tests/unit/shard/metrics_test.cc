@@ -48,6 +48,8 @@ constexpr Counter kExported[] = {
     {"history_rooms", false, &ShardStats::history_rooms},
     {"history_messages", false, &ShardStats::history_messages},
     {"history_bytes", false, &ShardStats::history_bytes},
+    {"timers", false, &ShardStats::timers},
+    {"history_rooms_evicted", true, &ShardStats::history_rooms_evicted},
 };
 
 constexpr size_t kShards = 3;
