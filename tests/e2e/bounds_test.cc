@@ -183,9 +183,9 @@ TEST(BoundsTest, SubscriptionLimitFromTheFlagCountsHistorySubsInFlight) {
   EXPECT_EQ(JsonString(*direct, "from"), sender.user()) << *direct;
 }
 
-// JWTs: at most 8 KiB, `info` at most 4 KiB, `rooms`/`pub` at most 256 patterns; past each,
-// 401. The head must be allowed to hold such a token: at the default limits.max_head_bytes
-// (8192) an 8 KiB token in the query gets 431 first.
+// JWTs: at most 8 KiB, `info` at most 4 KiB, `rooms`/`pub` at most 256 patterns, JSON at most
+// 64 deep, `sub` at most 128 bytes; past each, 401. The head must be allowed to hold such a token:
+// at the default limits.max_head_bytes (8192) an 8 KiB token in the query gets 431 first.
 TEST(BoundsTest, TokenBoundsGet401) {
   const std::string secret = "bounds-secret";
   ChildServer child(RINGCAST_BINARY);
@@ -217,6 +217,16 @@ TEST(BoundsTest, TokenBoundsGet401) {
   r = status(R"({"sub":"a","pad":")" + std::string(7000, 'p') + "\"}");  // > 8 KiB signed
   EXPECT_EQ(StatusLine(r), "HTTP/1.1 401 Unauthorized") << r;
   EXPECT_NE(Body(r).find("malformed token"), std::string::npos) << r;
+
+  r = status(R"({"sub":"a","x":)" + std::string(100, '[') + std::string(100, ']') + "}");
+  EXPECT_EQ(StatusLine(r), "HTTP/1.1 401 Unauthorized") << "JSON nested 100 deep: " << r;
+  EXPECT_NE(Body(r).find("malformed token"), std::string::npos) << r;
+
+  EXPECT_EQ(StatusLine(status(R"({"sub":")" + std::string(128, 's') + "\"}")),
+            "HTTP/1.1 101 Switching Protocols");
+  r = status(R"({"sub":")" + std::string(129, 's') + "\"}");
+  EXPECT_EQ(StatusLine(r), "HTTP/1.1 401 Unauthorized") << r;
+  EXPECT_NE(Body(r).find("1-128 bytes"), std::string::npos) << r;
 }
 
 // A connection the server is closing holds its slot until the peer finishes the close (its
