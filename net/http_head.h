@@ -6,8 +6,9 @@
 // control characters) instead of guessing.
 //
 // Invariants: the parser never reads past `buf` nor past `max_head_bytes`; it
-// keeps no state between calls (a caller re-parses from the start when more
-// bytes arrive, which is cheap for heads of a few hundred bytes); every
+// keeps no state between calls (a caller whose head arrives in pieces asks
+// HttpHeadScanner when parsing again is worth it, rather than re-parsing on
+// every receive); every
 // string_view in HttpRequest points into `buf` and is valid only while that
 // buffer is. Bytes after the head (a body, an early WebSocket frame) are not
 // examined; `head_bytes` is where they start.
