@@ -154,6 +154,8 @@ std::string_view StatusText(int status) {
       {408, "Request Timeout"},
       {411, "Length Required"},
       {413, "Content Too Large"},
+      {415, "Unsupported Media Type"},
+      {421, "Misdirected Request"},
       {426, "Upgrade Required"},
       {429, "Too Many Requests"},
       {431, "Request Header Fields Too Large"},

@@ -1,5 +1,7 @@
 #include "net/http_head.h"
 
+#include <charconv>
+
 #include "core/check.h"
 
 namespace ringcast::net {
@@ -174,6 +176,13 @@ std::string_view HttpRequest::Header(std::string_view name) const {
   return {};
 }
 
+size_t HttpRequest::HeaderCount(std::string_view name) const {
+  RC_DCHECK(header_count <= kMaxHttpHeaders);
+  size_t n = 0;
+  for (size_t i = 0; i < header_count; ++i) n += EqualsIgnoreCase(headers[i].name, name) ? 1 : 0;
+  return n;
+}
+
 bool HttpRequest::HeaderHasToken(std::string_view name, std::string_view token) const {
   RC_DCHECK(header_count <= kMaxHttpHeaders);
   for (size_t i = 0; i < header_count; ++i) {
@@ -188,6 +197,22 @@ bool HttpRequest::HeaderHasToken(std::string_view name, std::string_view token) 
     }
   }
   return false;
+}
+
+HttpBodyFraming BodyFraming(const HttpRequest& req) {
+  if (req.HeaderCount("Transfer-Encoding") > 0) {
+    return {411, "Transfer-Encoding is not supported: send the body with Content-Length", 0};
+  }
+  const size_t lengths = req.HeaderCount("Content-Length");
+  if (lengths == 0) return {};
+  if (lengths > 1) return {400, "more than one Content-Length", 0};
+  const std::string_view value = req.Header("Content-Length");
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (value.empty() || ec != std::errc() || end != value.data() + value.size()) {
+    return {400, "Content-Length is not a number", 0};
+  }
+  return {0, {}, n};
 }
 
 HttpParseResult ParseHttpHead(std::string_view buf, size_t max_head_bytes, HttpRequest* out) {

@@ -6,8 +6,9 @@
 // control characters) instead of guessing.
 //
 // Invariants: the parser never reads past `buf` nor past `max_head_bytes`; it
-// keeps no state between calls (a caller re-parses from the start when more
-// bytes arrive, which is cheap for heads of a few hundred bytes); every
+// keeps no state between calls (a caller whose head arrives in pieces asks
+// HttpHeadScanner when parsing again is worth it, rather than re-parsing on
+// every receive); every
 // string_view in HttpRequest points into `buf` and is valid only while that
 // buffer is. Bytes after the head (a body, an early WebSocket frame) are not
 // examined; `head_bytes` is where they start.
@@ -42,6 +43,9 @@ struct HttpRequest {
 
   // Value of the first header named `name` (ASCII case-insensitive); "" if absent.
   std::string_view Header(std::string_view name) const;
+  // How many header fields are named `name`, so that a present but empty
+  // field is told from an absent one.
+  size_t HeaderCount(std::string_view name) const;
   // True if any header named `name` holds `token` as one element of its
   // comma-separated list, compared case-insensitively
   // (e.g. `Connection: keep-alive, Upgrade` has token "upgrade").
@@ -66,6 +70,21 @@ struct HttpParseResult {
 // reset on every call and meaningful only for kComplete.
 [[nodiscard]] HttpParseResult ParseHttpHead(std::string_view buf, size_t max_head_bytes,
                                             HttpRequest* out);
+
+// How a request's body is delimited (RFC 9112 6.1-6.3): by exactly one
+// Content-Length of digits only, or it has none. Anything that leaves the
+// end of the body open to interpretation is refused rather than guessed,
+// since a proxy in front may have guessed otherwise (request smuggling): a
+// Transfer-Encoding field of any value, even empty (411: bodies come with
+// Content-Length), and a Content-Length that is repeated, empty, not all
+// digits or too large for 64 bits (400). After a refusal nothing more may be
+// read from the connection: where the next request starts is unknown.
+struct HttpBodyFraming {
+  int status = 0;           // 0 when well framed; else 400 or 411
+  std::string_view reason;  // one line, for the refusal
+  uint64_t body_bytes = 0;  // Content-Length, 0 without one
+};
+[[nodiscard]] HttpBodyFraming BodyFraming(const HttpRequest& req);
 
 // ASCII case-insensitive equality (HTTP field names and tokens).
 [[nodiscard]] bool EqualsIgnoreCase(std::string_view a, std::string_view b);

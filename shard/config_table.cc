@@ -82,6 +82,9 @@ const Option kOptions[] = {
      "without a JWT secret, take the user id from the `user` query parameter"},
     {"api.key", "--api-key", Kind::kSecret, &ServerOptions::api_key, 0, 0, "KEY",
      "key the HTTP API requires (Authorization: apikey KEY); empty = loopback only"},
+    {"api.hosts", "--api-hosts", Kind::kHosts, Field{}, 0, 0, "LIST",
+     "Host headers the HTTP API answers (name[:port], comma-separated); empty = with no "
+     "api.key localhost, 127.0.0.1, [::1] and the listen address, with a key any"},
     {"events.room", "--events-room", Kind::kRoom, &ServerOptions::events_room, 0, 0, "ROOM",
      "room for connection status events, e.g. $events; empty = none"},
     {"presence.leave_delay_ms", "--presence-leave-delay-ms", Kind::kUint,
@@ -124,7 +127,7 @@ bool SetListen(std::string_view v, ServerOptions* s) {
 }
 
 // The flag form: one string, comma-separated, blanks around items ignored.
-bool SetOriginList(std::string_view v, ServerOptions* s) {
+bool SetCommaList(const Option& o, std::string_view v, ServerOptions* s) {
   std::vector<std::string_view> list;
   while (!v.empty()) {
     size_t comma = v.find(',');
@@ -132,7 +135,13 @@ bool SetOriginList(std::string_view v, ServerOptions* s) {
     if (!item.empty()) list.push_back(item);
     v = comma == std::string_view::npos ? std::string_view() : v.substr(comma + 1);
   }
-  return SetOrigins(list, s);
+  return SetList(o, list, s);
+}
+
+std::string TomlList(const std::vector<std::string>& list) {
+  std::string out = "[";
+  for (size_t i = 0; i < list.size(); ++i) out += (i ? ", " : "") + Quote(list[i]);
+  return out + "]";
 }
 
 }  // namespace
@@ -172,11 +181,10 @@ std::string TomlValue(const Option& o, const ServerOptions& s) {
       return s.*std::get<bool ServerOptions::*>(o.field) ? "true" : "false";
     case Kind::kListen:
       return Quote(FormatListen(s));
-    case Kind::kOrigins: {
-      std::string out = "[";
-      for (size_t i = 0; i < s.origins.size(); ++i) out += (i ? ", " : "") + Quote(s.origins[i]);
-      return out + "]";
-    }
+    case Kind::kOrigins:
+      return TomlList(s.origins);
+    case Kind::kHosts:
+      return TomlList(s.api_hosts);
     case Kind::kSecret: {
       const std::string& v = s.*std::get<std::string ServerOptions::*>(o.field);
       return Quote(v.empty() ? v : kRedacted);
@@ -212,6 +220,9 @@ std::string MustBe(const Option& o) {
     case Kind::kOrigins:
       return "must be origins like https://app.example.com (scheme://host[:port], no path), "
              "comma-separated or a TOML array of strings";
+    case Kind::kHosts:
+      return "must be host names as in a Host header, like api.example.com, 127.0.0.1:8080 or "
+             "[::1] (name[:port], no scheme), comma-separated or a TOML array of strings";
   }
   return "";
 }
@@ -242,12 +253,29 @@ bool SetOrigins(const std::vector<std::string_view>& list, ServerOptions* s) {
   return true;
 }
 
+bool SetHosts(const std::vector<std::string_view>& list, ServerOptions* s) {
+  std::vector<std::string> hosts;
+  for (std::string_view host : list) {
+    if (!IsHost(host)) return false;
+    hosts.emplace_back(host);
+  }
+  s->api_hosts = std::move(hosts);
+  return true;
+}
+
+bool SetList(const Option& o, const std::vector<std::string_view>& list, ServerOptions* s) {
+  if (o.kind == Kind::kOrigins) return SetOrigins(list, s);
+  if (o.kind == Kind::kHosts) return SetHosts(list, s);
+  return false;
+}
+
 bool SetText(const Option& o, std::string_view v, ServerOptions* s) {
   switch (o.kind) {
     case Kind::kListen:
       return SetListen(v, s);
     case Kind::kOrigins:
-      return SetOriginList(v, s);
+    case Kind::kHosts:
+      return SetCommaList(o, v, s);
     case Kind::kSecret:
       if (v.size() > kMaxSecretBytes || !IsCleanText(v)) return false;
       break;

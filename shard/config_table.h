@@ -31,10 +31,10 @@ inline constexpr std::string_view kRedacted = "<redacted>";
 inline constexpr std::string_view kCommandFlags[] = {"--config", "--print-config", "--help",
                                                      "--version", "--no-pin"};
 
-enum class Kind : uint8_t { kUint, kBool, kSecret, kNodeId, kRoom, kListen, kOrigins };
+enum class Kind : uint8_t { kUint, kBool, kSecret, kNodeId, kRoom, kListen, kOrigins, kHosts };
 
-// Where a setting lives in ServerOptions. kListen fills two fields and kOrigins a
-// vector, so both have their own code and no member pointer.
+// Where a setting lives in ServerOptions. kListen fills two fields and kOrigins
+// and kHosts a vector each, so they have their own code and no member pointer.
 using Field = std::variant<std::monostate, size_t ServerOptions::*, uint32_t ServerOptions::*,
                            bool ServerOptions::*, std::string ServerOptions::*>;
 
@@ -78,6 +78,10 @@ struct NamespaceKey {
 [[nodiscard]] bool SetUint(const Option& o, uint64_t v, ServerOptions* s);
 [[nodiscard]] bool SetBool(const Option& o, bool v, ServerOptions* s);
 [[nodiscard]] bool SetOrigins(const std::vector<std::string_view>& list, ServerOptions* s);
+[[nodiscard]] bool SetHosts(const std::vector<std::string_view>& list, ServerOptions* s);
+// A list kind (kOrigins, kHosts) from a TOML array.
+[[nodiscard]] bool SetList(const Option& o, const std::vector<std::string_view>& list,
+                           ServerOptions* s);
 // Strings of every kind; origins as one comma-separated string.
 [[nodiscard]] bool SetText(const Option& o, std::string_view v, ServerOptions* s);
 // A flag's text: numbers and booleans parsed, strings as given.
@@ -109,6 +113,8 @@ class Sources {
 [[nodiscard]] bool IsCleanText(std::string_view s);
 // scheme://host[:port], as browsers send it: no path, no trailing slash.
 [[nodiscard]] bool IsOrigin(std::string_view s);
+// A Host header value: name, IPv4 or [IPv6], optional :port.
+[[nodiscard]] bool IsHost(std::string_view s);
 [[nodiscard]] bool IsNodeIdChar(char c);
 [[nodiscard]] std::string_view Trim(std::string_view s);
 // A TOML basic string: quotes and backslashes escaped, control characters as \uXXXX.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "shard/api_guard.h"
 #include "shard/config_table.h"
 
 namespace ringcast::shard::config_internal {
@@ -44,6 +45,11 @@ bool IsOrigin(std::string_view s) {
   if (sep == std::string_view::npos || sep == 0 || sep + 3 == s.size()) return false;
   if (s.substr(sep + 3).find('/') != std::string_view::npos) return false;
   return IsCleanText(s) && s.find_first_of(" ,") == std::string_view::npos;
+}
+
+bool IsHost(std::string_view s) {
+  std::string_view name, port;
+  return SplitHostHeader(s, &name, &port);
 }
 
 std::string_view Trim(std::string_view s) {

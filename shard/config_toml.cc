@@ -48,7 +48,8 @@ std::string SetFromToml(const Option& o, const toml::node& node, ServerOptions* 
     bool wants_string = o.kind != Kind::kUint && o.kind != Kind::kBool;
     if (o.kind != Kind::kSecret) got = (wants_string ? "" : "a string ") + Quote(str->get());
     ok = SetText(o, str->get(), s);
-  } else if (const auto* arr = node.as_array(); arr && o.kind == Kind::kOrigins) {
+  } else if (const auto* arr = node.as_array();
+             arr && (o.kind == Kind::kOrigins || o.kind == Kind::kHosts)) {
     std::vector<std::string_view> list;
     ok = true;
     for (const toml::node& item : *arr) {
@@ -57,7 +58,7 @@ std::string SetFromToml(const Option& o, const toml::node& node, ServerOptions* 
       if (item_str != nullptr) list.push_back(item_str->get());
     }
     got = "an array";
-    ok = ok && SetOrigins(list, s);
+    ok = ok && SetList(o, list, s);
   }
   return ok ? "" : MustBe(o) + " (got " + got + ")";
 }

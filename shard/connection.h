@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "net/frame_reader.h"
+#include "net/http_head_scanner.h"
 #include "shard/out_queue.h"
 #include "shard/reply_tickets.h"
 #include "shard/subscription_index.h"
@@ -31,6 +32,21 @@ struct Grants {
   std::optional<std::vector<std::string>> rooms;  // glob patterns for sub
   std::optional<std::vector<std::string>> pub;    // glob patterns for pub
   std::string info_json;                          // shown in presence
+};
+
+// How far reading an HTTP request has got, so that no byte of a head sent in
+// many pieces is looked at more than a few times: where the search for the
+// head's end stopped, and, once the head is parsed and its body is not all
+// here, how many bytes the whole request takes.
+struct HttpProgress {
+  net::HttpHeadScanner scanner;
+  size_t wait_bytes = 0;  // head + body; 0 while the head is incomplete
+};
+
+// An HTTP request that has partly arrived.
+struct HttpInput {
+  std::string bytes;
+  HttpProgress progress;
 };
 
 struct Connection {
@@ -55,7 +71,7 @@ struct Connection {
   uint32_t token_exp_s = 0;    // the token's exp (unix seconds, clamped), 0 = none
   OutQueue out;
   net::WsReadState ws;
-  std::unique_ptr<std::string> head;  // partial HTTP head, only while it is partial
+  std::unique_ptr<HttpInput> head;  // partial HTTP request, only while it is partial
   std::vector<SubRef> subs;
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
   std::unique_ptr<Grants> grants;         // only for JWT connections with claims
@@ -64,6 +80,7 @@ struct Connection {
   std::unique_ptr<std::string> deferred;
   std::string user;
   uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
+  uint64_t http_start_ms = 0;     // kHandshake: when the request being read began (Sessions)
   uint64_t refill_ms = 0;         // command token bucket: time of the last refill
   uint64_t limited_since_ms = 0;  // start of the current run of refused commands, 0 if none
   uint64_t tokens_milli = 0;      // command tokens x 1000

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <charconv>
 
 #include "net/handshake.h"
 #include "net/http_response.h"
@@ -43,26 +42,19 @@ HttpApi::HttpApi(const ServerOptions& options, Sessions* sessions, const Access&
       rooms_(rooms),
       users_(users),
       metrics_(metrics),
-      shard_id_(shard_id) {}
+      shard_id_(shard_id),
+      guard_(options) {}
 
 size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
                       std::string_view input) {
   Call refusal{c, slot, req, {}, false, req.method == "HEAD"};
-  if (!req.Header("Transfer-Encoding").empty()) {
-    Error(refusal, 411, "bad_command", "send the body with Content-Length");
+  const net::HttpBodyFraming framing = net::BodyFraming(req);
+  if (framing.status != 0) {  // where this body ends, and the next request starts, is unknown
+    Error(refusal, framing.status, "bad_command", framing.reason);
     sessions_->EndHttp(c, slot);
     return 0;
   }
-  uint64_t body_bytes = 0;
-  std::string_view length = req.Header("Content-Length");
-  if (!length.empty()) {
-    auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), body_bytes);
-    if (ec != std::errc() || end != length.data() + length.size()) {
-      Error(refusal, 400, "bad_command", "Content-Length is not a number");
-      sessions_->EndHttp(c, slot);
-      return 0;
-    }
-  }
+  const uint64_t body_bytes = framing.body_bytes;
   if (body_bytes > options_.max_body_bytes) {
     Error(refusal, 413, "too_large",
           "body larger than " + std::to_string(options_.max_body_bytes) + " bytes");
@@ -105,9 +97,19 @@ void HttpApi::Dispatch(const Call& call) {
                  status == 401 ? "missing or wrong API key (Authorization: apikey <key>)"
                                : "the API answers loopback clients only when no key is set");
   }
+  if (route->needs_access) {
+    if (std::optional<ApiGuard::Refusal> refusal = guard_.CheckSite(call.req)) {
+      return Error(call, refusal->status, "not_allowed", refusal->reason);
+    }
+  }
   bool get = call.req.method == "GET" || call.req.method == "HEAD";
   if (route->method == Method::kGet ? !get : call.req.method != "POST") {
     return Error(call, 405, "bad_command", route->method == Method::kGet ? "use GET" : "use POST");
+  }
+  if (route->method == Method::kPost) {
+    if (std::optional<ApiGuard::Refusal> refusal = ApiGuard::CheckBody(call.req)) {
+      return Error(call, refusal->status, "bad_command", refusal->reason);
+    }
   }
   (this->*route->handler)(call);
 }

@@ -1,7 +1,8 @@
 // HttpApi: the HTTP API for backends on the WebSocket port (docs/protocol.md,
 // HTTP API). A route table maps each path to its method, whether it needs
-// API access (the key, or a loopback peer without one) and its handler; one
-// handler per endpoint. Requests are keep-alive and pipelined; bodies are
+// API access (the key, or a loopback peer without one; then also a Host and
+// Origin that are not a browser's cross-site request, see ApiGuard) and its
+// handler; one handler per endpoint. Requests are keep-alive and pipelined; bodies are
 // bounded by limits.max_body_bytes and must come with Content-Length.
 // Answers that another shard gives (publish, send, presence) complete a
 // reply ticket, so responses keep request order. Shard thread only.
@@ -15,6 +16,7 @@
 #include "net/http_head.h"
 #include "proto/command.h"
 #include "shard/access.h"
+#include "shard/api_guard.h"
 #include "shard/local_rooms.h"
 #include "shard/metrics.h"
 #include "shard/sessions.h"
@@ -70,6 +72,7 @@ class HttpApi {
   Users* const users_;
   const Metrics& metrics_;
   const unsigned shard_id_;
+  const ApiGuard guard_;
   proto::CommandParser parser_;
   proto::Command command_;
 };

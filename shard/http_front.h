@@ -1,11 +1,14 @@
 // HttpFront: a connection before it is a WebSocket session. It reads HTTP/1.1
-// request heads (bounded by limits.max_head_bytes, kept only while partial)
-// until one upgrades: then it validates the upgrade, authenticates the
+// request heads (bounded by limits.max_head_bytes, kept only while partial;
+// a head sent in many pieces is scanned once, not re-parsed per receive, see
+// net::HttpHeadScanner) until one upgrades: then it validates the upgrade, authenticates the
 // client (Access) and opens the session, handing any bytes behind the head
 // to the session as WebSocket input. Requests that do not upgrade go to the
 // HTTP API (SessionEvents::OnHttpRequest), keep-alive and pipelined; a
 // client that pipelines without reading the answers is cut off at
-// limits.max_queued_bytes. Part of Sessions; shard thread only.
+// limits.max_queued_bytes, and each request must have arrived whole within
+// keepalive.handshake_timeout_ms of the previous one (Sessions). Part of
+// Sessions; shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -34,11 +37,12 @@ class HttpFront {
  private:
   // Serves the head at the start of `view`; false when the input must stop
   // (upgraded, refused, or the rest has not arrived).
-  bool ServeOneHead(Connection& c, uint32_t slot, std::string_view view, size_t* used,
-                    int64_t now_unix_s);
+  bool ServeOneHead(Connection& c, uint32_t slot, std::string_view view, HttpProgress* progress,
+                    size_t* used, int64_t now_unix_s);
   void Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& req, std::string_view view,
                int64_t now_unix_s);
-  static void KeepRest(Connection& c, std::string_view input, size_t consumed);
+  static void KeepRest(Connection& c, std::string_view input, size_t consumed,
+                       const HttpProgress& progress);
 
   Sessions* const sessions_;
   SessionEvents* const events_;

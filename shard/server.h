@@ -64,6 +64,7 @@ struct ServerOptions {
   std::string jwt_secret;                   // auth.jwt_secret (empty = no JWT)
   bool allow_anonymous_user_param = true;   // auth.allow_anonymous_user_param
   std::string api_key;                      // api.key (empty = API only from loopback)
+  std::vector<std::string> api_hosts;       // api.hosts (empty = loopback names without a key)
   std::string events_room;                  // events.room (empty = no status events)
   std::vector<std::string> origins;         // origins (empty = any Origin)
   uint32_t presence_leave_delay_ms = 2000;  // presence.leave_delay_ms

@@ -110,6 +110,7 @@ std::optional<core::SlabHandle> Sessions::Accept(int fd) {
   Connection& c = conns_.At(h->slot);
   c.fd = fd;
   c.last_rx_ms = now_ms_;
+  c.http_start_ms = now_ms_;
   Bump(stats_->connections_accepted);
   Bump(stats_->connections_open);
   io_->ArmRecv(fd, *h);
@@ -260,18 +261,32 @@ void Sessions::OnTokenTimer(Connection& c, uint32_t slot) {
   CloseWith(c, slot, wire::CloseValue(wire::CloseCode::kPolicy), "token expired");
 }
 
-// For an HTTP API connection the handshake timer is its keep-alive idle time.
+// Every HTTP request, the first (usually the upgrade) and each one after it
+// on a keep-alive connection, must be complete within handshake_timeout_ms
+// of when it could begin: the accept, or the end of the previous request
+// (of its answer, when that waited for another shard). That one deadline
+// bounds a head or body sent a byte at a time as well as an idle keep-alive
+// connection. While an answer is pending the client waits for us, not we
+// for it.
 void Sessions::OnHandshakeTimer(Connection& c, uint32_t slot) {
-  uint64_t idle = now_ms_ - c.last_rx_ms;
-  uint64_t limit = options_.handshake_timeout_ms;
-  if (c.http_served && ((c.tickets && !c.tickets->empty()) || idle < limit)) {
-    timers_->Add(now_ms_, limit - std::min<uint64_t>(idle, limit - 1),
+  const uint64_t limit = options_.handshake_timeout_ms;
+  const uint64_t elapsed = now_ms_ - c.http_start_ms;
+  const bool answer_pending = c.tickets && !c.tickets->empty();
+  if (answer_pending || elapsed < limit) {
+    timers_->Add(now_ms_, answer_pending ? limit : limit - elapsed,
                  TimerKey(TimerKind::kHandshake, conns_.HandleOf(slot)));
     return;
   }
-  if (!c.http_served) Bump(stats_->handshakes_failed);
-  RejectHttp(c, slot, 408, "handshake not completed in time");
+  if (!c.http_served) {
+    Bump(stats_->handshakes_failed);
+    RejectHttp(c, slot, 408, "handshake not completed in time");
+  } else {
+    RejectHttp(c, slot, 408,
+               c.head ? "request not completed in time" : "keep-alive connection idle too long");
+  }
 }
+
+void Sessions::StartHttpRequest(Connection& c) { c.http_start_ms = now_ms_; }
 
 void Sessions::OnKeepalive(Connection& c, uint32_t slot) {
   // A paused publisher's silence is ours: we stopped reading it.
@@ -365,6 +380,7 @@ void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
   });
   if (c.tickets->empty()) {
     c.tickets.reset();
+    if (c.state == ConnState::kHandshake) StartHttpRequest(c);  // answered: the next may begin
     if (c.http_close && c.state == ConnState::kHandshake) CloseHttp(c, slot);
     return;
   }

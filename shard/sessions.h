@@ -158,6 +158,9 @@ class Sessions {
   // HTTP: no more requests are read; closes once it is flushed.
   void CloseHttp(Connection& c, uint32_t slot);
 
+  // From HttpFront: a request was taken whole; the next one's time starts
+  // (keepalive.handshake_timeout_ms bounds each request, see OnHandshakeTimer).
+  void StartHttpRequest(Connection& c);
   // From HttpFront: the handshake succeeded (the 101 is queued).
   void Open(Connection& c, uint32_t slot, Identity identity);
   // Input of an open session.

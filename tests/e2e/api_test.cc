@@ -23,7 +23,7 @@ std::string Http(uint16_t port, const std::string& method, const std::string& pa
                  const std::string& body = "", const std::string& extra = "") {
   WsClient c;
   if (!c.ConnectTcp(port)) return "connect failed";
-  std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\n" + extra;
+  std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + extra;
   if (!body.empty() || method == "POST") {
     req +=
         "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
@@ -171,9 +171,10 @@ TEST(ApiTest, KeepAliveAnswersPipelinedRequestsInOrder) {
   ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   std::string two =
       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
-      "POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Length: 25\r\n\r\n"
+      "POST /api/publish HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+      "Content-Length: 25\r\n\r\n"
       R"({"room":"ka","data":true})"
-      "GET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      "GET /api/stats HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   ASSERT_EQ(send(fd, two.data(), two.size(), 0), static_cast<ssize_t>(two.size()));
   std::string got;
   char buf[8192];

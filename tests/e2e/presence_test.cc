@@ -87,7 +87,7 @@ TEST(PresenceTest, JoinOnFirstConnectionLeaveAfterTheLastOneAndTheDelay) {
   {
     WsClient http;
     ASSERT_TRUE(http.ConnectTcp(server.port()));
-    r = http.RawHttp("GET /api/presence?room=lobby HTTP/1.1\r\nHost: x\r\n\r\n");
+    r = http.RawHttp("GET /api/presence?room=lobby HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   }
   EXPECT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 200 OK");
   EXPECT_NE(r.find(R"({"users":[{"user":"watcher","info":null,"conns":1}],"count":1})"),

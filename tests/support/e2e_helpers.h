@@ -69,7 +69,7 @@ inline std::optional<uint64_t> StatsTotal(uint16_t port, const char* name) {
   WsClient http;
   if (!http.ConnectTcp(port, "127.0.0.1")) return std::nullopt;
   const std::string response =
-      http.RawHttp("GET /api/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      http.RawHttp("GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   if (response.rfind("HTTP/1.1 200", 0) != 0) return std::nullopt;
   const size_t body = response.find("\r\n\r\n");
   return JsonUint(JsonField(response.substr(body + 4), "total"), name);

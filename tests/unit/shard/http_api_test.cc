@@ -275,7 +275,9 @@ TEST(HttpApiBodyTest, TransferEncodingGets411AndEndsTheConnection) {
   std::vector<HttpResponse> r = c.Responses();
   ASSERT_EQ(r.size(), 1u) << "nothing after the refusal is served";
   EXPECT_EQ(r[0].status, 411);
-  EXPECT_EQ(r[0].body, ErrorBody("bad_command", "send the body with Content-Length"));
+  EXPECT_EQ(r[0].body, ErrorBody("bad_command",
+                                 "Transfer-Encoding is not supported: send the body with "
+                                 "Content-Length"));
   EXPECT_EQ(r[0].Header("connection"), "close");
   EXPECT_TRUE(c.shut_wr());
   EXPECT_EQ(cluster.shard(cluster.OwnerOf("lobby")).stats().publications.load(), 0u);

@@ -240,13 +240,14 @@ inline std::string DirectMsg(std::string_view from, std::string_view data_json) 
          "}";
 }
 
-// An HTTP/1.1 request with Content-Length (when there is a body) and `extra`
-// header lines (each ending in \r\n).
+// An HTTP/1.1 request to localhost with a JSON Content-Type and Content-Length
+// (when there is a body) and `extra` header lines (each ending in \r\n).
 inline std::string HttpRequest(std::string_view method, std::string_view target,
                                std::string_view body = "", std::string_view extra = "") {
   std::string out(method);
-  out.append(" ").append(target).append(" HTTP/1.1\r\nHost: test\r\n").append(extra);
+  out.append(" ").append(target).append(" HTTP/1.1\r\nHost: localhost\r\n").append(extra);
   if (!body.empty() || method == "POST") {
+    out.append("Content-Type: application/json\r\n");
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   }
   out.append("\r\n").append(body);
