@@ -50,6 +50,12 @@ std::optional<std::string> Server::Start() {
   unsigned n = options_.shards == 0 ? cpus : options_.shards;
   if (n > kMaxShards) return "--shards must be between 1 and " + std::to_string(kMaxShards);
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
+  // A port another process serves is refused, not shared (SO_REUSEPORT would
+  // let us join it). With port 0 the first listener's port is new to everyone.
+  if (std::string error = net::CheckNotServed(options_.listen_host, options_.port);
+      !error.empty()) {
+    return error;
+  }
   // Bind every listener first, so a bad address fails before any thread starts.
   std::vector<int> fds;
   uint16_t port = options_.port;
