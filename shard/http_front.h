@@ -5,7 +5,10 @@
 // to the session as WebSocket input. Requests that do not upgrade go to the
 // HTTP API (SessionEvents::OnHttpRequest), keep-alive and pipelined; a
 // client that pipelines without reading the answers is cut off at
-// limits.max_queued_bytes. Part of Sessions; shard thread only.
+// limits.max_queued_bytes. An upgrade on a shard that already holds
+// limits.max_connections_per_shard sessions gets 503 with Retry-After: the
+// connection sits in the shard's HTTP reserve (Sessions), which keeps /healthz
+// and the API reachable on a full node. Part of Sessions; shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +24,10 @@ namespace ringcast::shard {
 
 class Sessions;
 class SessionEvents;
+
+// The answer to an upgrade, or a connection, that finds its shard full.
+inline constexpr char kServerFullReason[] = "server full: too many connections, retry";
+inline constexpr uint32_t kServerFullRetryAfterS = 5;
 
 class HttpFront {
  public:

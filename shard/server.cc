@@ -8,6 +8,7 @@
 #include <random>
 
 #include "net/listener.h"
+#include "shard/fd_budget.h"
 #include "shard/mesh.h"
 #include "shard/metrics.h"
 #include "shard/shard.h"
@@ -50,6 +51,15 @@ std::optional<std::string> Server::Start() {
   unsigned n = options_.shards == 0 ? cpus : options_.shards;
   if (n > kMaxShards) return "--shards must be between 1 and " + std::to_string(kMaxShards);
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
+  // Connections are fds: fit the limits to the open-file limit, so that a
+  // full shard answers 503 instead of leaving clients in the backlog.
+  FdPlan fds_plan = PlanFds(RaiseOpenFileLimit(), n, options_.max_connections_per_shard,
+                            options_.http_reserve_per_shard);
+  if (!fds_plan.error.empty()) return fds_plan.error;
+  options_.max_connections_per_shard = fds_plan.max_connections_per_shard;
+  options_.http_reserve_per_shard = fds_plan.http_reserve_per_shard;
+  warnings_.clear();
+  if (!fds_plan.warning.empty()) warnings_.push_back(fds_plan.warning);
   // A port another process serves is refused, not shared (SO_REUSEPORT would
   // let us join it). With port 0 the first listener's port is new to everyone.
   if (std::string error = net::CheckNotServed(options_.listen_host, options_.port);
