@@ -158,5 +158,35 @@ TEST(OperatorTest, FullNodeUnderALowOpenFileLimitAnswers503AndServesHttp) {
       << again.last_error();
 }
 
+// Starts the binary on `host` with `args` and tells whether it warned about
+// anonymous identities before its start-up line.
+bool WarnsAboutAnonymous(const std::string& host, const std::vector<std::string>& args) {
+  const uint16_t port = FreePort();
+  EXPECT_NE(port, 0);
+  std::vector<std::string> argv = {"--listen", host + ":" + std::to_string(port), "--shards", "1",
+                                   "--no-pin"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildServer child(RINGCAST_BINARY);
+  EXPECT_TRUE(child.Spawn(argv));
+  const std::string startup = StartupOutput(child);
+  EXPECT_NE(startup.find("listening on"), std::string::npos) << startup;
+  return startup.find("ringcast: warning: anonymous mode") != std::string::npos;
+}
+
+// Anyone may claim any user id with ?user= when there is no JWT secret: fine
+// on a developer's loopback, worth a warning on a public address.
+TEST(OperatorTest, AnonymousUserParamBeyondLoopbackWarnsAtStartup) {
+  EXPECT_TRUE(WarnsAboutAnonymous("0.0.0.0", {}));
+}
+
+TEST(OperatorTest, AnonymousUserParamOnLoopbackDoesNotWarn) {
+  EXPECT_FALSE(WarnsAboutAnonymous("127.0.0.1", {}));
+}
+
+TEST(OperatorTest, JwtSecretOrNoUserParamBeyondLoopbackDoesNotWarn) {
+  EXPECT_FALSE(WarnsAboutAnonymous("0.0.0.0", {"--jwt-secret", "operator-test-secret"}));
+  EXPECT_FALSE(WarnsAboutAnonymous("0.0.0.0", {"--allow-anonymous-user-param", "false"}));
+}
+
 }  // namespace
 }  // namespace ringcast::testing
