@@ -122,7 +122,7 @@ std::string BuildUpgradeResponse(std::string_view accept_key) {
   return out;
 }
 
-std::string BuildHttpError(int status, std::string_view reason) {
+std::string BuildHttpError(int status, std::string_view reason, uint32_t retry_after_s) {
   RC_DCHECK(status >= 100 && status <= 599);
   const std::string body = std::string(reason) + "\n";
   std::string out;
@@ -133,6 +133,8 @@ std::string BuildHttpError(int status, std::string_view reason) {
   out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
   out.append("Connection: close\r\n");
   if (status == 426) out.append("Sec-WebSocket-Version: 13\r\n");
+  if (retry_after_s > 0)
+    out.append("Retry-After: ").append(std::to_string(retry_after_s)).append("\r\n");
   out.append("\r\n");
   out.append(body);
   return out;

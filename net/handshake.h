@@ -11,6 +11,7 @@
 // Thread: pure functions; any thread (OpenSSL's one-shot SHA1 is thread-safe).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,8 +44,9 @@ struct UpgradeCheck {
 
 // A complete short HTTP error response: Content-Type text/plain,
 // Content-Length, Connection: close, body = reason + "\n". 426 also carries
-// Sec-WebSocket-Version: 13.
-[[nodiscard]] std::string BuildHttpError(int status, std::string_view reason);
+// Sec-WebSocket-Version: 13; retry_after_s > 0 adds Retry-After.
+[[nodiscard]] std::string BuildHttpError(int status, std::string_view reason,
+                                         uint32_t retry_after_s = 0);
 
 // Reason phrase for 101, 200, 400, 401, 403, 404, 405, 408, 413, 426, 429,
 // 431, 500 and 503; "Unknown" for anything else.

@@ -63,6 +63,37 @@ ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
   return result;
 }
 
+std::string CheckNotServed(const std::string& host, uint16_t port) {
+  if (port == 0) return "";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* info = nullptr;
+  std::string port_text = std::to_string(port);
+  if (getaddrinfo(host.c_str(), port_text.c_str(), &hints, &info) != 0 || info == nullptr) {
+    return "cannot listen on " + Describe(host, port) + ": not a numeric IP address";
+  }
+  std::string error;
+  int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    error = "cannot create socket: " + std::string(std::strerror(errno));
+  } else {
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, info->ai_addr, info->ai_addrlen) < 0) {
+      error = errno == EADDRINUSE
+                  ? Describe(host, port) +
+                        ": address already in use (another process is "
+                        "listening there)"
+                  : "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
+    }
+    close(fd);
+  }
+  freeaddrinfo(info);
+  return error;
+}
+
 bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
   size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return false;

@@ -20,6 +20,18 @@ struct ListenResult {
 // host is a numeric IPv4 or IPv6 address ("0.0.0.0", "::", "127.0.0.1").
 [[nodiscard]] ListenResult OpenListener(const std::string& host, uint16_t port, int backlog);
 
+// SO_REUSEPORT lets any process of the same user join a port that is already
+// served, and the kernel would then split new clients between the two, each
+// with its own rooms. Before the shards bind, this binds a throwaway socket
+// to host:port *without* SO_REUSEPORT (with SO_REUSEADDR, so connections in
+// TIME_WAIT do not count): that fails while anything listens there, our kind
+// included. Returns "" when the address is free, else one line like
+// "127.0.0.1:8080: address already in use (another process is listening there)".
+// The socket is closed before returning, so it never stands in the way of
+// our own listeners. Port 0 is not checked (the kernel picks a port that no
+// listener holds).
+[[nodiscard]] std::string CheckNotServed(const std::string& host, uint16_t port);
+
 // Splits "HOST:PORT" or "[V6]:PORT" or ":PORT"; returns false on bad syntax.
 [[nodiscard]] bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port);
 

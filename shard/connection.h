@@ -63,6 +63,7 @@ struct Connection {
   bool paused = false;             // reading stopped while subscribers are behind
   bool http_close = false;         // HTTP API: close once the pending responses are out
   bool http_served = false;        // HTTP API: answered a request (keep-alive from then on)
+  bool websocket = false;          // upgraded: counts against max_connections_per_shard
   uint16_t in_flight_nodes = 0;    // queue entries covered by the send in flight
   uint32_t send_round = 0;         // loop round that submitted the send in flight
   uint64_t send_started_ms = 0;    // when the send in flight was submitted

@@ -65,7 +65,8 @@ size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
   if (input.size() < total) return 0;
   bool keep_alive = req.version_minor == 1 ? !req.HeaderHasToken("Connection", "close")
                                            : req.HeaderHasToken("Connection", "keep-alive");
-  if (sessions_->draining()) keep_alive = false;
+  // Draining, or full: the connection may hold a slot of the HTTP reserve.
+  if (sessions_->draining() || sessions_->AtSessionLimit()) keep_alive = false;
   Dispatch(Call{c, slot, req, input.substr(req.head_bytes, static_cast<size_t>(body_bytes)),
                 keep_alive, req.method == "HEAD"});
   c.http_served = true;

@@ -100,6 +100,11 @@ void HttpFront::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& re
     sessions_->RejectHttp(c, slot, 503, "server is shutting down: reconnect to another node");
     return;
   }
+  if (sessions_->AtSessionLimit()) {  // this connection sits in the HTTP reserve
+    Bump(stats_->upgrades_refused_full);
+    sessions_->RejectHttp(c, slot, 503, kServerFullReason, kServerFullRetryAfterS);
+    return;
+  }
   net::UpgradeCheck check = net::ValidateUpgrade(req);
   Identity identity;
   Refusal refusal{check.status, std::string(check.reason)};

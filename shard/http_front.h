@@ -7,8 +7,11 @@
 // HTTP API (SessionEvents::OnHttpRequest), keep-alive and pipelined; a
 // client that pipelines without reading the answers is cut off at
 // limits.max_queued_bytes, and each request must have arrived whole within
-// keepalive.handshake_timeout_ms of the previous one (Sessions). Part of
-// Sessions; shard thread only.
+// keepalive.handshake_timeout_ms of the previous one (Sessions). An upgrade
+// on a shard that already holds limits.max_connections_per_shard sessions
+// gets 503 with Retry-After: the connection sits in the shard's HTTP reserve
+// (Sessions), which keeps /healthz and the API reachable on a full node.
+// Part of Sessions; shard thread only.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,10 @@ namespace ringcast::shard {
 
 class Sessions;
 class SessionEvents;
+
+// The answer to an upgrade, or a connection, that finds its shard full.
+inline constexpr char kServerFullReason[] = "server full: too many connections, retry";
+inline constexpr uint32_t kServerFullRetryAfterS = 5;
 
 class HttpFront {
  public:

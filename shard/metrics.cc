@@ -18,8 +18,12 @@ struct Metric {
 constexpr Metric kMetrics[] = {
     {"connections", "Open connections.", false, &ShardStats::connections_open},
     {"connections_accepted", "Connections accepted.", true, &ShardStats::connections_accepted},
-    {"connections_rejected", "Connections refused (limit reached).", true,
+    {"connections_rejected", "Connections refused without a slot (HTTP reserve full too).", true,
      &ShardStats::connections_rejected},
+    {"upgrades_refused_full", "WebSocket upgrades refused with 503: the shard was full.", true,
+     &ShardStats::upgrades_refused_full},
+    {"accept_errors", "Accepts that failed (EMFILE, ENFILE, ...); retried next tick.", true,
+     &ShardStats::accept_errors},
     {"handshakes_failed", "Handshakes refused or timed out.", true, &ShardStats::handshakes_failed},
     {"messages_in", "Commands received from clients.", true, &ShardStats::messages_in},
     {"messages_out", "Frames queued to clients (deliveries and replies).", true,

@@ -4,10 +4,13 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <future>
 #include <random>
 
 #include "net/listener.h"
+#include "shard/fd_budget.h"
 #include "shard/mesh.h"
 #include "shard/metrics.h"
 #include "shard/shard.h"
@@ -25,6 +28,13 @@ std::string RandomNodeId() {
   char buf[16];
   std::snprintf(buf, sizeof(buf), "%08x", v);
   return buf;
+}
+
+// Numeric hosts only (config_table.cc): 127.0.0.0/8, ::1, and 127.x mapped into IPv6.
+bool IsLoopbackHost(const std::string& host) {
+  std::string h = host;
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return h.starts_with("127.") || h == "::1" || h.starts_with("::ffff:127.");
 }
 
 void PinToCpu(std::thread& t, unsigned cpu) {
@@ -50,6 +60,29 @@ std::optional<std::string> Server::Start() {
   unsigned n = options_.shards == 0 ? cpus : options_.shards;
   if (n > kMaxShards) return "--shards must be between 1 and " + std::to_string(kMaxShards);
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
+  // Connections are fds: fit the limits to the open-file limit, so that a
+  // full shard answers 503 instead of leaving clients in the backlog.
+  FdPlan fds_plan = PlanFds(RaiseOpenFileLimit(), n, options_.max_connections_per_shard,
+                            options_.http_reserve_per_shard);
+  if (!fds_plan.error.empty()) return fds_plan.error;
+  options_.max_connections_per_shard = fds_plan.max_connections_per_shard;
+  options_.http_reserve_per_shard = fds_plan.http_reserve_per_shard;
+  warnings_.clear();
+  if (!fds_plan.warning.empty()) warnings_.push_back(fds_plan.warning);
+  if (options_.jwt_secret.empty() && options_.allow_anonymous_user_param &&
+      !IsLoopbackHost(options_.listen_host)) {
+    warnings_.push_back(
+        "anonymous mode on " + options_.listen_host +
+        ", beyond loopback: any client can claim any user id with ?user= and receive that "
+        "user's send and req; set auth.jwt_secret (or auth.allow_anonymous_user_param = false) "
+        "outside development");
+  }
+  // A port another process serves is refused, not shared (SO_REUSEPORT would
+  // let us join it). With port 0 the first listener's port is new to everyone.
+  if (std::string error = net::CheckNotServed(options_.listen_host, options_.port);
+      !error.empty()) {
+    return error;
+  }
   // Bind every listener first, so a bad address fails before any thread starts.
   std::vector<int> fds;
   uint16_t port = options_.port;

@@ -1,8 +1,9 @@
-// Server: the process-level owner of N shards. Start() binds every shard's
-// SO_REUSEPORT listener on the same port (port 0 picks a free one, shared by
-// all shards), spawns one pinned thread per shard, and returns once all of
-// them accept connections. RequestStop() may be called from any thread; it
-// makes every shard stop accepting, send `bye` + close 1001 to its clients,
+// Server: the process-level owner of N shards. Start() refuses a port that
+// another process serves, fits the connection limits to the open-file limit
+// (shard/fd_budget.h), binds every shard's SO_REUSEPORT listener on the same
+// port (port 0 picks a free one, shared by all shards), spawns one pinned
+// thread per shard, and returns once all of them accept connections. RequestStop() may be called
+// from any thread; it makes every shard stop accepting, send `bye` + close 1001 to its clients,
 // flush, and exit its loop within ServerOptions::drain_timeout_ms. Wait()
 // joins the shard threads. The destructor stops and joins.
 #pragma once
@@ -40,10 +41,16 @@ struct ServerOptions {
   bool pin_threads = true;              // [pin_threads]
 
   // [limits]
-  size_t max_message_bytes = 65536;                  // limits.max_message_bytes -> close 1009
-  size_t max_queued_bytes = 1 << 20;                 // limits.max_queued_bytes -> close 4000
-  size_t max_head_bytes = 8192;                      // limits.max_head_bytes -> 431
-  uint32_t max_connections_per_shard = 262144;       // limits.max_connections_per_shard
+  size_t max_message_bytes = 65536;   // limits.max_message_bytes -> close 1009
+  size_t max_queued_bytes = 1 << 20;  // limits.max_queued_bytes -> close 4000
+  size_t max_head_bytes = 8192;       // limits.max_head_bytes -> 431
+  // limits.max_connections_per_shard: WebSocket sessions per shard, past it an
+  // upgrade gets 503. 0 = as many as the open-file limit holds, at most 262144
+  // (shard/fd_budget.h); Start() puts the effective value here.
+  uint32_t max_connections_per_shard = 0;
+  // limits.http_reserve_per_shard: sockets per shard on top of the sessions,
+  // so a full shard still answers /healthz, the API and its 503s.
+  uint32_t http_reserve_per_shard = 256;
   uint32_t max_subscriptions_per_connection = 1000;  // limits.max_subscriptions_per_connection
   uint32_t commands_per_second = 1000;               // limits.commands_per_second (0 = unlimited)
   uint32_t command_burst = 2000;                     // limits.command_burst (bucket size)
@@ -86,8 +93,13 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and starts every shard. Returns a one-line error on failure (bad
-  // address, port in use, io_uring unavailable); then nothing is running.
+  // address, port in use or served by another process, open-file limit too
+  // low, io_uring unavailable); then nothing is running. Raises the soft
+  // open-file limit to the hard one and fits the connection limits to it.
   [[nodiscard]] std::optional<std::string> Start();
+  // One-line warnings from Start() for the operator (open-file limit, anonymous
+  // identities on a public address), for main to print.
+  const std::vector<std::string>& warnings() const { return warnings_; }
   // The port actually bound (useful when options.port was 0).
   uint16_t port() const { return port_; }
   unsigned shard_count() const { return static_cast<unsigned>(shards_.size()); }
@@ -106,6 +118,7 @@ class Server {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stop_{false};
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace ringcast::shard

@@ -21,6 +21,13 @@ namespace {
 constexpr uint32_t kCloseDeadlineMs = 2000;
 constexpr uint64_t kBurstFactor = 16;  // queued past this x the limit: slow, whatever
 
+// Server::Start puts the effective limit in the options; 0 is only seen by
+// Sessions built without a Server (unit tests), and means the default cap.
+uint32_t MaxWebSockets(const ServerOptions& options) {
+  return options.max_connections_per_shard != 0 ? options.max_connections_per_shard
+                                                : kDefaultConnectionsPerShard;
+}
+
 }  // namespace
 
 Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string node_id,
@@ -35,12 +42,14 @@ Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string 
       stats_(stats),
       io_(io),
       events_(events),
-      conns_(options.max_connections_per_shard),
+      max_websockets_(MaxWebSockets(options)),
+      conns_(max_websockets_ + options.http_reserve_per_shard),
       front_(this, events, access, options, stats),
       backpressure_(this, io, options.max_queued_bytes),
       reader_(options.max_message_bytes),
       keepalive_(options.ping_interval_ms, options.idle_timeout_ms) {
-  RC_CHECK(options.max_connections_per_shard < kMaxTimerSlots);  // slots fit a timer key
+  // Slots, HTTP reserve included, fit a timer key.
+  RC_CHECK(uint64_t{max_websockets_} + options.http_reserve_per_shard < kMaxTimerSlots);
 }
 
 Sessions::~Sessions() {
@@ -190,7 +199,10 @@ void Sessions::OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view b
 }
 
 void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
+  RC_CHECK(!AtSessionLimit());  // HttpFront refuses the upgrade first
   c.state = ConnState::kOpen;
+  c.websocket = true;
+  ++websockets_;
   c.user = std::move(identity.user);
   c.is_server = identity.is_server;
   c.grants = std::move(identity.grants);
@@ -448,12 +460,14 @@ void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::strin
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
 }
 
-void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason) {
+void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason,
+                          uint32_t retry_after_s) {
   RC_CHECK(c.state == ConnState::kHandshake);
   c.state = ConnState::kClosing;
   c.close_after_flush = true;
   c.head.reset();
-  EnqueueLast(c, slot, core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason)));
+  EnqueueLast(c, slot,
+              core::SharedFrame::CreateRaw(net::BuildHttpError(status, reason, retry_after_s)));
   timers_->Add(now_ms_, kCloseDeadlineMs,
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
 }
@@ -500,6 +514,7 @@ void Sessions::FreeConnection(uint32_t slot) {
   c.out.Clear(&pools_);
   io_->Close(c.fd);
   Drop(stats_->connections_open);
+  if (c.websocket) --websockets_;
   conns_.Free(conns_.HandleOf(slot));
 }
 

@@ -15,7 +15,11 @@
 // connections that publish stop being read until that halves, so an
 // overload waits in publishers' sockets, not in our memory (Backpressure).
 // Keepalive pings silent connections and closes ones silent past the idle
-// timeout; handshakes and closes have deadlines. Drain sends `bye` + 1001
+// timeout; handshakes and closes have deadlines. The slab holds
+// max_connections_per_shard WebSocket sessions plus http_reserve_per_shard
+// more sockets, so a shard full of sessions still answers HTTP (/healthz,
+// the API) and refuses further upgrades with 503 + Retry-After; only when
+// the reserve is full too is a socket refused without a slot. Drain sends `bye` + 1001
 // spread over three quarters of drain_ms (DrainSchedule).
 //
 // Everything the ring does for it goes through SessionIo, and everything it
@@ -40,6 +44,7 @@
 #include "shard/backpressure.h"
 #include "shard/connection.h"
 #include "shard/drain_schedule.h"
+#include "shard/fd_budget.h"
 #include "shard/http_front.h"
 #include "shard/keepalive.h"
 #include "shard/out_queue.h"
@@ -128,9 +133,11 @@ class Sessions {
   // publishers: the round's output.
   void EndRound();
 
-  // A new socket: its slot, or nullopt when the shard is full (the socket is
-  // then answered 503 and closed).
+  // A new socket: its slot, or nullopt when the shard is full, HTTP reserve
+  // included (the socket is then answered 503 and closed).
   std::optional<core::SlabHandle> Accept(int fd);
+  // max_connections_per_shard WebSocket sessions hold slots: upgrades get 503.
+  bool AtSessionLimit() const { return websockets_ >= max_websockets_; }
   // A receive completion: res > 0 with the bytes, or -errno / 0 (EOF).
   void OnReceived(uint32_t slot, int res, bool more, std::string_view bytes);
   // A send completion: the bytes the kernel took, or -errno.
@@ -153,7 +160,9 @@ class Sessions {
   void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
   // HTTP: no further requests; close once every answer is out.
   void EndHttp(Connection& c, uint32_t slot);
-  void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason);
+  // retry_after_s > 0 adds a Retry-After header.
+  void RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason,
+                  uint32_t retry_after_s = 0);
   void Terminate(Connection& c, uint32_t slot);
   // HTTP: no more requests are read; closes once it is flushed.
   void CloseHttp(Connection& c, uint32_t slot);
@@ -221,6 +230,8 @@ class Sessions {
   SessionIo* const io_;
   SessionEvents* const events_;
 
+  const uint32_t max_websockets_;  // limits.max_connections_per_shard
+  uint32_t websockets_ = 0;        // upgraded connections not yet freed
   core::Slab<Connection> conns_;
   HttpFront front_;
   Backpressure backpressure_;

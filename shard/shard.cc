@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/handshake.h"
 #include "net/listener.h"
+#include "shard/http_front.h"
 
 namespace ringcast::shard {
 
@@ -23,14 +25,13 @@ constexpr size_t kSendBlocks = 512;
 constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
 constexpr size_t kInboundBudget = 16384;   // messages per ring per round
 
-// Full: refuse rather than queue without bound, with a clear answer. One
-// small non-blocking write to a fresh socket; no slot is needed.
+// Full, HTTP reserve included: refuse rather than queue without bound, with
+// a clear answer. One small non-blocking write to a fresh socket; no slot is
+// needed. The fd budget (fd_budget.h) leaves room for this one socket.
 void RefuseFull(int fd) {
-  static constexpr char kFull[] =
-      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-      "Content-Length: 41\r\nConnection: close\r\n\r\n"
-      "server full: too many connections, retry\n";
-  ssize_t ignored = send(fd, kFull, sizeof(kFull) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+  static const std::string kFull =
+      net::BuildHttpError(503, kServerFullReason, kServerFullRetryAfterS);
+  ssize_t ignored = send(fd, kFull.data(), kFull.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   (void)ignored;
   close(fd);
 }
@@ -176,13 +177,17 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
     int fd = cqe.res;
     net::TuneAcceptedSocket(fd);
     if (!sessions_.Accept(fd)) RefuseFull(fd);
+  } else if (cqe.res != -ECANCELED) {
+    Bump(stats_.accept_errors);  // EMFILE, ENFILE, ENOMEM...: the accept ends, see below
   }
   if (accept_armed_) return;
   if (sessions_.DrainTold()) {
     close(listen_fd_);  // the drain cancelled it: stop accepting
     listen_fd_ = -1;
   } else if (cqe.res < 0) {
-    accept_retry_ = true;  // EMFILE and friends: retry next tick, do not spin
+    // EMFILE and friends end the multishot accept: re-arm it at the next
+    // tick (a brief back-off, never a spin, never for good).
+    accept_retry_ = true;
   } else {
     ArmAccept();
   }

@@ -11,7 +11,9 @@ namespace ringcast::shard {
 struct ShardStats {
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_accepted{0};
-  std::atomic<uint64_t> connections_rejected{0};  // slab full or draining
+  std::atomic<uint64_t> connections_rejected{0};   // no slot, not even in the HTTP reserve
+  std::atomic<uint64_t> upgrades_refused_full{0};  // 503: max_connections_per_shard reached
+  std::atomic<uint64_t> accept_errors{0};          // accept failed (EMFILE, ENFILE, ...)
   std::atomic<uint64_t> handshakes_failed{0};
   std::atomic<uint64_t> messages_in{0};   // commands received
   std::atomic<uint64_t> publications{0};  // frames built by this shard as owner

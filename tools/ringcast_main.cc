@@ -36,9 +36,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ringcast: %s\n", error->c_str());
     return 1;
   }
-  std::fprintf(stderr, "ringcast: listening on %s:%u with %u shards (node %s)\n",
+  for (const std::string& warning : server.warnings()) {
+    std::fprintf(stderr, "ringcast: warning: %s\n", warning.c_str());
+  }
+  std::fprintf(stderr,
+               "ringcast: listening on %s:%u with %u shards, up to %u connections each (node %s)\n",
                options.listen_host.c_str(), server.port(), server.shard_count(),
-               server.options().node_id.c_str());
+               server.options().max_connections_per_shard, server.options().node_id.c_str());
   int sig = 0;
   sigwait(&signals, &sig);
   std::fprintf(stderr, "ringcast: %s received, draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");

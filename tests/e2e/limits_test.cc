@@ -135,9 +135,12 @@ TEST(LimitsTest, ConnectionsPastTheShardLimitGet503) {
   WsClient a, b;
   ASSERT_TRUE(ConnectWelcomed(a, server.port()));
   ASSERT_TRUE(ConnectWelcomed(b, server.port()));
+  // The connection itself is taken (into the HTTP reserve); its upgrade is refused.
   WsClient full;
   ASSERT_TRUE(full.ConnectTcp(server.port()));
-  std::string response = full.RawHttp("GET /ws HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string response = full.RawHttp(
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
   EXPECT_EQ(response.substr(0, response.find("\r\n")), "HTTP/1.1 503 Service Unavailable")
       << response;
   // A freed slot is usable again: once the server has seen a's close, an upgrade succeeds.

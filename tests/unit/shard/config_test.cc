@@ -187,7 +187,9 @@ TEST_F(ConfigTest, HelpDocumentsEveryFlagWithItsKeyAndDefault) {
       "limits.max_queued_bytes = 1048576",
       "--max-head-bytes BYTES",
       "--max-connections N",
-      "limits.max_connections_per_shard = 262144",
+      "limits.max_connections_per_shard = 0",
+      "--http-reserve N",
+      "limits.http_reserve_per_shard = 256",
       "--max-subscriptions-per-connection N",
       "--commands-per-second N",
       "--command-burst N",
@@ -340,7 +342,9 @@ TEST_F(ConfigTest, BadFlagValuesNameTheFlagAndTheRule) {
   EXPECT_CONTAINS(Error({"--drain-ms", "3600001"}),
                   "--drain-ms must be an integer from 0 to 3600000");
   EXPECT_CONTAINS(Error({"--handshake-timeout-ms", "0"}), "--handshake-timeout-ms");
-  EXPECT_CONTAINS(Error({"--max-connections", "0"}), "--max-connections");
+  EXPECT_CONTAINS(Error({"--max-connections", "1073741825"}), "--max-connections");
+  EXPECT_CONTAINS(Error({"--http-reserve", "65537"}),
+                  "--http-reserve must be an integer from 0 to 65536");
   EXPECT_CONTAINS(Error({"--idle-timeout-ms", "99999999999999999999"}), "--idle-timeout-ms");
   EXPECT_EQ(Error({"--allow-anonymous-user-param", "yes"}),
             "--allow-anonymous-user-param must be true or false (got 'yes')");

@@ -169,6 +169,42 @@ TEST(HttpFrontTest, UpgradeAfterAnApiRequestGets400) {
   EXPECT_EQ(wire.find("101"), std::string_view::npos);
 }
 
+// A shard at max_connections_per_shard sessions still takes connections into
+// its HTTP reserve: an upgrade there gets 503 with Retry-After, the API is
+// served (without keep-alive), and once a session is freed upgrades work again.
+TEST(HttpFrontTest, FullShardRefusesUpgradesWith503AndServesHttpFromItsReserve) {
+  ServerOptions o = SmallOptions();
+  o.max_connections_per_shard = 1;
+  o.http_reserve_per_shard = 2;
+  Harness h(o);
+  FakeApi api(h);
+  uint32_t session = h.OpenSession(7);
+  EXPECT_TRUE(h.sessions().AtSessionLimit());
+
+  uint32_t late = AcceptOne(h, 8);
+  h.Round([&] { h.Receive(late, UpgradeHead()); });
+  h.Sync();
+  EXPECT_EQ(h.events().opened.size(), 1u);
+  EXPECT_EQ(h.wire(8).substr(0, 13), "HTTP/1.1 503 ") << h.wire(8);
+  EXPECT_NE(h.wire(8).find("\r\nRetry-After: 5\r\n"), std::string::npos) << h.wire(8);
+  EXPECT_EQ(h.stats().upgrades_refused_full.load(), 1u);
+
+  uint32_t api_conn = AcceptOne(h, 9);
+  h.Round([&] { h.Receive(api_conn, Get("/healthz")); });
+  h.Sync();
+  EXPECT_EQ(h.wire(9), Response("/healthz"));
+  // The slab (one session + two reserve slots) is full: refused without a slot.
+  std::optional<uint32_t> none;
+  h.Round([&] { none = h.Accept(10); });
+  EXPECT_FALSE(none.has_value());
+
+  h.Round([&] { h.ReceiveResult(session, 0); });  // the session's peer leaves
+  h.Sync();
+  EXPECT_FALSE(h.sessions().AtSessionLimit());
+  h.OpenSession(11);
+  EXPECT_EQ(h.events().opened.size(), 2u);
+}
+
 TEST(HttpFrontTest, APipelinerThatDoesNotReadIsCutOffAtTheQueueLimit) {
   Harness h;  // max_queued_bytes 4096
   FakeApi api(h, /*pad=*/1000);

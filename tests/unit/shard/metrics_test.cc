@@ -26,6 +26,8 @@ constexpr Counter kExported[] = {
     {"connections", false, &ShardStats::connections_open},
     {"connections_accepted", true, &ShardStats::connections_accepted},
     {"connections_rejected", true, &ShardStats::connections_rejected},
+    {"upgrades_refused_full", true, &ShardStats::upgrades_refused_full},
+    {"accept_errors", true, &ShardStats::accept_errors},
     {"handshakes_failed", true, &ShardStats::handshakes_failed},
     {"messages_in", true, &ShardStats::messages_in},
     {"messages_out", true, &ShardStats::messages_out},

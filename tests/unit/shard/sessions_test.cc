@@ -213,6 +213,7 @@ TEST(SessionsUpgradeTest, OpenSessionOutlivesTheHandshakeTimer) {
 TEST(SessionsUpgradeTest, AcceptBeyondCapacityIsRefused) {
   ServerOptions o = SmallOptions();
   o.max_connections_per_shard = 2;
+  o.http_reserve_per_shard = 0;
   Harness h(o);
   std::optional<uint32_t> a, b, c;
   h.Round([&] {
