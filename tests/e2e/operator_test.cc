@@ -136,7 +136,7 @@ TEST(OperatorTest, FullNodeUnderALowOpenFileLimitAnswers503AndServesHttp) {
   WsClient api;
   ASSERT_TRUE(api.ConnectTcp(port));
   const std::string published = api.RawHttp(
-      "POST /api/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
       "Content-Length: " +
           std::to_string(body.size()) + "\r\n\r\n" + body,
       2000);
