@@ -77,6 +77,10 @@ class Mesh;
 class Metrics;
 class Shard;
 
+// The shards Start() runs: `configured`, or for 0 one per online CPU capped
+// at the mesh's 64, so a host with more CPUs still starts by default.
+unsigned ShardCount(unsigned configured, long online_cpus);
+
 class Server {
  public:
   // Shards read time through `clock` (tests pass a ManualClock).
