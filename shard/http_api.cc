@@ -169,7 +169,9 @@ void HttpApi::Send(const Call& call) {
 void HttpApi::Disconnect(const Call& call) {
   if (!ParseBody(call, proto::Op::kPing)) return;  // only `user` matters
   if (command_.user.empty()) return Error(call, 400, "bad_command", "missing user");
-  users_->Disconnect(command_.user);
+  if (!users_->Disconnect(command_.user)) {
+    return Error(call, 503, "rate_limited", "server busy: disconnect refused");
+  }
   Answer(call, 200, kJson, "{}");
 }
 

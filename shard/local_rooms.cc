@@ -294,6 +294,7 @@ void LocalRooms::OnPresenceAnswer(std::unique_ptr<PresenceQuery> q) {
   }
   w.RawField("users", q->users_json);
   w.Field("count", q->count);
+  if (q->truncated) w.Field("truncated", true);
   w.EndObject();
   w.Flush();
   core::SharedFrame* frame = t->http ? core::SharedFrame::CreateRaw(net::BuildHttpResponse(

@@ -59,6 +59,9 @@ constexpr Metric kMetrics[] = {
     {"history_rooms_evicted",
      "Idle history rooms forgotten at limits.max_idle_history_rooms or max_history_bytes.", true,
      &ShardStats::history_rooms_evicted},
+    {"presence_leaves_pending",
+     "Presence members gone whose leave waits out presence.leave_delay_ms.", false,
+     &ShardStats::presence_leaves_pending},
 };
 
 uint64_t Read(const ShardStats* s, const Metric& m) {

@@ -5,8 +5,8 @@
 // Flush() retries every round, so nothing is ever dropped or reordered.
 // Targets that got messages are remembered for the round's doorbells.
 //
-// Bound (this class's invariant): new work, a publication or a direct
-// message entering the bus, is admitted by Admits() only while the overflow
+// Bound (this class's invariant): new work, a publication, a direct message
+// or a disconnect entering the bus, is admitted by Admits() only while the overflow
 // toward its target holds fewer than limits.per_target messages and the
 // whole outbox fewer than limits.total. Everything else (deliveries, answers,
 // joins and leaves) follows from work already admitted or from a

@@ -14,14 +14,17 @@ constexpr uint64_t kSweepEveryMs = 1000;
 
 RoomOwner::RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
                      net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats,
-                     HistoryLimits limits)
+                     HistoryLimits limits, PresenceLimits presence)
     : port_(port),
       namespaces_(namespaces),
       leave_delay_ms_(leave_delay_ms),
       writer_(writer),
       clock_(clock),
       stats_(stats),
-      limits_(limits) {}
+      limits_(limits),
+      presence_(presence) {
+  RC_CHECK(presence.listed_users > 0);
+}
 
 // idle_ holds views of rooms_'s keys: empty it before the map goes.
 RoomOwner::~RoomOwner() { idle_.clear(); }
@@ -61,6 +64,11 @@ void RoomOwner::Forget(RoomMap::iterator it) {
     Drop(stats_->history_rooms);
     history_bytes_ -= o.history->bytes();
     if (o.history->idle) idle_.erase(o.history->idle_pos);
+  }
+  if (o.members) {  // their queued leaves name them: those go first
+    for (auto& [user, m] : *o.members) {
+      if (m.leave) CancelLeave(m);
+    }
   }
   rooms_.erase(it);  // its presence members go with it
 }
@@ -214,8 +222,8 @@ void RoomOwner::OnPresence(const PresenceDelta& d, uint64_t now_ms) {
     Member& m = members[d.user];
     m.info_json = d.info_json;
     if (++m.conns > 1) return;
-    if (m.left_at_ms != 0) {
-      m.left_at_ms = 0;  // back within the delay: no leave, no join
+    if (m.leave) {
+      CancelLeave(m);  // back within the delay: no leave, no join
       return;
     }
     Announce(d.room, "join", d.user, m.info_json);
@@ -224,8 +232,21 @@ void RoomOwner::OnPresence(const PresenceDelta& d, uint64_t now_ms) {
   auto m = members.find(d.user);
   if (m == members.end() || m->second.conns == 0) return;
   if (--m->second.conns > 0) return;
-  m->second.left_at_ms = now_ms;
-  leaves_.push_back(PendingLeave{d.room, d.user, now_ms});
+  QueueLeave(it->first, m->first, m->second, now_ms);
+}
+
+void RoomOwner::QueueLeave(std::string_view room, std::string_view user, Member& m,
+                           uint64_t now_ms) {
+  RC_DCHECK(m.conns == 0 && !m.leave);
+  RC_DCHECK(leaves_.empty() || leaves_.back().left_at_ms <= now_ms);
+  m.leave = leaves_.insert(leaves_.end(), PendingLeave{room, user, now_ms});
+  stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
+}
+
+void RoomOwner::CancelLeave(Member& m) {
+  leaves_.erase(*m.leave);
+  m.leave.reset();
+  stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
 }
 
 void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
@@ -254,18 +275,18 @@ void RoomOwner::Tick(uint64_t now_ms) {
 
 void RoomOwner::SweepLeaves(uint64_t now_ms) {
   while (!leaves_.empty() && now_ms - leaves_.front().left_at_ms >= leave_delay_ms_) {
-    PendingLeave leave = std::move(leaves_.front());
-    leaves_.pop_front();
-    auto it = rooms_.find(leave.room);
-    if (it == rooms_.end() || !it->second.members) continue;
+    // A returning member or a forgotten room took its entry back: this one
+    // names a member still gone.
+    auto it = rooms_.find(leaves_.front().room);
+    RC_CHECK(it != rooms_.end() && it->second.members);
     MemberMap& members = *it->second.members;
-    auto m = members.find(leave.user);
-    if (m == members.end() || m->second.conns > 0 || m->second.left_at_ms != leave.left_at_ms) {
-      continue;  // came back, or left again later (a newer entry decides)
-    }
+    auto m = members.find(leaves_.front().user);
+    RC_CHECK(m != members.end() && m->second.conns == 0 && m->second.leave);
+    CancelLeave(m->second);
+    std::string user = m->first;
     std::string info = std::move(m->second.info_json);
     members.erase(m);
-    Announce(leave.room, "leave", leave.user, info);
+    Announce(it->first, "leave", user, info);
   }
 }
 
@@ -294,6 +315,11 @@ void RoomOwner::OnPresenceAsk(std::unique_ptr<PresenceQuery> q, unsigned from) {
   if (it != rooms_.end() && it->second.members) {
     for (const auto& [user, m] : *it->second.members) {
       if (m.conns == 0) continue;  // gone, its leave still pending
+      if (q->count == presence_.listed_users) q->truncated = true;
+      if (q->truncated) {  // counted, not listed: the answer stays bounded
+        ++q->count;
+        continue;
+      }
       w.BeginObject();
       w.Field("user", user);
       w.RawField("info", m.info_json.empty() ? std::string_view("null") : m.info_json);

@@ -15,13 +15,18 @@
 // `bytes`, idle rooms forgotten first, then the publishing room's oldest
 // entries dropped. A forgotten room starts a new epoch when it comes back,
 // so a client asking to recover across the loss is told recovered:false.
+// Presence is bounded too: a member has at most one pending leave (a queue
+// entry while its connections are 0, removed when it comes back or its room
+// is forgotten), so the queue never holds more than the members; and a
+// presence answer lists at most PresenceLimits::listed_users users, with
+// the count of all of them.
 // Owner shard thread only; talks to other shards only through its BusPort.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,12 +42,26 @@
 
 namespace ringcast::shard {
 
+// A member whose last connection left, waiting out the leave delay. The
+// names are views of the map keys of its room (RoomOwner's rooms) and of the
+// member (MemberMap): both maps are node-based, so the keys stay put, and
+// the entry is erased before either key goes.
+struct PendingLeave {
+  std::string_view room;
+  std::string_view user;
+  uint64_t left_at_ms;
+};
+// In time order: every leave waits the same delay, and a new one is due last.
+using PendingLeaves = std::list<PendingLeave>;
+
 // Presence of one room at its owner: users with at least one subscribed
 // connection, and those whose last one left less than leave_delay_ms ago.
+// Invariant: conns == 0 exactly when `leave` names the member's one entry
+// in the owner's queue.
 struct Member {
   uint32_t conns = 0;
-  uint64_t left_at_ms = 0;  // when conns reached 0 (a leave is pending), else 0
-  std::string info_json;    // "" = null
+  std::optional<PendingLeaves::iterator> leave;
+  std::string info_json;  // "" = null
 };
 using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
 
@@ -56,6 +75,10 @@ struct OwnedRoom {
   std::unique_ptr<MemberMap> members;    // presence, from the first member on
 };
 
+struct PresenceLimits {
+  uint32_t listed_users = 1000;  // limits.max_presence_users: users in one presence answer
+};
+
 struct HistoryLimits {
   uint32_t idle_rooms = 65536;           // limits.max_idle_history_rooms
   uint64_t bytes = uint64_t{128} << 20;  // limits.max_history_bytes
@@ -65,7 +88,7 @@ class RoomOwner {
  public:
   RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
             net::FrameWriter* writer, const core::Clock* clock, ShardStats* stats,
-            HistoryLimits limits = {});
+            HistoryLimits limits = {}, PresenceLimits presence = {});
   ~RoomOwner();
 
   // Frames, records and fans out a publication, then answers its origin.
@@ -75,7 +98,8 @@ class RoomOwner {
   void OnJoin(bus::Join msg, unsigned from, uint64_t now_ms);
   void OnLeave(std::string_view room, unsigned from, LeaveScope scope);
   void OnPresence(const PresenceDelta& delta, uint64_t now_ms);
-  // Fills in the room's members and answers shard `from` (PresenceAnswer).
+  // Fills in the room's members, at most PresenceLimits::listed_users of
+  // them (`truncated` when there are more), and answers shard `from`.
   void OnPresenceAsk(std::unique_ptr<PresenceQuery> query, unsigned from);
   // Sends the leaves whose delay has passed; once a second, drops history
   // past its TTL and forgets rooms left with nothing.
@@ -85,6 +109,7 @@ class RoomOwner {
   size_t rooms() const { return rooms_.size(); }
   size_t idle_history_rooms() const { return idle_.size(); }
   uint64_t history_bytes() const { return history_bytes_; }
+  size_t pending_leaves() const { return leaves_.size(); }
 
  private:
   using RoomMap = std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>>;
@@ -110,12 +135,10 @@ class RoomOwner {
                 std::string_view info_json);
   void SweepLeaves(uint64_t now_ms);
   void SweepHistory(uint64_t now_ms);
-
-  struct PendingLeave {
-    std::string room;
-    std::string user;
-    uint64_t left_at_ms;
-  };
+  // Queues m's leave (its last connection left) or takes it back (it
+  // returned, or its room is forgotten); keeps the gauge in step.
+  void QueueLeave(std::string_view room, std::string_view user, Member& m, uint64_t now_ms);
+  void CancelLeave(Member& m);
 
   BusPort* const port_;
   const Namespaces& namespaces_;
@@ -124,10 +147,11 @@ class RoomOwner {
   const core::Clock* const clock_;
   ShardStats* const stats_;
   const HistoryLimits limits_;
+  const PresenceLimits presence_;
   RoomMap rooms_;
   std::list<std::string_view> idle_;  // idle history rooms' names (map keys), oldest use first
   uint64_t history_bytes_ = 0;
-  std::deque<PendingLeave> leaves_;  // in time order: the delay is the same for all
+  PendingLeaves leaves_;  // at most one per member
   uint64_t epochs_ = 0;
   uint64_t next_sweep_ms_ = 0;
   std::string scratch_;

@@ -46,6 +46,11 @@ void PinToCpu(std::thread& t, unsigned cpu) {
 
 }  // namespace
 
+unsigned ShardCount(unsigned configured, long online_cpus) {
+  if (configured != 0) return configured;
+  return static_cast<unsigned>(std::clamp(online_cpus, 1L, static_cast<long>(kMaxShards)));
+}
+
 Server::Server(ServerOptions options, const core::Clock* clock)
     : options_(std::move(options)), clock_(clock) {}
 
@@ -57,7 +62,7 @@ Server::~Server() {
 std::optional<std::string> Server::Start() {
   RC_CHECK(shards_.empty());
   unsigned cpus = static_cast<unsigned>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
-  unsigned n = options_.shards == 0 ? cpus : options_.shards;
+  unsigned n = ShardCount(options_.shards, sysconf(_SC_NPROCESSORS_ONLN));
   if (n > kMaxShards) return "--shards must be between 1 and " + std::to_string(kMaxShards);
   if (options_.node_id.empty()) options_.node_id = RandomNodeId();
   // Connections are fds: fit the limits to the open-file limit, so that a

@@ -58,6 +58,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;                   // limits.max_body_bytes (HTTP API)
   uint32_t max_idle_history_rooms = 65536;           // limits.max_idle_history_rooms, per shard
   size_t max_history_bytes = size_t{128} << 20;      // limits.max_history_bytes, per shard
+  uint32_t max_presence_users = 1000;                // limits.max_presence_users, per answer
 
   // [keepalive]
   uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)
@@ -83,6 +84,10 @@ struct ServerOptions {
 class Mesh;
 class Metrics;
 class Shard;
+
+// The shards Start() runs: `configured`, or for 0 one per online CPU capped
+// at the mesh's 64, so a host with more CPUs still starts by default.
+unsigned ShardCount(unsigned configured, long online_cpus);
 
 class Server {
  public:

@@ -36,8 +36,9 @@ struct ShardStats {
   std::atomic<uint64_t> history_rooms{0};     // owned rooms that keep history
   std::atomic<uint64_t> history_messages{0};  // as of the last sweep
   std::atomic<uint64_t> history_bytes{0};
-  std::atomic<uint64_t> timers{0};                 // timer wheel entries, as of this round
-  std::atomic<uint64_t> history_rooms_evicted{0};  // idle history rooms forgotten at a limit
+  std::atomic<uint64_t> timers{0};                   // timer wheel entries, as of this round
+  std::atomic<uint64_t> history_rooms_evicted{0};    // idle history rooms forgotten at a limit
+  std::atomic<uint64_t> presence_leaves_pending{0};  // gauge: leaves waiting out their delay
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {

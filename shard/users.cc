@@ -172,10 +172,14 @@ void Users::OnRequestTimeout(uint32_t request) {
                 "no answer in time");
 }
 
-void Users::Disconnect(std::string_view user) {
+bool Users::Disconnect(std::string_view user) {
+  for (unsigned to = 0; to < port_->shard_count(); ++to) {
+    if (!port_->Admits(to)) return false;
+  }
   for (unsigned to = 0; to < port_->shard_count(); ++to) {
     port_->Post(to, bus::Disconnect{std::make_unique<std::string>(user)});
   }
+  return true;
 }
 
 void Users::OnDisconnect(std::string_view user) {

@@ -38,8 +38,9 @@ class Users {
   [[nodiscard]] bool StartSend(Connection& c, uint32_t slot,
                                const std::vector<std::string_view>& to, std::string_view data,
                                uint32_t ticket, uint32_t request = 0);
-  // Every shard closes its connections of `user` with `bye` (1008).
-  void Disconnect(std::string_view user);
+  // Every shard closes its connections of `user` with `bye` (1008). New work
+  // toward every shard: false (nothing sent) unless the bus admits it to each.
+  [[nodiscard]] bool Disconnect(std::string_view user);
 
   void OnSendAck(const bus::SendAck& ack);
   void OnRes(std::unique_ptr<ResAnswer> answer);

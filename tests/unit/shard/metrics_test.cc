@@ -52,6 +52,7 @@ constexpr Counter kExported[] = {
     {"history_bytes", false, &ShardStats::history_bytes},
     {"timers", false, &ShardStats::timers},
     {"history_rooms_evicted", true, &ShardStats::history_rooms_evicted},
+    {"presence_leaves_pending", false, &ShardStats::presence_leaves_pending},
 };
 
 constexpr size_t kShards = 3;

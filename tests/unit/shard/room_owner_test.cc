@@ -57,6 +57,7 @@ std::string Payload(const core::SharedFrame* f) {
 }
 
 constexpr uint32_t kLeaveDelayMs = 2000;
+constexpr uint32_t kListedUsers = 3;  // users in one presence answer
 constexpr unsigned kOwnerShard = 1;
 constexpr unsigned kShards = 3;
 
@@ -72,7 +73,8 @@ class RoomOwnerTest : public testing::Test {
   RoomOwnerTest()
       : port_(kOwnerShard, kShards),
         namespaces_(Tables()),
-        owner_(&port_, namespaces_, kLeaveDelayMs, &writer_, &clock_, &stats_) {}
+        owner_(&port_, namespaces_, kLeaveDelayMs, &writer_, &clock_, &stats_, HistoryLimits{},
+               PresenceLimits{kListedUsers}) {}
 
   uint64_t now() const { return clock_.MonotonicMs(); }
 
@@ -684,6 +686,104 @@ TEST_F(RoomOwnerTest, UnmatchedPresenceLeaveIsIgnored) {
   EXPECT_TRUE(Announced(port_).empty());
   Presence("lobby", "carol", +1);
   EXPECT_EQ(Announced(port_).size(), 1u);
+}
+
+// An answer lists at most PresenceLimits::listed_users users and counts all.
+TEST_F(RoomOwnerTest, PresenceAskListsAtMostTheLimitAndCountsEveryone) {
+  Join("lobby", 0);
+  for (uint32_t i = 0; i < kListedUsers; ++i) Presence("lobby", "u" + std::to_string(i), +1);
+  auto at_limit = Ask("lobby");
+  EXPECT_EQ(at_limit->count, kListedUsers);
+  EXPECT_FALSE(at_limit->truncated);
+  Presence("lobby", "u9", +1);
+  Presence("lobby", "u10", +1);
+  Presence("lobby", "u11", +1);
+  Presence("lobby", "u11", -1);  // leaving: neither listed nor counted
+  auto over = Ask("lobby");
+  EXPECT_EQ(over->count, kListedUsers + 2);
+  EXPECT_TRUE(over->truncated);
+  size_t listed = 0;
+  for (size_t at = over->users_json.find("\"conns\":"); at != std::string::npos;
+       at = over->users_json.find("\"conns\":", at + 1)) {
+    ++listed;
+  }
+  EXPECT_EQ(listed, kListedUsers) << over->users_json;
+  EXPECT_EQ(over->users_json.find("u11"), std::string::npos) << over->users_json;
+}
+
+// A member churning in and out keeps one pending leave, not one per exit,
+// and the leave still comes once, a delay after the last exit.
+TEST_F(RoomOwnerTest, AMemberHasAtMostOnePendingLeaveWhateverItsChurn) {
+  Join("lobby", 0);
+  Presence("lobby", "carol", +1);
+  Announced(port_);
+  for (int i = 0; i < 1000; ++i) {
+    Presence("lobby", "carol", -1);
+    ASSERT_EQ(owner_.pending_leaves(), 1u);
+    Advance(1);
+    Presence("lobby", "carol", +1);
+    ASSERT_EQ(owner_.pending_leaves(), 0u);
+  }
+  Presence("lobby", "carol", -1);
+  EXPECT_EQ(owner_.pending_leaves(), 1u);
+  EXPECT_EQ(stats_.presence_leaves_pending.load(), 1u);
+  Advance(kLeaveDelayMs - 1);
+  Tick();
+  EXPECT_TRUE(Announced(port_).empty()) << "a quick return makes no noise";
+  Advance(1);
+  Tick();
+  EXPECT_EQ(
+      Announced(port_),
+      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
+  EXPECT_EQ(owner_.pending_leaves(), 0u);
+  EXPECT_EQ(stats_.presence_leaves_pending.load(), 0u);
+}
+
+// A room forgotten (its last shard left) takes its members' pending leaves
+// with it: subscribing and leaving a room alone adds nothing that stays.
+TEST_F(RoomOwnerTest, AForgottenRoomTakesItsPendingLeavesAlong) {
+  for (int i = 0; i < 100; ++i) {
+    Join("solo", 0);
+    Presence("solo", "carol", +1);
+    Presence("solo", "carol", -1);
+    ASSERT_EQ(owner_.pending_leaves(), 1u);
+    owner_.OnLeave("solo", 0, LeaveScope::kLastSubscriber);
+    ASSERT_EQ(owner_.Find("solo"), nullptr);
+    ASSERT_EQ(owner_.pending_leaves(), 0u);
+  }
+  EXPECT_EQ(stats_.presence_leaves_pending.load(), 0u);
+  port_.posted.clear();
+  Advance(kLeaveDelayMs);
+  Tick();
+  EXPECT_TRUE(port_.posted.empty());
+}
+
+// Leaves of different members keep their own times, in order.
+TEST_F(RoomOwnerTest, PendingLeavesOfSeveralMembersComeDueInTheirOrder) {
+  Join("lobby", 0);
+  Presence("lobby", "carol", +1);
+  Presence("lobby", "dave", +1);
+  Announced(port_);
+  Presence("lobby", "carol", -1);  // at t
+  Advance(500);
+  Presence("lobby", "dave", -1);  // at t+500
+  Advance(500);
+  Presence("lobby", "carol", +1);  // back: carol's leave is taken back
+  Presence("lobby", "carol", -1);  // at t+1000
+  EXPECT_EQ(owner_.pending_leaves(), 2u);
+  Advance(kLeaveDelayMs - 500);  // t+2500: dave's time
+  Tick();
+  EXPECT_EQ(
+      Announced(port_),
+      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"dave","info":null})"}));
+  Advance(499);
+  Tick();
+  EXPECT_TRUE(Announced(port_).empty());
+  Advance(1);  // t+3000: carol's
+  Tick();
+  EXPECT_EQ(
+      Announced(port_),
+      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
 }
 
 }  // namespace

@@ -259,5 +259,44 @@ TEST(UsersAcrossShardsTest, ApiDisconnectLeavesServerConnectionsOnTheUsersRoomOp
   EXPECT_FALSE(watcher1.close_code.has_value());
 }
 
+// POST /api/disconnect is new work toward every shard: like send, it is
+// admitted only while the bus admits it (Outbox::Admits), so a flood of them
+// cannot grow a backlogged bus. Refused: 503, nothing closed; admitted again
+// once the backlog is gone.
+TEST(UsersAcrossShardsTest, ApiDisconnectGets503WhileTheBusIsBackloggedAndClosesNothing) {
+  Cluster cluster(WithApiKey());
+  Client bob0 = cluster.ConnectUser(0, "bob");
+  Client bob1 = cluster.ConnectUser(1, "bob");
+  Client api = cluster.Open(1);
+  cluster.shard(1).set_admits(false);  // shard 1's bus is backlogged
+  for (int i = 0; i < 3; ++i) {
+    api.Write(harness::HttpRequest("POST", "/api/disconnect", R"({"user":"bob"})",
+                                   "Authorization: apikey k3y\r\n"));
+  }
+  cluster.Settle();
+  std::vector<HttpResponse> answers = api.Responses();
+  ASSERT_EQ(answers.size(), 3u);
+  for (const HttpResponse& r : answers) {
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.body, R"({"error":"rate_limited","reason":"server busy: disconnect refused"})");
+  }
+  for (Client* bob : {&bob0, &bob1}) {
+    EXPECT_TRUE(bob->Frames().empty());
+    EXPECT_FALSE(bob->close_code.has_value());
+  }
+
+  cluster.shard(1).set_admits(true);
+  api.Write(harness::HttpRequest("POST", "/api/disconnect", R"({"user":"bob"})",
+                                 "Authorization: apikey k3y\r\n"));
+  cluster.Settle();
+  answers = api.Responses();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].status, 200);
+  for (Client* bob : {&bob0, &bob1}) {
+    bob->Frames();
+    EXPECT_EQ(bob->close_code, 1008);
+  }
+}
+
 }  // namespace
 }  // namespace ringcast::shard
