@@ -49,6 +49,9 @@ struct ServerOptions {
   uint32_t command_burst = 2000;                     // limits.command_burst (bucket size)
   uint32_t rate_limit_grace_ms = 5000;               // limits.rate_limit_grace_ms, then close 1008
   size_t max_body_bytes = 1 << 20;                   // limits.max_body_bytes (HTTP API)
+  uint32_t max_pending_requests_per_connection = 256;  // limits.*: `req` gets `limit`
+  uint32_t max_pending_requests_per_user = 1024;       // limits.* (per shard): `req` gets `limit`
+  uint32_t max_pending_sends_per_connection = 256;     // limits.*: `send` gets `rate_limited`
 
   // [keepalive]
   uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)
