@@ -84,6 +84,13 @@ struct Encoder {
     return EncodeOwned(KindOf<bus::Disconnect>(), std::move(m.user));
   }
   BusSlot operator()(bus::Res& m) { return EncodeOwned(KindOf<bus::Res>(), std::move(m.answer)); }
+  BusSlot operator()(bus::ResAck& m) {
+    BusSlot s = Blank(KindOf<bus::ResAck>());
+    s.conn = m.conn;
+    s.u32 = m.ticket;
+    s.small = static_cast<uint8_t>(m.outcome);
+    return s;
+  }
   BusSlot operator()(bus::Presence& m) {
     return EncodeOwned(KindOf<bus::Presence>(), std::move(m.delta));
   }
@@ -124,6 +131,8 @@ BusMessage Decode(const BusSlot& s) {
       return bus::Disconnect{Adopt<std::string>(s)};
     case KindOf<bus::Res>():
       return bus::Res{Adopt<ResAnswer>(s)};
+    case KindOf<bus::ResAck>():
+      return bus::ResAck{s.conn, s.u32, static_cast<Outcome>(s.small)};
     case KindOf<bus::Presence>():
       return bus::Presence{Adopt<PresenceDelta>(s)};
     case KindOf<bus::PresenceAsk>():

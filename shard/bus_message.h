@@ -72,11 +72,17 @@ struct PresenceQuery {
   bool truncated = false;  // users_json lists only limits.max_presence_users of them
 };
 
-// The first answer to a `req`, on its way to the requester's shard.
+// An answer to a `req`, on its way to the requester's shard, which takes it
+// only from the request's target user with the rid's tag (shard/rid.h) and
+// tells the responder's shard how it went (bus::ResAck).
 struct ResAnswer {
   uint32_t request = 0;  // the requester shard's request number
-  std::string from;
+  uint64_t tag = 0;      // the rid's random tag
+  std::string from;      // the responder's user id
   std::string data;
+  core::SlabHandle responder{};  // the answering connection
+  uint32_t ticket = 0;           // its reply ticket; 0 = only a refusal is answered
+  uint8_t origin = 0;            // the responder's shard
 };
 
 // Who in a room receives a delivered frame.
@@ -152,6 +158,13 @@ struct Disconnect {
 struct Res {
   std::unique_ptr<ResAnswer> answer;
 };
+// requester's shard -> responder's shard: kRefused when the rid names no
+// request sent to the responder (its `res` gets not_allowed).
+struct ResAck {
+  core::SlabHandle conn{};
+  uint32_t ticket = 0;
+  Outcome outcome = Outcome::kAccepted;
+};
 // subscriber shard -> owner.
 struct Presence {
   std::unique_ptr<PresenceDelta> delta;
@@ -168,7 +181,7 @@ struct PresenceAnswer {
 
 using BusMessage = std::variant<bus::Publish, bus::Deliver, bus::Join, bus::JoinAck, bus::Leave,
                                 bus::PubAck, bus::SendAck, bus::Disconnect, bus::Res, bus::Presence,
-                                bus::PresenceAsk, bus::PresenceAnswer>;
+                                bus::PresenceAsk, bus::PresenceAnswer, bus::ResAck>;
 
 // A message as it sits in a ring: the variant's index, small fields and one
 // owned pointer or value. Trivially copyable, as SpscRing requires.

@@ -149,6 +149,7 @@ void Commands::OnOpen(Connection& c, uint32_t slot) {
 
 void Commands::OnFree(Connection& c, uint32_t slot) {
   rooms_->LeaveAll(c);
+  users_->OnFree(sessions_->HandleOf(slot));
   AnnounceStatus(c, slot, false);
 }
 

@@ -159,11 +159,12 @@ void HttpApi::Publish(const Call& call) {
 void HttpApi::Send(const Call& call) {
   if (!ParseBody(call, proto::Op::kSend)) return;
   uint32_t ticket = Ticket(call);
-  if (users_->StartSend(call.c, call.slot, command_.to, command_.data, ticket)) return;
+  PendingBound refusal = users_->StartSend(call.c, call.slot, command_.to, command_.data, ticket);
+  if (refusal == PendingBound::kNone) return;
   sessions_->CompleteTicket(
       call.c, call.slot, ticket,
       core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
-          503, "rate_limited", "server busy: send refused", call.keep_alive)));
+          503, "rate_limited", Users::SendRefusalReason(refusal), call.keep_alive)));
 }
 
 void HttpApi::Disconnect(const Call& call) {

@@ -59,6 +59,9 @@ struct ServerOptions {
   uint32_t max_idle_history_rooms = 65536;           // limits.max_idle_history_rooms, per shard
   size_t max_history_bytes = size_t{128} << 20;      // limits.max_history_bytes, per shard
   uint32_t max_presence_users = 1000;                // limits.max_presence_users, per answer
+  uint32_t max_pending_requests_per_connection = 256;  // limits.*: `req` gets `limit`
+  uint32_t max_pending_requests_per_user = 1024;       // limits.* (per shard): `req` gets `limit`
+  uint32_t max_pending_sends_per_connection = 256;     // limits.*: `send` gets `rate_limited`
 
   // [keepalive]
   uint32_t ping_interval_ms = 25000;      // keepalive.ping_interval_ms (0 = never ping)

@@ -19,7 +19,7 @@ ShardParts::ShardParts(unsigned id, const ServerOptions& options, BusPort* port,
              HistoryLimits{options.max_idle_history_rooms, options.max_history_bytes},
              PresenceLimits{options.max_presence_users}),
       rooms_(port, &sessions_, access_, namespaces_, options, stats),
-      users_(port, &sessions_, &rooms_, &timers_),
+      users_(port, &sessions_, &rooms_, &timers_, RequestLimitsOf(options)),
       commands_(options, &sessions_, access_, &rooms_, &users_, stats, id),
       http_(options, &sessions_, access_, &rooms_, &users_, *metrics, id) {}
 
@@ -38,6 +38,7 @@ void ShardParts::Dispatch(unsigned from, BusMessage msg, bool owner_refuses, uin
     void operator()(bus::SendAck& m) { p->users_.OnSendAck(m); }
     void operator()(bus::Disconnect& m) { p->users_.OnDisconnect(*m.user); }
     void operator()(bus::Res& m) { p->users_.OnRes(std::move(m.answer)); }
+    void operator()(bus::ResAck& m) { p->users_.OnResAck(m); }
     void operator()(bus::Presence& m) { p->owner_.OnPresence(*m.delta, now_ms); }
     void operator()(bus::PresenceAsk& m) { p->owner_.OnPresenceAsk(std::move(m.query), from); }
     void operator()(bus::PresenceAnswer& m) { p->rooms_.OnPresenceAnswer(std::move(m.query)); }

@@ -1,6 +1,6 @@
 #include "shard/users.h"
 
-#include <charconv>
+#include <algorithm>
 
 #include "net/http_response.h"
 #include "proto/envelope.h"
@@ -14,36 +14,61 @@ constexpr uint64_t kDefaultRequestTimeoutMs = 5000;
 constexpr uint64_t kMaxRequestTimeoutMs = 60000;
 }  // namespace
 
-Users::Users(BusPort* port, Sessions* sessions, LocalRooms* rooms, core::TimerWheel* timers)
-    : port_(port), sessions_(sessions), rooms_(rooms), timers_(timers) {}
+RequestLimits RequestLimitsOf(const ServerOptions& options) {
+  RequestLimits limits;
+  limits.sends_per_connection = options.max_pending_sends_per_connection;
+  limits.requests_per_connection = options.max_pending_requests_per_connection;
+  limits.requests_per_user = options.max_pending_requests_per_user;
+  return limits;
+}
+
+Users::Users(BusPort* port, Sessions* sessions, LocalRooms* rooms, core::TimerWheel* timers,
+             RequestLimits limits)
+    : port_(port), sessions_(sessions), rooms_(rooms), timers_(timers), requests_(limits) {}
 
 void Users::Send(Connection& c, uint32_t slot, const proto::Command& cmd) {
   uint32_t ticket = cmd.id ? sessions_->ReserveTicket(c, cmd.id) : 0;
-  if (StartSend(c, slot, cmd.to, cmd.data, ticket)) return;
-  constexpr std::string_view kBusy = "server busy: send refused, retry later";
+  PendingBound refusal = StartSend(c, slot, cmd.to, cmd.data, ticket);
+  if (refusal == PendingBound::kNone) return;
+  std::string_view reason = SendRefusalReason(refusal);
   if (ticket != 0) {
-    CompleteError(*sessions_, c, slot, ticket, wire::ErrorCode::kRateLimited, kBusy);
+    CompleteError(*sessions_, c, slot, ticket, wire::ErrorCode::kRateLimited, reason);
   } else {
-    ReplyError(*sessions_, c, slot, std::nullopt, wire::ErrorCode::kRateLimited, kBusy);
+    ReplyError(*sessions_, c, slot, std::nullopt, wire::ErrorCode::kRateLimited, reason);
   }
 }
 
-bool Users::StartSend(Connection& c, uint32_t slot, const std::vector<std::string_view>& to,
-                      std::string_view data, uint32_t ticket, uint32_t request) {
+std::string_view Users::SendRefusalReason(PendingBound refusal) {
+  // Pending sends are answered within a bus round trip: both are "retry later".
+  return refusal == PendingBound::kConnection
+             ? "too many sends waiting on this connection, retry later"
+             : "server busy: send refused, retry later";
+}
+
+PendingBound Users::StartSend(Connection& c, uint32_t slot, const std::vector<std::string_view>& to,
+                              std::string_view data, uint32_t ticket) {
+  return Route(c, slot, to, data, ticket, nullptr);
+}
+
+PendingBound Users::Route(Connection& c, uint32_t slot, const std::vector<std::string_view>& to,
+                          std::string_view data, uint32_t ticket, const Rid* rid) {
+  // A user named twice is one target: one copy each, whatever the list says.
+  targets_.assign(to.begin(), to.end());
+  std::sort(targets_.begin(), targets_.end());
+  targets_.erase(std::unique(targets_.begin(), targets_.end()), targets_.end());
   // Over HTTP (no WebSocket identity) or with the API key: from the server.
   std::string_view from =
       c.state == ConnState::kOpen && !c.is_server ? std::string_view(c.user) : "$server";
-  for (std::string_view user : to) {
-    if (!port_->Admits(port_->OwnerOf("@" + std::string(user)))) return false;
+  for (std::string_view user : targets_) {
+    if (!port_->Admits(port_->OwnerOf("@" + std::string(user)))) return PendingBound::kShard;
   }
   core::SlabHandle conn = sessions_->HandleOf(slot);
-  std::optional<uint32_t> send_id =
-      requests_.StartSend(conn, ticket, static_cast<uint32_t>(to.size()), request);
-  if (!send_id) return false;
+  Requests::Started send = requests_.StartSend(conn, ticket, static_cast<uint32_t>(targets_.size()),
+                                               rid ? rid->number : 0);
+  if (!send) return send.refusal;
   c.published = true;
-  std::string rid;
-  if (request != 0) rid = std::to_string(port_->shard_id()) + "." + std::to_string(request);
-  for (std::string_view user : to) {
+  std::string rid_text = rid ? rid->Format() : std::string();
+  for (std::string_view user : targets_) {
     auto req = std::make_unique<PubRequest>();
     req->room = "@" + std::string(user);
     req->from = from;
@@ -51,13 +76,13 @@ bool Users::StartSend(Connection& c, uint32_t slot, const std::vector<std::strin
     req->conn = conn;
     req->origin = static_cast<uint8_t>(port_->shard_id());
     req->direct = true;
-    req->send_id = *send_id;
-    req->rid = rid;
+    req->send_id = send.id;
+    req->rid = rid_text;
     // Admitted as a whole above: each target's answer completes the send.
     unsigned owner = port_->OwnerOf(req->room);
     port_->Post(owner, bus::Publish{std::move(req)});
   }
-  return true;
+  return PendingBound::kNone;
 }
 
 void Users::OnSendAck(const bus::SendAck& ack) {
@@ -100,52 +125,77 @@ void Users::Request(Connection& c, uint32_t slot, const proto::Command& cmd) {
                "timeout_ms must be between 1 and " + std::to_string(kMaxRequestTimeoutMs));
     return;
   }
+  RC_CHECK(cmd.to.size() == 1);  // the parser allows exactly one user in a req's `to`
   // The answer is this command's reply, so it keeps its place in order even
   // without an id (res then carries no id).
   uint32_t ticket = sessions_->ReserveTicket(c, cmd.id);
-  std::optional<uint32_t> request = requests_.StartRequest(sessions_->HandleOf(slot), ticket);
+  // Connections of the server (API key) share one user id: not one user's quota.
+  std::string_view requester = c.is_server ? std::string_view() : std::string_view(c.user);
+  Rid rid{port_->shard_id(), 0, random_.Next64()};
+  Requests::Started request =
+      requests_.StartRequest(sessions_->HandleOf(slot), ticket, requester, cmd.to[0], rid.tag);
   if (!request) {
     CompleteError(*sessions_, c, slot, ticket, wire::ErrorCode::kLimit,
-                  "too many pending requests");
+                  RequestRefusalReason(request.refusal));
     return;
   }
-  timers_->Add(sessions_->now_ms(), timeout_ms, RequestTimerKey(*request));
-  if (!StartSend(c, slot, cmd.to, cmd.data, ticket, *request)) {
-    (void)requests_.TakeRequest(*request);
+  rid.number = request.id;
+  timers_->Add(sessions_->now_ms(), timeout_ms, RequestTimerKey(rid.number));
+  if (Route(c, slot, cmd.to, cmd.data, ticket, &rid) != PendingBound::kNone) {
+    (void)requests_.TakeRequest(rid.number);
     CompleteError(*sessions_, c, slot, ticket, wire::ErrorCode::kRateLimited,
                   "server busy: request refused, retry later");
   }
 }
 
-// rid is "<shard>.<request>" of the requester's shard; the first answer wins.
-void Users::Respond(Connection& c, uint32_t slot, const proto::Command& cmd) {
-  std::string_view rid = cmd.rid;
-  size_t dot = rid.find('.');
-  unsigned shard = 0;
-  uint32_t request = 0;
-  bool ok = dot != std::string_view::npos;
-  if (ok) {
-    auto [p1, e1] = std::from_chars(rid.data(), rid.data() + dot, shard);
-    auto [p2, e2] = std::from_chars(rid.data() + dot + 1, rid.data() + rid.size(), request);
-    ok = e1 == std::errc() && p1 == rid.data() + dot && e2 == std::errc() &&
-         p2 == rid.data() + rid.size() && shard < port_->shard_count();
+std::string Users::RequestRefusalReason(PendingBound refusal) const {
+  const RequestLimits& limits = requests_.limits();
+  switch (refusal) {
+    case PendingBound::kConnection:
+      return "too many pending requests on this connection (at most " +
+             std::to_string(limits.requests_per_connection) + ")";
+    case PendingBound::kUser:
+      return "too many pending requests of this user (at most " +
+             std::to_string(limits.requests_per_user) + ")";
+    case PendingBound::kNone:
+    case PendingBound::kShard:
+      break;
   }
-  if (!ok) {
+  return "too many pending requests";
+}
+
+// The rid names the requester's shard, which decides (OnRes) and answers the
+// responder through a ResAck: ok, or not_allowed when the rid names no
+// request sent to this user. A rid that is not of our form is refused here.
+void Users::Respond(Connection& c, uint32_t slot, const proto::Command& cmd) {
+  std::optional<Rid> rid = Rid::Parse(cmd.rid);
+  if (!rid || rid->shard >= port_->shard_count()) {
     ReplyError(*sessions_, c, slot, cmd.id, wire::ErrorCode::kBadCommand,
                "rid is not one this node gave");
     return;
   }
   auto answer = std::make_unique<ResAnswer>();
-  answer->request = request;
+  answer->request = rid->number;
+  answer->tag = rid->tag;
   answer->from = c.user;
   answer->data = cmd.data;
-  port_->Post(shard, bus::Res{std::move(answer)});
-  ReplyOk(*sessions_, c, slot, cmd.id);  // answered or too late, the responder is done
+  answer->responder = sessions_->HandleOf(slot);
+  answer->ticket = cmd.id ? sessions_->ReserveTicket(c, cmd.id) : 0;
+  answer->origin = static_cast<uint8_t>(port_->shard_id());
+  port_->Post(rid->shard, bus::Res{std::move(answer)});
 }
 
 void Users::OnRes(std::unique_ptr<ResAnswer> answer) {
-  std::optional<Requests::Request> pending = requests_.TakeRequest(answer->request);
-  if (!pending) return;  // answered already, or timed out: dropped
+  Verdict verdict = Verdict::kNotPending;
+  std::optional<Requests::Request> pending =
+      requests_.TakeAnswer(answer->request, answer->tag, answer->from, &verdict);
+  // A late or duplicate answer is dropped quietly (ok); a refusal is always told.
+  if (verdict == Verdict::kNotYours || answer->ticket != 0) {
+    port_->Post(answer->origin, bus::ResAck{answer->responder, answer->ticket,
+                                            verdict == Verdict::kNotYours ? Outcome::kRefused
+                                                                          : Outcome::kAccepted});
+  }
+  if (!pending) return;
   Connection* c = sessions_->Get(pending->conn);
   if (c == nullptr) return;
   scratch_.clear();
@@ -162,6 +212,24 @@ void Users::OnRes(std::unique_ptr<ResAnswer> answer) {
   sessions_->CompleteTicket(*c, pending->conn.slot, pending->ticket,
                             sessions_->BuildText(scratch_));
 }
+
+void Users::OnResAck(const bus::ResAck& ack) {
+  Connection* c = sessions_->Get(ack.conn);
+  if (c == nullptr || c->state == ConnState::kClosing || c->state == ConnState::kDead) return;
+  uint32_t slot = ack.conn.slot;
+  if (ack.outcome == Outcome::kAccepted) {
+    if (ack.ticket != 0) CompleteOk(*sessions_, *c, slot, ack.ticket);
+    return;
+  }
+  constexpr std::string_view kNotYours = "no pending request with that rid was sent to you";
+  if (ack.ticket != 0) {
+    CompleteError(*sessions_, *c, slot, ack.ticket, wire::ErrorCode::kNotAllowed, kNotYours);
+  } else {
+    ReplyError(*sessions_, *c, slot, std::nullopt, wire::ErrorCode::kNotAllowed, kNotYours);
+  }
+}
+
+void Users::OnFree(core::SlabHandle conn) { requests_.DropConnection(conn); }
 
 void Users::OnRequestTimeout(uint32_t request) {
   std::optional<Requests::Request> pending = requests_.TakeRequest(request);

@@ -75,7 +75,7 @@ TEST(RequestTest, TimeoutNoSuchUserAndBadRid) {
   EXPECT_TRUE(NextIsError(alice, "bad_command", 3));
   carol.SendText(R"({"op":"res","rid":"nonsense","data":1,"id":4})");
   EXPECT_TRUE(NextIsError(carol, "bad_command", 4));
-  carol.SendText(R"({"op":"res","rid":"0.424242","data":1,"id":5})");
+  carol.SendText(R"({"op":"res","rid":"0.424242.0123456789abcdef","data":1,"id":5})");
   EXPECT_TRUE(NextIsOk(carol, 5)) << "an expired or unknown request is answered, then dropped";
 }
 

@@ -212,13 +212,26 @@ TEST(BusMessageTest, DisconnectResAndPresenceKeepPayloads) {
 
   auto answer = std::make_unique<ResAnswer>();
   answer->request = 4000000000u;
+  answer->tag = 0xfedcba9876543210ull;
   answer->from = "responder";
   answer->data = "[1,2]";
+  answer->responder = {7, 3};
+  answer->ticket = 9;
+  answer->origin = 2;
   auto res = Take<bus::Res>(RoundTrip(bus::Res{std::move(answer)}));
   ASSERT_NE(res.answer, nullptr);
   EXPECT_EQ(res.answer->request, 4000000000u);
+  EXPECT_EQ(res.answer->tag, 0xfedcba9876543210ull);
   EXPECT_EQ(res.answer->from, "responder");
   EXPECT_EQ(res.answer->data, "[1,2]");
+  EXPECT_EQ(res.answer->responder, (core::SlabHandle{7, 3}));
+  EXPECT_EQ(res.answer->ticket, 9u);
+  EXPECT_EQ(res.answer->origin, 2u);
+
+  auto ack = Take<bus::ResAck>(RoundTrip(bus::ResAck{{5, 6}, 0xffffffffu, Outcome::kRefused}));
+  EXPECT_EQ(ack.conn, (core::SlabHandle{5, 6}));
+  EXPECT_EQ(ack.ticket, 0xffffffffu);
+  EXPECT_EQ(ack.outcome, Outcome::kRefused);
 
   auto delta = std::make_unique<PresenceDelta>();
   delta->room = "chat:a";
@@ -274,6 +287,7 @@ TEST(BusMessageTest, EveryKindHasItsOwnSlotKind) {
       bus::Presence{std::make_unique<PresenceDelta>()},
       bus::PresenceAsk{std::make_unique<PresenceQuery>()},
       bus::PresenceAnswer{std::make_unique<PresenceQuery>()},
+      bus::ResAck{},
   };
   static_assert(std::size(all) == std::variant_size_v<BusMessage>);
   for (size_t i = 0; i < std::size(all); ++i) {

@@ -43,6 +43,9 @@ void ExpectSame(const ServerOptions& a, const ServerOptions& b) {
   EXPECT_EQ(a.command_burst, b.command_burst);
   EXPECT_EQ(a.rate_limit_grace_ms, b.rate_limit_grace_ms);
   EXPECT_EQ(a.max_body_bytes, b.max_body_bytes);
+  EXPECT_EQ(a.max_pending_requests_per_connection, b.max_pending_requests_per_connection);
+  EXPECT_EQ(a.max_pending_requests_per_user, b.max_pending_requests_per_user);
+  EXPECT_EQ(a.max_pending_sends_per_connection, b.max_pending_sends_per_connection);
   EXPECT_EQ(a.ping_interval_ms, b.ping_interval_ms);
   EXPECT_EQ(a.idle_timeout_ms, b.idle_timeout_ms);
   EXPECT_EQ(a.handshake_timeout_ms, b.handshake_timeout_ms);
@@ -74,6 +77,9 @@ commands_per_second = 0
 command_burst = 11
 rate_limit_grace_ms = 12
 max_body_bytes = 1000
+max_pending_requests_per_connection = 13
+max_pending_requests_per_user = 14
+max_pending_sends_per_connection = 15
 
 [keepalive]
 ping_interval_ms = 100
@@ -248,6 +254,8 @@ TEST_F(ConfigTest, EveryFlagSetsItsSetting) {
       "--max-queued-bytes", "4096", "--max-head-bytes", "512", "--max-connections", "77",
       "--max-subscriptions-per-connection", "9", "--commands-per-second", "0",
       "--command-burst", "11", "--rate-limit-grace-ms", "12", "--max-body-bytes", "1000",
+      "--max-pending-requests-per-connection", "13", "--max-pending-requests-per-user", "14",
+      "--max-pending-sends-per-connection", "15",
       "--ping-interval-ms", "100", "--idle-timeout-ms", "300", "--handshake-timeout-ms", "400",
       "--drain-ms", "500", "--jwt-secret", "s3cret", "--allow-anonymous-user-param", "false",
       "--api-key", "k3y", "--events-room", "$events", "--presence-leave-delay-ms", "600"});
@@ -274,6 +282,9 @@ TEST_F(ConfigTest, FileSetsEverySetting) {
   EXPECT_EQ(options_.command_burst, 11u);
   EXPECT_EQ(options_.rate_limit_grace_ms, 12u);
   EXPECT_EQ(options_.max_body_bytes, 1000u);
+  EXPECT_EQ(options_.max_pending_requests_per_connection, 13u);
+  EXPECT_EQ(options_.max_pending_requests_per_user, 14u);
+  EXPECT_EQ(options_.max_pending_sends_per_connection, 15u);
   EXPECT_EQ(options_.ping_interval_ms, 100u);
   EXPECT_EQ(options_.idle_timeout_ms, 300u);
   EXPECT_EQ(options_.handshake_timeout_ms, 400u);

@@ -2,9 +2,11 @@
 // its timeout, and POST /api/disconnect.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "shard/rid.h"
 #include "tests/unit/shard/shard_harness.h"
 
 namespace ringcast::shard {
@@ -96,7 +98,10 @@ TEST(UsersAcrossShardsTest, FirstResWinsAndLaterOnesAreDropped) {
   ASSERT_EQ(to0.size(), 1u);
   ASSERT_EQ(to1.size(), 1u);
   const std::string rid = JsonField(to0[0], "rid");
-  EXPECT_EQ(rid, "0.1");  // "<requester's shard>.<request>"
+  std::optional<Rid> parsed = Rid::Parse(rid);
+  ASSERT_TRUE(parsed.has_value()) << rid;
+  EXPECT_EQ(parsed->shard, 0u);  // "<requester's shard>.<request>.<tag>"
+  EXPECT_EQ(parsed->number, 1u);
   const std::string req = R"({"op":"req","from":"alice","rid":")" + rid + R"(","data":{"q":1}})";
   EXPECT_EQ(to0[0], req);
   EXPECT_EQ(to1[0], req);
@@ -152,9 +157,27 @@ TEST(UsersAcrossShardsTest, ReqToAUserWithoutConnectionsFailsAtOnce) {
 TEST(UsersAcrossShardsTest, ResWithMalformedRidGetsBadCommand) {
   Cluster cluster(ServerOptions{});
   Client bob = cluster.ConnectUser(1, "bob");
-  const std::vector<std::string> bad = {
-      "abc",  "1",    "0.",   ".1",   "2.1" /* no shard 2 */,           "0.1x", "x0.1",
-      "-0.1", "0.-1", "+0.1", " 0.1", "0.4294967296" /* past uint32 */, "0.1.2"};
+  const std::string tag = ".0123456789abcdef";
+  const std::vector<std::string> bad = {"abc",
+                                        "1",
+                                        "0.1" /* no tag */,
+                                        "0.1.2",
+                                        "0.1.0123456789abcde" /* 15 digits */,
+                                        "0.1.0123456789abcdef0",
+                                        "0.1.0123456789abcdeg",
+                                        "0.1.-123456789abcdef",
+                                        "0" + tag,
+                                        "0." + tag,
+                                        ".1" + tag,
+                                        "2.1" + tag /* no shard 2 */,
+                                        "0.1x" + tag,
+                                        "x0.1" + tag,
+                                        "-0.1" + tag,
+                                        "0.-1" + tag,
+                                        "+0.1" + tag,
+                                        " 0.1" + tag,
+                                        "0.4294967296" + tag /* past uint32 */,
+                                        "0.1" + tag + " "};
   uint64_t id = 1;
   Texts expected;
   for (const std::string& rid : bad) {
@@ -166,10 +189,61 @@ TEST(UsersAcrossShardsTest, ResWithMalformedRidGetsBadCommand) {
   EXPECT_EQ(bob.Texts(), expected);
 
   // Well-formed but unknown: dropped silently, ok.
-  bob.Text(Res("1.999", "1", 100));
-  bob.Text(Res("0.0", "1", 101));
+  bob.Text(Res("1.999" + tag, "1", 100));
+  bob.Text(Res("0.0.0000000000000000", "1", 101));
   cluster.Settle();
   EXPECT_EQ(bob.Texts(), (Texts{Ok(100), Ok(101)}));
+}
+
+// A res from someone the request was not sent to, or with a tag other than
+// the rid's, is refused (not_allowed, even without an id) and changes
+// nothing: the target's answer still wins.
+TEST(UsersAcrossShardsTest, ResFromAnotherUserOrWithAnotherTagIsRefused) {
+  Cluster cluster(ServerOptions{});
+  Client alice = cluster.ConnectUser(0, "alice");
+  Client bob = cluster.ConnectUser(1, "bob");
+  Client mallory = cluster.ConnectUser(1, "mallory");
+  alice.Text(Req("bob", "1", 1000, 7));
+  cluster.Settle();
+  Texts asked = bob.Texts();
+  ASSERT_EQ(asked.size(), 1u);
+  const std::string rid = JsonField(asked[0], "rid");
+  std::optional<Rid> parsed = Rid::Parse(rid);
+  ASSERT_TRUE(parsed.has_value());
+  Rid forged = *parsed;
+  forged.tag ^= 1;
+
+  constexpr std::string_view kNotYours = "no pending request with that rid was sent to you";
+  mallory.Text(Res(rid, R"("forged")", 1));
+  mallory.Text(R"({"op":"res","rid":")" + rid + R"(","data":2})");
+  bob.Text(Res(forged.Format(), R"("wrong tag")", 3));
+  cluster.Settle();
+  EXPECT_EQ(mallory.Texts(), (Texts{Error(1, "not_allowed", kNotYours),
+                                    Error(std::nullopt, "not_allowed", kNotYours)}));
+  EXPECT_EQ(bob.Texts(), Texts{Error(3, "not_allowed", kNotYours)});
+  EXPECT_EQ(alice.Texts(), Texts{});
+
+  bob.Text(Res(rid, R"("real")", 4));
+  cluster.Settle();
+  EXPECT_EQ(bob.Texts(), Texts{Ok(4)});
+  EXPECT_EQ(alice.Texts(), Texts{R"({"op":"res","id":7,"from":"bob","data":"real"})"});
+}
+
+// Two requests get different tags, so one rid says nothing about the next.
+TEST(UsersAcrossShardsTest, EachRequestGetsItsOwnRandomTag) {
+  Cluster cluster(ServerOptions{});
+  Client alice = cluster.ConnectUser(0, "alice");
+  Client bob = cluster.ConnectUser(0, "bob");
+  alice.Text(Req("bob", "1", 1000, 1));
+  alice.Text(Req("bob", "2", 1000, 2));
+  cluster.Settle();
+  Texts asked = bob.Texts();
+  ASSERT_EQ(asked.size(), 2u);
+  std::optional<Rid> first = Rid::Parse(JsonField(asked[0], "rid"));
+  std::optional<Rid> second = Rid::Parse(JsonField(asked[1], "rid"));
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(second->number, first->number + 1);
+  EXPECT_NE(second->tag, first->tag);
 }
 
 ServerOptions WithApiKey() {
