@@ -22,12 +22,6 @@
 //     is empty: no connection, no queued byte, no owned room, no bus message.
 // A broken invariant prints the reason and aborts (a libFuzzer crash).
 //
-// Known bug tolerated unless RINGCAST_SESSION_FUZZ_STRICT=1 is set: a user id
-// from ?user= that is not UTF-8 is admitted and echoed into frames (welcome,
-// msg "from", presence, status events). Once such a user id is live, text that
-// is not UTF-8/JSON is counted instead of aborting. The fix is elsewhere; when
-// it lands, the tolerance goes (it then never triggers).
-//
 // RINGCAST_SESSION_FUZZ_TRACE=1 prints what every client writes and reads.
 // Seeds: tests/fuzz/session_seeds.py writes tests/fuzz/corpus/session/.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -54,14 +48,6 @@ constexpr size_t kMaxSockets = 48;     // sockets opened per input (the shards h
 constexpr size_t kMaxSteps = 96;       // actions per input
 constexpr uint64_t kBurstFactor = 16;  // Sessions: queued past this x the limit closes at once
 constexpr std::string_view kApiKey = "k3y";
-
-bool Strict() {
-  static const bool strict = [] {
-    const char* v = std::getenv("RINGCAST_SESSION_FUZZ_STRICT");
-    return v != nullptr && v[0] == '1';
-  }();
-  return strict;
-}
 
 // Small limits, so that rate limits, slow consumers, 1009, 431 and 413 are
 // reachable with small inputs; two namespaces besides the default: "h" keeps
@@ -128,8 +114,6 @@ void TraceBytes(const char* what, int fd, std::string_view bytes) {
 struct Seen {
   std::vector<std::string> rids;    // from req frames
   std::vector<std::string> epochs;  // from ok frames of history rooms
-  bool non_utf8_user = false;       // the known bug is in play (see top)
-  uint64_t tolerated = 0;
 };
 
 // What one client has read of its socket's output so far.
@@ -244,14 +228,14 @@ class WireChecker {
     if (opcode == 0x1) {
       Text(payload, seen, "text frame");
     } else if (opcode == 0x8) {
-      Close(payload, seen);
+      Close(payload);
       closed_ = true;
     }
     pos_ += header + static_cast<size_t>(len);
     return true;
   }
 
-  static void Close(std::string_view payload, Seen* seen) {
+  static void Close(std::string_view payload) {
     if (payload.empty()) return;
     if (payload.size() < 2) Violation("close payload of one byte", payload);
     unsigned code = (static_cast<uint8_t>(payload[0]) << 8) | static_cast<uint8_t>(payload[1]);
@@ -259,29 +243,18 @@ class WireChecker {
                  (code >= 3000 && code <= 4999);
     if (!valid) Violation("close code " + std::to_string(code), payload);
     if (!simdjson::validate_utf8(payload.data() + 2, payload.size() - 2)) {
-      Suspect("close reason not UTF-8", payload, seen);
+      Violation("close reason not UTF-8", payload);
     }
-  }
-
-  // A known-bug suspect: tolerated (counted) once a non-UTF-8 user id is live.
-  static void Suspect(const std::string& what, std::string_view bytes, Seen* seen) {
-    if (seen->non_utf8_user && !Strict()) {
-      ++seen->tolerated;
-      return;
-    }
-    Violation(what, bytes);
   }
 
   void Text(std::string_view text, Seen* seen, const char* where) {
     if (!simdjson::validate_utf8(text.data(), text.size())) {
-      Suspect(std::string(where) + " not UTF-8", text, seen);
-      return;
+      Violation(std::string(where) + " not UTF-8", text);
     }
     simdjson::padded_string padded(text);
     simdjson::dom::element doc;
     if (parser_.parse(padded).get(doc) != simdjson::SUCCESS) {
-      Suspect(std::string(where) + " not valid JSON", text, seen);
-      return;
+      Violation(std::string(where) + " not valid JSON", text);
     }
     if (!doc.is_object()) Violation(std::string(where) + " not a JSON object", text);
     if (where[0] == 'H') return;  // HTTP bodies have no op
@@ -770,6 +743,16 @@ class SessionScript {
         break;
     }
     if (in_->ConsumeBool()) out += "Connection: keep-alive\r\n";
+    switch (in_->ConsumeIntegralInRange<int>(0, 3)) {  // the API takes JSON bodies only
+      case 0:
+        break;
+      case 1:
+        out += "Content-Type: text/plain\r\n";
+        break;
+      default:
+        out += "Content-Type: application/json\r\n";
+        break;
+    }
     switch (in_->ConsumeIntegralInRange<int>(0, 7)) {
       case 0:
         out += "Transfer-Encoding: chunked\r\n";
@@ -833,7 +816,6 @@ class SessionScript {
                       std::to_string(bound) + ")",
                   "");
       }
-      if (!simdjson::validate_utf8(c.user.data(), c.user.size())) seen_.non_utf8_user = true;
     });
     if (total != shard.sessions().queued_total()) {
       Violation("shard queued_total " + std::to_string(shard.sessions().queued_total()) +
@@ -878,10 +860,6 @@ class SessionScript {
             "");
       }
       if (cluster_.QueuedFor(s) != 0) Violation(where + "bus messages waiting", "");
-    }
-    if (Trace() && seen_.tolerated > 0) {
-      std::fprintf(stderr, "tolerated %llu frames of the known non-UTF-8 user id bug\n",
-                   static_cast<unsigned long long>(seen_.tolerated));
     }
     for (Client& c : retired_) {
       if (!cluster_.Socket(c.fd).closed) {

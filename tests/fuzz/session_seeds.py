@@ -194,6 +194,7 @@ class Script:
         self.e.bool(True)  # HTTP/1.1
         self.e.int(2, 0, 3)  # the right API key
         self.e.bool(keep_alive)
+        self.e.int(2, 0, 3)  # Content-Type: application/json
         self.e.int(2, 0, 7)  # Content-Length as the body is
         return self
 
@@ -303,7 +304,7 @@ def seeds():
     s.advance(1000)
     out["refuse_and_drain"] = s.e.data()
 
-    s = Script()  # the known bug: a ?user= that is not UTF-8 (tolerated unless strict)
+    s = Script()  # a ?user= that is not UTF-8 (refused: it would be echoed into frames)
     s.open_ws(0, 0, user=b"\xff\xfe\"x")
     s.open_ws(1, 1, user=1)
     s.rounds()
