@@ -72,8 +72,8 @@ TEST(PresenceBoundsTest, AnswerListsAtMostMaxPresenceUsersAndCountsEveryone) {
   // GET /api/presence is cut the same way.
   WsClient http;
   ASSERT_TRUE(http.ConnectTcp(child.port()));
-  std::string r =
-      http.RawHttp("GET /api/presence?room=crowd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string r = http.RawHttp(
+      "GET /api/presence?room=crowd HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   ASSERT_EQ(r.substr(0, r.find("\r\n")), "HTTP/1.1 200 OK") << r;
   std::string body = r.substr(r.find("\r\n\r\n") + 4);
   EXPECT_EQ(JsonUint(body, "count"), 8u) << body;

@@ -156,9 +156,10 @@ TEST(RequestsHardeningTest, RepeatedTargetGetsOneCopy) {
   WsClient api;
   ASSERT_TRUE(api.ConnectTcp(child.port(), "127.0.0.1"));
   const std::string body = R"({"to":)" + to(100) + R"(,"data":"api"})";
-  const std::string response =
-      api.RawHttp("POST /api/send HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: " +
-                  std::to_string(body.size()) + "\r\n\r\n" + body);
+  const std::string response = api.RawHttp(
+      "POST /api/send HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: "
+      "close\r\nContent-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body);
   ASSERT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
   EXPECT_EQ(response.substr(response.find("\r\n\r\n") + 4), R"({"delivered":1})");
   // A marker after both: bob's messages up to it are exactly one of each.
