@@ -32,7 +32,8 @@ class ReplyTickets {
     bool keep_alive = true;              // http: the response's Connection header
   };
 
-  ReplyTickets() = default;
+  // `first`: the first ticket's number (tests start near the wrap).
+  explicit ReplyTickets(uint32_t first = 1) : next_(first == 0 ? 1 : first) {}
   ReplyTickets(const ReplyTickets&) = delete;
   ReplyTickets& operator=(const ReplyTickets&) = delete;
   ~ReplyTickets() {
@@ -63,10 +64,8 @@ class ReplyTickets {
   }
 
   const Ticket* Find(uint32_t number) const {
-    for (const Ticket& t : waiting_) {
-      if (t.number == number) return &t;
-    }
-    return nullptr;
+    size_t i = IndexOf(number);
+    return i < waiting_.size() ? &waiting_[i] : nullptr;
   }
 
   // Takes `frame` as the answer to ticket `number`, then calls emit(frame)
@@ -92,10 +91,19 @@ class ReplyTickets {
 
  private:
   Ticket* FindMutable(uint32_t number) {
-    for (Ticket& t : waiting_) {
-      if (t.number == number) return &t;
-    }
-    return nullptr;
+    size_t i = IndexOf(number);
+    return i < waiting_.size() ? &waiting_[i] : nullptr;
+  }
+  // Tickets are numbered consecutively in queue order (0 skipped when the
+  // count wraps), so a ticket is found by its distance from the front: O(1),
+  // however many replies are parked. waiting_.size() when it is not there.
+  size_t IndexOf(uint32_t number) const {
+    if (waiting_.empty() || number == 0) return waiting_.size();
+    uint32_t first = waiting_.front().number;
+    size_t off = number - first;
+    if (number < first) --off;  // the numbers wrapped past 0, which no ticket has
+    if (off >= waiting_.size() || waiting_[off].number != number) return waiting_.size();
+    return off;
   }
 
   uint32_t next_ = 1;

@@ -168,3 +168,36 @@ TEST(ReplyTicketsTest, RepliesLeaveInTicketOrderAgainstModel) {
 
 }  // namespace
 }  // namespace ringcast::shard
+
+namespace ringcast::shard {
+namespace {
+
+// Tickets are found by their distance from the front; the numbering skips 0
+// when it wraps, and a lookup across the wrap still finds each one.
+TEST(ReplyTicketsTest, TicketsAcrossTheWrapAreFoundAndAnsweredInOrder) {
+  ReplyTickets tickets(0xfffffffeu);
+  std::vector<uint32_t> numbers;
+  for (int i = 0; i < 4; ++i) numbers.push_back(tickets.Reserve(i));
+  EXPECT_EQ(numbers, (std::vector<uint32_t>{0xfffffffeu, 0xffffffffu, 1u, 2u}));
+  for (int i = 0; i < 4; ++i) {
+    const ReplyTickets::Ticket* t = tickets.Find(numbers[i]);
+    ASSERT_NE(t, nullptr) << numbers[i];
+    EXPECT_EQ(t->id, static_cast<uint64_t>(i));
+  }
+  EXPECT_EQ(tickets.Find(0), nullptr);
+  EXPECT_EQ(tickets.Find(3), nullptr);
+  EXPECT_EQ(tickets.Find(0xfffffffdu), nullptr);
+  Sent sent;
+  tickets.Complete(numbers[2], Reply("c"), sent.Emit());
+  tickets.Complete(numbers[0], Reply("a"), sent.Emit());
+  EXPECT_EQ(tickets.Find(numbers[0]), nullptr);
+  ASSERT_NE(tickets.Find(numbers[3]), nullptr);
+  tickets.Complete(numbers[3], Reply("d"), sent.Emit());
+  tickets.Complete(numbers[1], Reply("b"), sent.Emit());
+  EXPECT_EQ(sent.texts, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_TRUE(tickets.empty());
+  EXPECT_EQ(tickets.held_bytes(), 0u);
+}
+
+}  // namespace
+}  // namespace ringcast::shard
