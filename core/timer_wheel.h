@@ -39,6 +39,11 @@ class TimerWheel {
   template <class F>
   void Advance(uint64_t now_ms, F on_expire);
 
+  // Removes every pending entry for which stale(key) is true, so keys the owner no
+  // longer cares about (there is no Cancel) do not pile up: O(entries). Not from a callback.
+  template <class F>
+  size_t RemoveIf(F stale);
+
   // Pending entries, including ones whose key the owner no longer cares about.
   size_t size() const { return size_; }
 
@@ -88,6 +93,27 @@ void TimerWheel::Advance(uint64_t now_ms, F on_expire) {
     }
   }
   advancing_ = false;
+}
+
+template <class F>
+size_t TimerWheel::RemoveIf(F stale) {
+  RC_CHECK(!advancing_);
+  size_t removed = 0;
+  auto sweep = [&](std::vector<Entry>& entries) {
+    size_t kept = 0;
+    for (const Entry& e : entries) {
+      if (stale(e.key)) {
+        ++removed;
+      } else {
+        entries[kept++] = e;
+      }
+    }
+    entries.resize(kept);
+  };
+  for (std::vector<Entry>& bucket : buckets_) sweep(bucket);
+  sweep(overdue_);
+  size_ -= removed;
+  return removed;
 }
 
 template <class F>

@@ -164,6 +164,7 @@ class Requests {
     for (uint32_t number : numbers) (void)TakeRequest(number);
   }
 
+  bool HasRequest(uint32_t number) const { return requests_.contains(number); }
   const RequestLimits& limits() const { return limits_; }
   size_t pending_sends() const { return sends_.size(); }
   size_t pending_requests() const { return requests_.size(); }

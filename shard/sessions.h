@@ -195,6 +195,11 @@ class Sessions {
   Connection* Get(core::SlabHandle h) { return conns_.Get(h); }
   Connection& At(uint32_t slot) { return conns_.At(slot); }
   bool IsLive(uint32_t slot) const { return conns_.IsLive(slot); }
+  // Whether a connection timer's key still names a live connection.
+  bool TimerLive(uint64_t key) const {
+    uint32_t slot = TimerSlotOf(key);
+    return conns_.IsLive(slot) && conns_.HandleOf(slot).gen == TimerGenOf(key);
+  }
   core::SlabHandle HandleOf(uint32_t slot) const { return conns_.HandleOf(slot); }
   std::string SidOf(uint32_t slot) const;
   size_t size() const { return conns_.size(); }

@@ -107,7 +107,7 @@ bool Shard::Round() {
   ring_.DrainCompletions([this](const io_uring_cqe& cqe) { OnCompletion(cqe); });
   buffers_.Commit();
   DrainInbound();
-  parts_.timers().Advance(now_ms_, [this](uint64_t key) { parts_.OnTimer(key); });
+  parts_.AdvanceTimers(now_ms_);
   stats_.timers.store(parts_.timers().size(), std::memory_order_relaxed);
   parts_.owner().Tick(now_ms_);
   if (!sessions_.draining() && stop_->load(std::memory_order_relaxed)) {

@@ -1,5 +1,6 @@
 #include "shard/shard_parts.h"
 
+#include <algorithm>
 #include <variant>
 
 namespace ringcast::shard {
@@ -44,6 +45,18 @@ void ShardParts::Dispatch(unsigned from, BusMessage msg, bool owner_refuses, uin
     void operator()(bus::PresenceAnswer& m) { p->rooms_.OnPresenceAnswer(std::move(m.query)); }
   };
   std::visit(Visitor{this, from, owner_refuses, now_ms}, msg);
+}
+
+void ShardParts::AdvanceTimers(uint64_t now_ms) {
+  timers_.Advance(now_ms, [this](uint64_t key) { OnTimer(key); });
+  if (timers_.size() < timer_sweep_mark_) return;
+  timers_.RemoveIf([this](uint64_t key) {
+    if (TimerKindOf(key) == TimerKind::kRequestTimeout) {
+      return !users_.RequestPending(static_cast<uint32_t>(TimerRequestOf(key)));
+    }
+    return !sessions_.TimerLive(key);
+  });
+  timer_sweep_mark_ = std::max(kTimerSweepFloor, 2 * timers_.size());
 }
 
 void ShardParts::OnTimer(uint64_t key) {

@@ -39,6 +39,13 @@ class ShardParts final : public SessionEvents {
   // publications (its outbox is backlogged).
   void Dispatch(unsigned from, BusMessage msg, bool owner_refuses, uint64_t now_ms);
   void OnTimer(uint64_t key);
+  // Fires the timers due at now_ms. Timers cannot be cancelled, so an entry
+  // whose connection or request is gone waits until due (up to a minute);
+  // whenever the wheel has doubled since the last sweep such entries are
+  // dropped: amortized O(1) per timer, and the wheel stays within twice its
+  // live entries (plus kTimerSweepFloor).
+  void AdvanceTimers(uint64_t now_ms);
+  static constexpr size_t kTimerSweepFloor = 4096;
 
   // SessionEvents.
   bool OnText(Connection& c, uint32_t slot, std::string_view message) override;
@@ -56,6 +63,7 @@ class ShardParts final : public SessionEvents {
  private:
   net::FrameWriter writer_;
   core::TimerWheel timers_;
+  size_t timer_sweep_mark_ = kTimerSweepFloor;
   Namespaces namespaces_;
   Access access_;
   Sessions sessions_;

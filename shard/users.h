@@ -63,6 +63,8 @@ class Users {
   void OnFree(core::SlabHandle conn);
   void OnDisconnect(std::string_view user);
   void OnRequestTimeout(uint32_t request);
+  // Whether request `number` still waits (its timeout timer still matters).
+  bool RequestPending(uint32_t number) const { return requests_.HasRequest(number); }
 
  private:
   // StartSend, for a `req` too: then the frame carries `rid`.

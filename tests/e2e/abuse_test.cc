@@ -15,6 +15,7 @@
 
 #include "proto/json_writer.h"
 #include "proto/jwt.h"
+#include "shard/shard_parts.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/ws_client.h"
@@ -54,6 +55,8 @@ std::string GetStatus(uint16_t port, const std::string& target) {
     }
   }
 }
+
+constexpr uint64_t ShardPartsSweepFloor() { return shard::ShardParts::kTimerSweepFloor; }
 
 // A TOML file in /tmp for the life of the test.
 class TempConfig {
@@ -214,6 +217,28 @@ TEST(AbuseTest, ClosedConnectionsLeaveNoTimersBehind) {
   EXPECT_LT(*timers, 10u) << "timer entries of closed connections are still pending";
 }
 
+// Before: a `req` that ended at once (no such user) still left its timeout's
+// entry in the timer wheel for timeout_ms: 20000 of them with a 60 s timeout
+// left 20000 entries, whatever the bound on pending requests. Now entries
+// whose request or connection is gone are swept whenever the wheel doubles.
+TEST(AbuseTest, RequestsThatEndAtOnceLeaveNoTimersBehind) {
+  ChildServer child(RINGCAST_BINARY);
+  ASSERT_TRUE(child.StartListening({"--shards", "1", "--commands-per-second", "0"}))
+      << child.Stderr();
+  WsClient attacker;
+  ASSERT_TRUE(ConnectWelcomed(attacker, child.port()));
+  std::string batch;
+  for (int i = 0; i < 100; ++i) {
+    batch += R"({"op":"req","to":"nobody","data":1,"timeout_ms":60000})"
+             "\n";
+  }
+  for (int i = 0; i < 200; ++i) attacker.SendText(batch);
+  ASSERT_TRUE(PingPong(attacker, 1));  // every req above has been answered
+  auto timers = StatsTotal(child.port(), "timers");
+  ASSERT_TRUE(timers.has_value());
+  EXPECT_LE(*timers, 2 * ShardPartsSweepFloor() + 16) << "timers of finished requests pile up";
+}
+
 // --- replies parked behind an unanswered request --------------------------
 
 // Before: with one `req` left unanswered, every later reply parked behind it
@@ -242,6 +267,35 @@ TEST(AbuseTest, RepliesParkedBehindAnUnansweredRequestCountAsQueued) {
   EXPECT_EQ(attacker.close_reason(), "too many replies waiting");
   // The user it targeted is unharmed.
   EXPECT_TRUE(PingPong(mute, 9)) << "the request's target was harmed";
+}
+
+// The same over HTTP: requests pipelined behind one whose answer comes from
+// another shard (a presence query) all parked, uncounted, however many. Now
+// no further request is read once queued and parked answers pass the limit.
+TEST(AbuseTest, HttpAnswersParkedBehindAPendingOneCountAsQueued) {
+  ChildServer child(RINGCAST_BINARY);
+  ASSERT_TRUE(child.StartListening({"--shards", "2", "--max-queued-bytes", "1024"}))
+      << child.Stderr();
+  constexpr size_t kRequests = 2000;
+  std::string burst;
+  // Rooms owned by either shard: at least one answer waits for the other one.
+  for (int i = 0; i < 8; ++i) {
+    burst +=
+        "GET /api/presence?room=r" + std::to_string(i) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  }
+  for (size_t i = 0; i < kRequests; ++i) burst += "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  WsClient pipeliner;
+  ASSERT_TRUE(pipeliner.ConnectTcp(child.port()));
+  pipeliner.SendRaw(burst);
+  ASSERT_TRUE(pipeliner.WaitEof(kReadTimeoutMs)) << "the pipeliner was never cut off";
+  size_t answered = 0;
+  for (size_t at = pipeliner.raw_input().find("HTTP/1.1 200 OK\r\n"); at != std::string::npos;
+       at = pipeliner.raw_input().find("HTTP/1.1 200 OK\r\n", at + 1)) {
+    ++answered;
+  }
+  // (How many answers arrive before the close varies: the close may reset the
+  // connection while requests it did not read are still in its socket.)
+  EXPECT_LT(answered, kRequests / 2) << "answered far past 1024 queued and parked bytes";
 }
 
 // --- history rooms from fresh names ---------------------------------------

@@ -432,7 +432,7 @@ inline void SimShard::Round() {
       Dispatch(from, std::move(msg));
     }
   }
-  parts_.timers().Advance(now_ms_, [this](uint64_t key) { parts_.OnTimer(key); });
+  parts_.AdvanceTimers(now_ms_);
   parts_.owner().Tick(now_ms_);
   if (!sessions_.draining() && stop_) sessions_.BeginDrain();
   sessions_.EndRound();

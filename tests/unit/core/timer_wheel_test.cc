@@ -32,6 +32,29 @@ TEST(TimerWheelTest, FiresAtDeadlineNeverBefore) {
   EXPECT_EQ(wheel.size(), 0u);
 }
 
+// RemoveIf drops the entries it is told are stale, wherever they wait (in a
+// bucket, beyond a revolution, or overdue), and the others still fire on time.
+TEST(TimerWheelTest, RemoveIfDropsStaleEntriesAndKeepsTheRestOnTime) {
+  TimerWheel wheel(10, 16);
+  for (uint64_t key = 1; key <= 100; ++key) wheel.Add(1000, key * 7, key);  // up to 4 revolutions
+  wheel.Advance(1000, [](uint64_t) { FAIL() << "nothing is due yet"; });
+  wheel.Add(1000, 0, 1000);  // overdue: fires at the next Advance
+  wheel.Add(1000, 0, 1001);
+  EXPECT_EQ(wheel.size(), 102u);
+  EXPECT_EQ(wheel.RemoveIf([](uint64_t key) { return key % 2 == 0; }), 51u);
+  EXPECT_EQ(wheel.size(), 51u);
+  const auto fired_at = StepThrough(wheel, 1000, 2000);
+  EXPECT_EQ(fired_at.size(), 51u);
+  for (const auto& [key, times] : fired_at) {
+    EXPECT_EQ(key % 2, 1u) << key;
+    ASSERT_EQ(times.size(), 1u) << key;
+    if (key <= 100) {
+      EXPECT_EQ(times[0], 1000 + (key * 7 + 9) / 10 * 10) << key;
+    }
+  }
+  EXPECT_EQ(wheel.size(), 0u);
+}
+
 TEST(TimerWheelTest, CoarseAdvanceFiresOnceWhenDue) {
   TimerWheel wheel(10, 16);
   wheel.Add(0, 25, 7);
