@@ -139,6 +139,9 @@ void Commands::Presence(Connection& c, uint32_t slot, const proto::Command& cmd)
                       "presence is not available for '" + std::string(cmd.room) + "'");
   }
   if (!cmd.id) return;  // nothing to answer into
+  if (std::optional<std::string_view> refusal = rooms_->PresenceRefusal(c, cmd.room)) {
+    return ReplyError(*sessions_, c, slot, cmd.id, wire::ErrorCode::kRateLimited, *refusal);
+  }
   rooms_->AskPresence(c, slot, cmd.room, sessions_->ReserveTicket(c, cmd.id));
 }
 

@@ -69,6 +69,7 @@ struct Connection {
   uint64_t send_started_ms = 0;    // when the send in flight was submitted
   uint32_t in_flight_bytes = 0;
   uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
+  uint32_t presence_asks = 0;  // presence queries waiting for their owner's answer
   uint32_t token_exp_s = 0;    // the token's exp (unix seconds, clamped), 0 = none
   OutQueue out;
   net::WsReadState ws;

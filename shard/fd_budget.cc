@@ -27,7 +27,10 @@ FdPlan PlanFds(uint64_t open_file_limit, unsigned shards, uint32_t max_connectio
     return plan;
   }
   const uint64_t share = (open_file_limit - fixed) / shards;
-  const uint64_t reserve = std::min<uint64_t>(http_reserve_per_shard, share / 4);
+  // At least one HTTP socket when any is asked for, so that a full shard still
+  // answers /healthz at the lowest limits; share >= 2 leaves a session too.
+  const uint64_t reserve =
+      std::min<uint64_t>(http_reserve_per_shard, std::max<uint64_t>(1, share / 4));
   const uint64_t fit = share - reserve;
   const uint64_t wanted =
       max_connections_per_shard != 0 ? max_connections_per_shard : kDefaultConnectionsPerShard;

@@ -15,7 +15,8 @@
 // so a full shard still answers. limits.max_connections_per_shard = 0 (the
 // default) means "as many as fit, at most kDefaultConnectionsPerShard"; an
 // explicit value that does not fit is lowered to what fits, with a warning.
-// The reserve takes at most a quarter of a shard's share.
+// The reserve takes at most a quarter of a shard's share, but at least one
+// socket when the setting asks for any.
 //
 // PlanFds is pure (unit-tested); RaiseOpenFileLimit does the one syscall.
 // Main thread, at start-up, before the shards exist.

@@ -136,6 +136,9 @@ void HttpApi::Presence(const Call& call) {
   if (!access_.TracksPresence(*room)) {
     return Error(call, 403, "not_allowed", "presence is not enabled for that room");
   }
+  if (std::optional<std::string_view> refusal = rooms_->PresenceRefusal(call.c, *room)) {
+    return Error(call, 503, "rate_limited", *refusal);
+  }
   rooms_->AskPresence(call.c, call.slot, *room, Ticket(call));
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "net/http_response.h"
 #include "proto/envelope.h"
 #include "proto/json_writer.h"
@@ -272,8 +273,18 @@ void LocalRooms::OnPubAck(const bus::PubAck& ack) {
   sessions_->CompleteTicket(*c, ack.conn.slot, ack.ticket, frame);
 }
 
-void LocalRooms::AskPresence(Connection& /*c*/, uint32_t slot, std::string_view room,
-                             uint32_t ticket) {
+std::optional<std::string_view> LocalRooms::PresenceRefusal(const Connection& c,
+                                                            std::string_view room) const {
+  if (c.presence_asks >= kMaxPresenceInFlight) {
+    return "too many presence queries waiting on this connection, retry later";
+  }
+  if (!port_->Admits(port_->OwnerOf(room))) return "server busy: presence refused, retry later";
+  return std::nullopt;
+}
+
+void LocalRooms::AskPresence(Connection& c, uint32_t slot, std::string_view room, uint32_t ticket) {
+  RC_DCHECK(c.presence_asks < kMaxPresenceInFlight);
+  ++c.presence_asks;  // a new connection in this slot starts again from 0
   auto q = std::make_unique<PresenceQuery>();
   q->room = room;
   q->conn = sessions_->HandleOf(slot);
@@ -284,6 +295,7 @@ void LocalRooms::AskPresence(Connection& /*c*/, uint32_t slot, std::string_view 
 void LocalRooms::OnPresenceAnswer(std::unique_ptr<PresenceQuery> q) {
   Connection* c = sessions_->Get(q->conn);
   if (c == nullptr) return;
+  --c->presence_asks;
   const ReplyTickets::Ticket* t = sessions_->FindTicket(*c, q->ticket);
   std::string body;
   proto::JsonWriter w(&body);

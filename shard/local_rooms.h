@@ -47,7 +47,16 @@ class LocalRooms {
   // The same, always sent: the server's own status events, which every
   // connection's open and close produce once.
   void PublishAlways(std::unique_ptr<PubRequest> req);
+  // At most this many presence queries of one connection wait for their
+  // owners: an answer can be megabytes (max_presence_users x info), built on
+  // the owner before the asker's max_queued_bytes can act.
+  static constexpr uint32_t kMaxPresenceInFlight = 4;
+  // Why a presence query may not be asked now (too many of the connection's
+  // in flight, or the owner's bus backlogged: both "retry later"), nullopt if
+  // it may.
+  std::optional<std::string_view> PresenceRefusal(const Connection& c, std::string_view room) const;
   // Asks the room's owner who is present; the answer completes `ticket`.
+  // Only when PresenceRefusal said nothing.
   void AskPresence(Connection& c, uint32_t slot, std::string_view room, uint32_t ticket);
   // The local room "@user", if any of the user's connections is here.
   LocalRoom* PersonalRoom(std::string_view user);

@@ -1,12 +1,16 @@
 // Presence is bounded (docs/limits.md): an answer lists at most
-// limits.max_presence_users users, and a member keeps at most one pending leave
-// however often it comes and goes. Each test drives the real `ringcast` binary to
-// the bound with small limits on its command line and checks what happens there.
+// limits.max_presence_users users, a member keeps at most one pending leave
+// however often it comes and goes, and a connection has at most
+// LocalRooms::kMaxPresenceInFlight queries waiting for the room's owner. Each test drives the real
+// `ringcast` binary to the bound with small limits on its command line and checks what happens
+// there.
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
+#include "shard/local_rooms.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
 #include "tests/support/ws_client.h"
@@ -149,6 +153,56 @@ TEST(PresenceBoundsTest, SubUnsubChurnKeepsOnePendingLeavePerMember) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(JsonString(*answer, "op"), "ok") << "no other join or leave: " << *answer;
   EXPECT_EQ(JsonUint(*answer, "count"), 1u) << "churn is gone, its leave pending: " << *answer;
+}
+
+// A client on the shard that does not own the room sends 50 presence queries in one
+// message: each would have the owner build an answer (up to max_presence_users x 4 KiB
+// of info), so only kMaxPresenceInFlight wait at once and the rest get `rate_limited`
+// at once (before: all 50 answered ok). Once the answers are in, it may ask again.
+TEST(PresenceBoundsTest, PresenceQueriesInFlightPerConnectionAreBounded) {
+  ChildServer child(RINGCAST_BINARY);
+  ASSERT_TRUE(child.StartListening({"--shards", "2", "--commands-per-second", "0"}))
+      << child.Stderr();
+  const std::string room = "burst";
+  std::vector<WsClient> members = Users(child.port(), room, 3);
+  std::vector<WsClient> askers = ConnectOnBothShards(child.port(), "asker");
+  const int owner = static_cast<int>(core::HashBytes(room) % 2);
+  WsClient* asker = nullptr;
+  for (WsClient& c : askers) {
+    if (ShardOf(c) != owner) asker = &c;
+  }
+  ASSERT_NE(asker, nullptr);
+  ASSERT_EQ(JsonUint(PresenceOnceCounted(*asker, room, 3), "count"), 3u);
+
+  constexpr int kBurst = 50;
+  std::string burst;
+  for (int i = 0; i < kBurst; ++i) {
+    burst += R"({"op":"presence","room":"burst","id":)" + std::to_string(1000 + i) + "}\n";
+  }
+  asker->SendText(burst);
+  size_t answered = 0;
+  size_t refused = 0;
+  for (int i = 0; i < kBurst; ++i) {
+    std::optional<std::string> m = asker->ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(m) << "reply " << i << " missing";
+    EXPECT_EQ(JsonUint(*m, "id"), static_cast<uint64_t>(1000 + i)) << "replies keep order: " << *m;
+    if (JsonString(*m, "op") == "ok") {
+      EXPECT_EQ(JsonUint(*m, "count"), 3u) << *m;
+      ++answered;
+    } else {
+      EXPECT_EQ(JsonString(*m, "code"), "rate_limited") << *m;
+      ++refused;
+    }
+  }
+  EXPECT_EQ(answered, size_t{shard::LocalRooms::kMaxPresenceInFlight});
+  EXPECT_EQ(refused, kBurst - answered);
+
+  // The answers are in: the connection may ask again.
+  asker->SendText(R"({"op":"presence","room":"burst","id":2000})");
+  std::optional<std::string> again = asker->ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(JsonString(*again, "op"), "ok") << *again;
+  EXPECT_EQ(JsonUint(*again, "count"), 3u) << *again;
 }
 
 }  // namespace

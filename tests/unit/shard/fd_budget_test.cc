@@ -38,6 +38,21 @@ TEST(FdBudgetTest, ReserveTakesAtMostAQuarterOfAShardsShare) {
   EXPECT_LE(FdsUsed(plan, 1), 256u);
 }
 
+// A share below 4 fds still keeps one HTTP socket (a quarter of it would be 0), so
+// a full shard answers /healthz; a session keeps one too. No reserve asked, none kept.
+TEST(FdBudgetTest, ReserveKeepsOneSocketWhenTheShareIsTiny) {
+  for (uint64_t share = 2; share <= 7; ++share) {
+    const uint64_t limit = 32 + 4 * 2 + 2 * share;
+    FdPlan plan = PlanFds(limit, 2, 0, 256);
+    EXPECT_EQ(plan.error, "") << share;
+    EXPECT_EQ(plan.http_reserve_per_shard, 1u) << share;
+    EXPECT_EQ(plan.max_connections_per_shard, share - 1) << share;
+    EXPECT_LE(FdsUsed(plan, 2), limit) << share;
+    EXPECT_EQ(PlanFds(limit, 2, 0, 0).http_reserve_per_shard, 0u) << share;
+    EXPECT_EQ(PlanFds(limit, 2, 0, 0).max_connections_per_shard, share) << share;
+  }
+}
+
 TEST(FdBudgetTest, ExplicitLimitThatFitsIsKeptWithoutWarning) {
   FdPlan plan = PlanFds(20000, 2, 600, 256);
   EXPECT_EQ(plan.max_connections_per_shard, 600u);
