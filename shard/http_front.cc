@@ -16,8 +16,7 @@ void HttpFront::OnBytes(Connection& c, uint32_t slot, std::string_view bytes, in
   while (c.state == ConnState::kHandshake && !c.http_close && consumed < input.size()) {
     // Pipelining without reading the answers, or behind one that waits for
     // another shard (the answers after it park): no further request is read.
-    uint64_t held = c.tickets ? c.tickets->held_bytes() : 0;
-    if (c.out.queued_bytes() + held > options_.max_queued_bytes) {
+    if (sessions_->OutputHeld(c) > options_.max_queued_bytes) {
       sessions_->CloseHttp(c, slot);
       return;
     }

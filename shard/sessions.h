@@ -175,7 +175,7 @@ class Sessions {
   // Input of an open session.
   void OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view bytes);
   // For Backpressure.
-  void CloseSlowConsumer(Connection& c, uint32_t slot);
+  void CloseSlowConsumer(Connection& c, uint32_t slot, std::string_view reason = "slow consumer");
   void Rearm(Connection& c, uint32_t slot);  // at the end of the round, if it needs it
   void CountPause();
   template <class F>
@@ -196,6 +196,11 @@ class Sessions {
   Connection& At(uint32_t slot) { return conns_.At(slot); }
   bool IsLive(uint32_t slot) const { return conns_.IsLive(slot); }
   // Whether a connection timer's key still names a live connection.
+  // Output the connection holds: its queue plus the replies parked behind an
+  // unanswered one; limits.max_queued_bytes bounds it.
+  uint64_t OutputHeld(const Connection& c) const {
+    return c.out.queued_bytes() + (c.tickets ? c.tickets->held_bytes() : 0);
+  }
   bool TimerLive(uint64_t key) const {
     uint32_t slot = TimerSlotOf(key);
     return conns_.IsLive(slot) && conns_.HandleOf(slot).gen == TimerGenOf(key);
