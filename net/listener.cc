@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <memory>
 
 namespace ringcast::net {
 
@@ -20,25 +21,35 @@ std::string Describe(const std::string& host, uint16_t port) {
   return host + ":" + std::to_string(port);
 }
 
-}  // namespace
+struct FreeAddrInfo {
+  void operator()(addrinfo* info) const { freeaddrinfo(info); }
+};
+using AddrInfo = std::unique_ptr<addrinfo, FreeAddrInfo>;
 
-ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
-  ListenResult result;
+// The address to bind for a numeric host; null with *error set otherwise.
+AddrInfo ResolveNumeric(const std::string& host, uint16_t port, std::string* error) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* info = nullptr;
   std::string port_text = std::to_string(port);
-  int gai = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &info);
-  if (gai != 0 || info == nullptr) {
-    result.error = "cannot listen on " + Describe(host, port) + ": not a numeric IP address";
-    return result;
+  if (getaddrinfo(host.c_str(), port_text.c_str(), &hints, &info) != 0 || info == nullptr) {
+    *error = "cannot listen on " + Describe(host, port) + ": not a numeric IP address";
+    return nullptr;
   }
+  return AddrInfo(info);
+}
+
+}  // namespace
+
+ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
+  ListenResult result;
+  AddrInfo info = ResolveNumeric(host, port, &result.error);
+  if (!info) return result;
   int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     result.error = "cannot create socket: " + std::string(std::strerror(errno));
-    freeaddrinfo(info);
     return result;
   }
   int one = 1;
@@ -47,10 +58,8 @@ ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
   if (bind(fd, info->ai_addr, info->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
     result.error = "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
     close(fd);
-    freeaddrinfo(info);
     return result;
   }
-  freeaddrinfo(info);
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
@@ -65,16 +74,9 @@ ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
 
 std::string CheckNotServed(const std::string& host, uint16_t port) {
   if (port == 0) return "";
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV;
-  addrinfo* info = nullptr;
-  std::string port_text = std::to_string(port);
-  if (getaddrinfo(host.c_str(), port_text.c_str(), &hints, &info) != 0 || info == nullptr) {
-    return "cannot listen on " + Describe(host, port) + ": not a numeric IP address";
-  }
   std::string error;
+  AddrInfo info = ResolveNumeric(host, port, &error);
+  if (!info) return error;
   int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     error = "cannot create socket: " + std::string(std::strerror(errno));
@@ -90,7 +92,6 @@ std::string CheckNotServed(const std::string& host, uint16_t port) {
     }
     close(fd);
   }
-  freeaddrinfo(info);
   return error;
 }
 
