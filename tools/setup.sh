@@ -18,6 +18,7 @@ debian_packages=(
   build-essential g++ clang clang-format cmake ninja-build pkg-config
   liburing-dev libwslay-dev libsimdjson-dev libmimalloc-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libtomlplusplus-dev
+  libhiredis-dev redis-server chromium
 )
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -37,12 +38,19 @@ install_debian() {
   fi
 }
 
-# npm packages for the interop tests live in a git-ignored folder.
+# npm packages for the interop and browser tests live in a git-ignored folder: ws (interop,
+# and the WebSocket of the JavaScript client's Node tests) and playwright-core (drives Debian's
+# chromium; it never downloads a browser).
+node_packages=(ws@8 playwright-core@1)
 install_node() {
-  if [ ! -f .deps/node/node_modules/ws/package.json ]; then
-    echo "setup: installing npm package ws into .deps/node"
+  local missing=() p
+  for p in "${node_packages[@]}"; do
+    [ -f ".deps/node/node_modules/${p%@*}/package.json" ] || missing+=("$p")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing npm packages into .deps/node: ${missing[*]}"
     mkdir -p .deps/node
-    (cd .deps/node && npm install --no-audit --no-fund --silent ws@8 >/dev/null)
+    (cd .deps/node && npm install --no-audit --no-fund --silent "${missing[@]}" >/dev/null)
   fi
 }
 
