@@ -69,8 +69,10 @@ if [[ ! -f $BUILD/build.ninja ]]; then
     -DRINGCAST_TESTS=OFF >/dev/null
 fi
 ninja -C "$BUILD" ringcast ringcast-load >/dev/null  # always: a stale binary measures old code
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-  { echo "cluster.sh: redis-server and redis-cli are needed (tools/setup.sh deps)" >&2; exit 2; }
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  echo "cluster.sh: redis-server and redis-cli are needed (tools/setup.sh deps)" >&2
+  exit 2
+fi
 if ! err=$("$RINGCAST" --print-config --redis "redis://127.0.0.1:$REDIS_PORT" --node-id node1 \
   2>&1 >/dev/null); then
   echo "cluster.sh: $RINGCAST does not take the cluster flags (--redis URL --node-id ID):" >&2
@@ -100,7 +102,7 @@ PIDS=()       # ringcast nodes of the current run
 REDIS_PID=""
 LOAD_PID=""
 cleanup() {
-  [[ -n $LOAD_PID ]] && kill "$LOAD_PID" 2>/dev/null || true
+  if [[ -n $LOAD_PID ]]; then kill "$LOAD_PID" 2>/dev/null || true; fi
   stop_servers
 }
 trap cleanup EXIT

@@ -51,12 +51,11 @@ while [[ $# -gt 0 ]]; do
 done
 
 die() { echo "cluster.sh: $*" >&2; exit 2; }
-is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
-is_uint "$NODES" && ((NODES >= 1 && NODES <= 32)) || die "--nodes must be 1..32"
-is_uint "$SHARDS" && ((SHARDS >= 1 && SHARDS <= 64)) || die "--shards must be 1..64"
-is_uint "$REDIS_PORT" && ((REDIS_PORT >= 1 && REDIS_PORT <= 65535)) || die "bad --redis-port"
-is_uint "$BASE_PORT" && ((BASE_PORT >= 1 && BASE_PORT + NODES - 1 <= 65535)) ||
-  die "bad --base-port"
+in_range() { [[ $1 =~ ^[0-9]+$ ]] && (($1 >= $2 && $1 <= $3)); }
+in_range "$NODES" 1 32 || die "--nodes must be 1..32"
+in_range "$SHARDS" 1 64 || die "--shards must be 1..64"
+in_range "$REDIS_PORT" 1 65535 || die "bad --redis-port"
+in_range "$BASE_PORT" 1 $((65536 - NODES)) || die "bad --base-port"
 
 if [[ -z $BIN ]]; then
   # Install and build like `tools/setup.sh run`, then come back here with --bin.
@@ -85,6 +84,7 @@ PIDS=()    # every process we started, Redis first
 NAMES=()
 STOPPING=0
 
+# shellcheck disable=SC2317  # called by the EXIT trap
 stop_all() {
   STOPPING=1
   local i pid
