@@ -23,7 +23,8 @@
 # Runs in the foreground. Ctrl-C or SIGTERM stops every node and Redis (SIGTERM, SIGKILL after
 # 5 s) and removes the run directory's Redis scratch files; the logs stay in the run directory
 # ($TMPDIR/ringcast-cluster.XXXXXX, printed at start). If any process exits by itself, the
-# others are stopped and the script exits with status 1.
+# others are stopped and the script exits with status 1. (Started with `&` from a script, it
+# inherits an ignored SIGINT that bash cannot trap: stop that one with SIGTERM.)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
