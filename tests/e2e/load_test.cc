@@ -168,10 +168,11 @@ TEST_F(LoadTwoNodesTest, WholeRoomsPerNodeCountEveryDeliveryExactly) {
 }
 
 // --pub-nodes 1 --sub-nodes 2: publishers dial only node 1 and subscribers only node 2. The
-// nodes are not joined, so nothing is delivered, and each node's counters show who came.
+// nodes are not joined, so nothing is delivered, and the commands each node received show
+// who came: every `pub` went to node 1, and node 2 got the 20 `sub`s and nothing else.
+// (Accepted-connection counts would be racy: the start-up probe of ChildServer may be
+// accepted by another shard's listener after a later stats request.)
 TEST_F(LoadTwoNodesTest, PinnedRolesDialOnlyTheirNodes) {
-  const uint64_t accepted1 = Stat(node1, "connections_accepted");
-  const uint64_t accepted2 = Stat(node2, "connections_accepted");
   ChildServer load(RINGCAST_LOAD_BINARY);
   ASSERT_TRUE(load.Spawn({"fanout",      "--url",   url1,          "--url",  url2,
                           "--pub-nodes", "1",       "--sub-nodes", "2",      "--rooms",
@@ -184,12 +185,12 @@ TEST_F(LoadTwoNodesTest, PinnedRolesDialOnlyTheirNodes) {
   EXPECT_GT(JsonUint(out, "expected_deliveries").value_or(0), 0u) << out;
   EXPECT_EQ(JsonUint(out, "deliveries"), 0u) << out;
   EXPECT_EQ(JsonUint(out, "errors"), 0u) << out;
-  // Each Stat call is one accepted connection of its own (the first one counted itself).
-  EXPECT_EQ(Stat(node1, "connections_accepted") - accepted1, 3u + 1);
-  EXPECT_EQ(Stat(node2, "connections_accepted") - accepted2, 20u + 1);
-  // Commands: every publication reached node 1, and node 2 saw only the 20 `sub`s.
-  EXPECT_GT(JsonUint(out, "published_all").value_or(0), 0u) << out;
-  EXPECT_EQ(Stat(node1, "messages_in"), JsonUint(out, "published_all")) << out;
+  const std::optional<uint64_t> published = JsonUint(out, "published_all");
+  ASSERT_GT(published.value_or(0), 0u) << out;
+  // The generator has exited; the nodes may still be reading its last frames.
+  EXPECT_TRUE(WaitUntil([&] { return StatsTotal(node1.port(), "messages_in") == published; },
+                        kReadTimeoutMs))
+      << Stat(node1, "messages_in") << " commands on node 1; " << out;
   EXPECT_EQ(Stat(node2, "messages_in"), 20u);
 }
 
