@@ -20,10 +20,10 @@
 #   -- FLAGS         passed to every node (e.g. -- --api-key secret --history 'chat:*')
 # Nodes run with --no-pin: N nodes pinning their shards to the same first cores would share
 # them while other cores idle.
-# Runs in the foreground. Ctrl-C or SIGTERM stops every node and Redis (SIGTERM, SIGKILL after
-# 5 s) and removes the run directory's Redis scratch files; the logs stay in the run directory
-# ($TMPDIR/ringcast-cluster.XXXXXX, printed at start). If any process exits by itself, the
-# others are stopped and the script exits with status 1. (Started with `&` from a script, it
+# Runs in the foreground. Logs go to a run directory ($TMPDIR/ringcast-cluster.XXXXXX, printed
+# at start). Ctrl-C or SIGTERM stops every node and Redis (SIGTERM, SIGKILL after 5 s) and
+# removes the run directory. If any process exits by itself, the others are stopped, the run
+# directory is kept for its logs, and the script exits with status 1. (Started with `&` from a script, it
 # inherits an ignored SIGINT that bash cannot trap: stop that one with SIGTERM.)
 set -euo pipefail
 
@@ -84,6 +84,7 @@ RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/ringcast-cluster.XXXXXX")
 PIDS=()    # every process we started, Redis first
 NAMES=()
 STOPPING=0
+KEEP_LOGS=0
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 stop_all() {
@@ -100,7 +101,12 @@ stop_all() {
     kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   done
-  rm -rf "$RUN_DIR/redis-data"
+  if ((KEEP_LOGS)); then
+    rm -rf "$RUN_DIR/redis-data"
+    echo "cluster.sh: logs kept in $RUN_DIR" >&2
+  else
+    rm -rf "$RUN_DIR"
+  fi
 }
 trap stop_all EXIT
 trap 'echo "cluster.sh: stopping" >&2; exit 0' INT TERM
@@ -109,10 +115,16 @@ trap 'echo "cluster.sh: stopping" >&2; exit 0' INT TERM
 wait_port() {
   for _ in $(seq 100); do
     port_busy "$1" && return 0
-    kill -0 "$3" 2>/dev/null || { echo "cluster.sh: $2 exited; its log:" >&2; tail -20 "$RUN_DIR/$2.log" >&2; exit 1; }
+    if ! kill -0 "$3" 2>/dev/null; then
+      echo "cluster.sh: $2 exited; its log:" >&2
+      tail -20 "$RUN_DIR/$2.log" >&2
+      KEEP_LOGS=1
+      exit 1
+    fi
     sleep 0.1
   done
   echo "cluster.sh: $2 did not listen on port $1 within 10 s; see $RUN_DIR/$2.log" >&2
+  KEEP_LOGS=1
   exit 1
 }
 
@@ -152,6 +164,7 @@ wait -n "${PIDS[@]}"
 status=$?
 set -e
 ((STOPPING)) && exit 0
+KEEP_LOGS=1
 for i in "${!PIDS[@]}"; do
   if ! kill -0 "${PIDS[i]}" 2>/dev/null; then
     echo "cluster.sh: ${NAMES[i]} exited (status $status); stopping the rest. Its log:" >&2
