@@ -5,8 +5,10 @@
 // page runs under its own Content-Security-Policy (no violation, no script
 // error), that its connections figure equals the server's own count and
 // follows new connections, that publications/s and deliveries/s become
-// positive, and that with api.key the page opened with ?apikey= works and
-// drops the key from its address. Saves a screenshot for people to look at.
+// positive, that with api.key the page opened with ?apikey= works and drops
+// the key from its address, and that when the key stops working (the server
+// restarted with another) it asks for the key and goes on with the one typed
+// in. Saves a screenshot for people to look at.
 // Usage: node dashboard_test.js <path-to-ringcast> <screenshot.png>
 // Prints `N passed, M failed`; exits non-zero on any failure, including a
 // missing chromium (CI must not skip it).
@@ -122,8 +124,8 @@ function canConnect(port) {
 }
 
 // Starts ringcast on a free loopback port; resolves once it accepts.
-async function startServer(extraArgs) {
-  const port = await freePort();
+async function startServer(extraArgs, port = undefined) {
+  if (port === undefined) port = await freePort();
   const child = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--shards', '2', ...extraArgs], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -138,6 +140,12 @@ async function startServer(extraArgs) {
     }
   })()]), 'ringcast accepting');
   return port;
+}
+
+function stopServer(child) {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  return withTimeout(exited, 'ringcast exit');
 }
 
 // The server's own total of `counter`, on a connection of our own that is
@@ -226,7 +234,9 @@ async function figure(page, key) {
 async function main() {
   const tests = [];
   const test = (name, fn) => tests.push({ name, fn });
+  const launchStarted = Date.now();
   await launchBrowser();
+  console.log(`chromium up (${Date.now() - launchStarted} ms)`);
 
   test('the page follows the real figures under load', async () => {
     const port = await startServer([]);
@@ -297,11 +307,36 @@ async function main() {
     await page.close();
   });
 
+  test('a page whose key stops working asks for the new one', async () => {
+    const port = await startServer(['--api-key', API_KEY]);
+    const page = await openPage(port);
+    await page.goto(`http://127.0.0.1:${port}/dashboard?apikey=${API_KEY}`);
+    await eventually(async () => ((await figure(page, 'connections')) >= 1 ? true : undefined),
+      'figures with the first key');
+    assert(!(await page.isVisible('#keybox')), 'the key box shows while the key works');
+    // The server comes back on the same port with another key.
+    await stopServer(children[children.length - 1]);
+    await startServer(['--api-key', API_KEY + '-new'], port);
+    await page.waitForSelector('#keybox', { state: 'visible', timeout: STEP_TIMEOUT_MS });
+    const status = await page.textContent('#status-text');
+    assert(status === 'wrong API key', 'status: ' + status);
+    await page.fill('#key', API_KEY + '-new');
+    await page.click('#keybox button');
+    await page.waitForSelector('#keybox', { state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    await eventually(async () => ((await page.textContent('#status-text')).startsWith('live') ? true : undefined),
+      'live again with the new key');
+    // The 401s the page met are its own fetches' console noise; nothing else.
+    const problems = page.problems.filter((p) => !p.includes('status of 401'));
+    assert(problems.length === 0, problems.join('; '));
+    await page.close();
+  });
+
   for (const t of tests) {
+    const started = Date.now();
     try {
       await withTimeout(t.fn(), t.name, 60000);
       passed++;
-      console.log('ok   ' + t.name);
+      console.log(`ok   ${t.name} (${Date.now() - started} ms)`);
     } catch (e) {
       failures.push(`${t.name}: ${e.message}`);
     }
