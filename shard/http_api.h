@@ -1,11 +1,12 @@
 // HttpApi: the HTTP API for backends on the WebSocket port (docs/protocol.md,
-// HTTP API), and the dashboard page that reads it (DashboardPage). A route table maps each path to
-// its method, whether it needs API access (the key, or a loopback peer without one; then also a
-// Host and Origin that are not a browser's cross-site request, see ApiGuard) and its handler; one
-// handler per endpoint. Requests are keep-alive and pipelined; bodies are bounded by
-// limits.max_body_bytes and must come with Content-Length. Answers that another shard gives
-// (publish, send, presence) complete a reply ticket, so responses keep request order. Shard thread
-// only.
+// HTTP API). A route table maps each path to its method, whether it needs
+// API access (the key, or a loopback peer without one; then also a Host and
+// Origin that are not a browser's cross-site request, see ApiGuard) and its
+// handler; one handler per endpoint. Requests are keep-alive and pipelined; bodies are
+// bounded by limits.max_body_bytes and must come with Content-Length.
+// Answers that another shard gives (publish, send, presence) complete a
+// reply ticket, so responses keep request order. Shard thread only.
+// GET /dashboard serves the page that reads the API (DashboardPage).
 #pragma once
 
 #include <cstdint>
