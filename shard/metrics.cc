@@ -17,6 +17,8 @@ struct Metric {
 
 constexpr Metric kMetrics[] = {
     {"connections", "Open connections.", false, &ShardStats::connections_open},
+    {"rooms", "Rooms this shard owns (subscribed, or kept for history); not users' @ rooms.", false,
+     &ShardStats::rooms},
     {"connections_accepted", "Connections accepted.", true, &ShardStats::connections_accepted},
     {"connections_rejected", "Connections refused without a slot (HTTP reserve full too).", true,
      &ShardStats::connections_rejected},

@@ -39,6 +39,7 @@ struct ShardStats {
   std::atomic<uint64_t> timers{0};                   // timer wheel entries, as of this round
   std::atomic<uint64_t> history_rooms_evicted{0};    // idle history rooms forgotten at a limit
   std::atomic<uint64_t> presence_leaves_pending{0};  // gauge: leaves waiting out their delay
+  std::atomic<uint64_t> rooms{0};  // gauge: owned rooms, personal rooms ("@user") not counted
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {

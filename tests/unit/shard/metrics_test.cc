@@ -53,6 +53,7 @@ constexpr Counter kExported[] = {
     {"timers", false, &ShardStats::timers},
     {"history_rooms_evicted", true, &ShardStats::history_rooms_evicted},
     {"presence_leaves_pending", false, &ShardStats::presence_leaves_pending},
+    {"rooms", false, &ShardStats::rooms},
 };
 
 constexpr size_t kShards = 3;
