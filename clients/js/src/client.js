@@ -55,7 +55,8 @@ export class Client extends Emitter {
     if (o.whileDisconnected !== 'queue' && o.whileDisconnected !== 'reject') {
       throw new TypeError(`whileDisconnected must be 'queue' or 'reject' (got ${o.whileDisconnected})`);
     }
-    this._clock = o.clock || { now: () => Date.now(), setTimeout, clearTimeout };
+    // Wrapped: browsers refuse setTimeout called on another object ("Illegal invocation").
+    this._clock = o.clock || { now: () => Date.now(), setTimeout: (f, ms) => setTimeout(f, ms), clearTimeout: (h) => clearTimeout(h) };
     this._backoff = new Backoff(o.minReconnectDelayMs, o.maxReconnectDelayMs, o.random);
     this.state = 'idle';
     /** From the last welcome: `{sid, user, node}`. */

@@ -28,14 +28,32 @@ process.on('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
+/**
+ * A free port below the kernel's ephemeral range. Servers here are killed and started again on
+ * the same port while clients keep reconnecting to it; with a port from the ephemeral range
+ * one of those connects can pick the port itself as its source and connect to itself (TCP
+ * simultaneous open), and then holds the port the server needs.
+ */
+export async function freePort() {
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch (_) {
+    // not Linux: keep the usual bound
+  }
+  const lowest = Math.min(10000, low - 1000);
+  for (let i = 0; i < 200; i++) {
+    const port = lowest + Math.floor(Math.random() * (low - lowest));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${lowest}..${low}`);
+}
+
+function canListen(port) {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
+    srv.on('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 }
 
