@@ -23,10 +23,23 @@ export const WebSocket = require('ws');
 /** The CommonJS build, as a Node app using require() would load it. */
 export const ringcast = require(path.join(dist, 'ringcast.cjs'));
 
+// Every server started here dies with this process, however it ends.
 const children = new Set();
-process.on('exit', () => {
+const killAll = () => {
   for (const c of children) c.kill('SIGKILL');
-});
+};
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(1);
+  });
+}
+
+/** Kills every server still running (for after() hooks: a failed test leaves its own). */
+export function killServers() {
+  killAll();
+}
 
 /**
  * A free port below the kernel's ephemeral range. Servers here are killed and started again on

@@ -3,6 +3,7 @@
 // follows a history room through a network cut and a server killed and started again.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -102,4 +103,33 @@ test('every message once and in order across a cut and a server restart', async 
   assert.equal(await page.evaluate(() => window.hooks), 1);
   assert.deepEqual(await page.evaluate(() => window.room.position.seq), 50);
   assert.deepEqual(errors, []);
+});
+
+test('the chat example: two pages join a room and talk', async () => {
+  const chatDir = path.join(here, '../../examples/chat');
+  const server = await new Server(await freePort(), ['--config', path.join(chatDir, 'ringcast.toml')]).start();
+  cleanups.push(() => server.stop());
+  const webPort = await freePort();
+  const web = spawn(process.execPath, [path.join(chatDir, 'serve.cjs'), String(webPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => web.kill('SIGKILL'));
+  await new Promise((resolve, reject) => {
+    web.stdout.once('data', resolve);
+    web.once('exit', (code) => reject(new Error(`serve.cjs exited with ${code}`)));
+  });
+  const context = await launch();
+  const open = async (name) => {
+    const page = await context.newPage();
+    await page.goto(`http://127.0.0.1:${webPort}/?ws=${encodeURIComponent(server.url)}`);
+    await page.fill('#name', name);
+    await page.click('#join button');
+    await page.waitForSelector('#status.connected', { timeout: 15000 });
+    return page;
+  };
+  const ann = await open('ann');
+  const ben = await open('ben');
+  await ann.waitForFunction(() => document.getElementById('people').textContent.startsWith('2 here'), null, { timeout: 15000 });
+  await ben.fill('#text', 'hi ann');
+  await ben.press('#text', 'Enter');
+  await ann.waitForFunction(() => document.getElementById('log').textContent.includes('ben: hi ann'), null, { timeout: 15000 });
+  assert.match(await ann.textContent('#log'), /ben joined/);
 });

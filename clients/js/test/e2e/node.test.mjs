@@ -2,13 +2,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { ringcast, WebSocket, Server, Proxy, freePort, waitFor, tempConfig, record, HISTORY_CONFIG } from '../support.mjs';
+import { ringcast, WebSocket, Server, killServers, Proxy, freePort, waitFor, tempConfig, record, HISTORY_CONFIG } from '../support.mjs';
 
 const { Client } = ringcast;
 const config = tempConfig(HISTORY_CONFIG);
 const clients = [];
 after(() => {
   for (const c of clients) c.disconnect();
+  killServers();
 });
 
 function client(url, options = {}) {
