@@ -409,11 +409,12 @@ export class Client extends Emitter {
     if (lines.length > 0) this._ws.send(lines.join('\n'));
   }
 
-  /** unsub + sub with `since`: the server replays what this connection missed. */
-  _resubscribe(sub) {
-    sub._setSubscribing('gap');
+  /** unsub + sub with `since`: the server replays what this connection missed (a retry of a
+   *  refused sub has nothing to unsub). */
+  _resubscribe(sub, reason = 'gap') {
+    sub._setSubscribing(reason);
     if (this.state !== 'connected') return;
-    this._ws.send(JSON.stringify({ op: 'unsub', room: sub.room }));
+    if (reason !== 'retry') this._ws.send(JSON.stringify({ op: 'unsub', room: sub.room }));
     this._sendSubs([sub]);
   }
 

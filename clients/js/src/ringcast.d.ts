@@ -97,7 +97,7 @@ export interface PresenceEvent {
 }
 
 export interface SubscriptionEvents {
-  subscribing: (e: { reason: 'subscribe' | 'disconnected' | 'gap' }) => void;
+  subscribing: (e: { reason: 'subscribe' | 'disconnected' | 'gap' | 'retry' }) => void;
   subscribed: (e: SubscribedEvent) => void;
   /** recovered was false: messages were lost, reload the room's state. */
   recoveryFailed: (e: SubscribedEvent) => void;
@@ -107,6 +107,7 @@ export interface SubscriptionEvents {
   leave: (e: PresenceEvent) => void;
   /** Messages may have been missed (server `gap` frame, or a seq jump); history rooms resubscribe on their own. */
   gap: (e: { room: string; reason: 'server' | 'seq' }) => void;
+  /** The `sub` was refused: not_allowed, limit, ... end the subscription; rate_limited, unavailable and internal retry after a backoff. */
   error: (e: RingcastError) => void;
 }
 

@@ -1,4 +1,9 @@
 import { Emitter } from './emitter.js';
+import { Backoff } from './backoff.js';
+
+// Refusals of a `sub` that may pass later: the room retries on its own backoff, without
+// touching the connection. Any other error code (not_allowed, limit, ...) ends the subscription.
+const RETRY_CODES = new Set(['rate_limited', 'unavailable', 'internal']);
 
 // Subscription: one room of one Client, with its own state machine, independent of the
 // connection's:
@@ -6,7 +11,8 @@ import { Emitter } from './emitter.js';
 //   unsubscribed --subscribe()--> subscribing --ok--> subscribed
 //        ^                          ^    |                |
 //        |                          |    +--error---------+--> unsubscribed (terminal for the room)
-//        +--unsubscribe()-----------+---- connection lost / gap / seq jump: back to subscribing
+//        +--unsubscribe()-----------+---- connection lost / gap / seq jump / a refusal that
+//                                          may pass (rate_limited, unavailable): subscribing again
 //
 // In a room with history it remembers the last seq and epoch delivered, resubscribes with
 // `since` after every reconnect, and delivers each seq of an epoch at most once: replayed
@@ -33,6 +39,9 @@ export class Subscription extends Emitter {
     this.epoch = options.since ? options.since.epoch : null;
     this._held = [];
     this._attempt = 0;
+    const o = client.options;
+    this._backoff = new Backoff(o.minReconnectDelayMs, o.maxReconnectDelayMs, o.random);
+    this._retryTimer = null;
   }
 
   /** Where to resume from, e.g. to persist across page loads; null without history. */
@@ -87,6 +96,7 @@ export class Subscription extends Emitter {
     }
     const held = this._held;
     this._held = [];
+    this._backoff.reset();
     this.state = 'subscribed';
     for (const m of held) this._deliver(m);
     if (typeof ok.seq === 'number' && this.seq !== null && ok.seq > this.seq) this.seq = ok.seq;
@@ -101,6 +111,14 @@ export class Subscription extends Emitter {
 
   _onError(err, attempt) {
     if (attempt !== this._attempt) return;
+    if (RETRY_CODES.has(err.code)) {
+      this._emit('error', err);
+      const clock = this.client._clock;
+      this._retryTimer = clock.setTimeout(() => {
+        if (attempt === this._attempt) this.client._resubscribe(this, 'retry');
+      }, this._backoff.next());
+      return;
+    }
     this.client._forget(this);
     this._setUnsubscribed({ reason: 'error', error: err });
     this._emit('error', err);
@@ -142,6 +160,7 @@ export class Subscription extends Emitter {
   }
 
   _setUnsubscribed(info) {
+    this.client._clock.clearTimeout(this._retryTimer);
     this._held = [];
     this._attempt++;
     this.state = 'unsubscribed';

@@ -222,3 +222,27 @@ test('subscribing before connect sends every sub in the first frame after welcom
   sockets[0].welcome();
   assert.deepEqual(sockets[0].sent.map((c) => [c.op, c.room]), [['sub', 'a'], ['sub', 'b']]);
 });
+
+test('a refusal that may pass retries the sub on the room backoff; the connection stays', () => {
+  const { client, last, clock } = setup();
+  const { sub, events } = watch(client, 'r');
+  const socket = last();
+  socket.receive({ op: 'error', id: socket.last('sub').id, code: 'rate_limited', reason: 'too many commands' });
+  assert.equal(sub.state, 'subscribing');
+  assert.equal(events.at(-1)[1].code, 'rate_limited');
+  const subs = () => socket.sent.filter((c) => c.op === 'sub').length;
+  clock.advance(99);
+  assert.equal(subs(), 1);
+  clock.advance(1);
+  assert.equal(subs(), 2, 'retried after the first backoff step');
+  assert.equal(socket.last('unsub'), undefined, 'nothing to unsub after a refusal');
+  socket.receive({ op: 'error', id: socket.last('sub').id, code: 'unavailable', reason: 'redis down' });
+  clock.advance(99);
+  assert.equal(subs(), 2, 'the second retry waits its backoff too');
+  clock.advance(1);
+  assert.equal(subs(), 3);
+  ok(socket, 'r', {});
+  assert.equal(sub.state, 'subscribed');
+  assert.equal(client.state, 'connected');
+  assert.equal(last(), socket, 'no reconnect for a room');
+});
