@@ -234,11 +234,13 @@ export class Client extends Emitter {
     this._tokenReason = 'connect';
     this._setState('connected');
     this._arm();
-    this._emit('connected', { ...this.session });
+    // Subscriptions first, then the queued calls in call order, then the app hears of it (so a
+    // subscribe() in its listener is not sent twice).
     this._sendSubs([...this.subscriptions.values()]);
     const queued = this._queue;
     this._queue = [];
     for (const entry of queued) this._transmit(entry);
+    this._emit('connected', { ...this.session });
   }
 
   /** The connection ended (close event, or the client gave up on it). */

@@ -335,3 +335,11 @@ test('a missing WebSocket and a bad policy are refused with a clear error', () =
   }
   assert.throws(() => new Client('ws://x/ws', { WebSocket: class {}, whileDisconnected: 'drop' }), /whileDisconnected/);
 });
+
+test('subscribing from the connected listener sends one sub', () => {
+  const { client, sockets } = setup();
+  client.on('connected', () => client.subscribe('late'));
+  client.connect();
+  sockets[0].welcome();
+  assert.equal(sockets[0].sent.filter((c) => c.op === 'sub' && c.room === 'late').length, 1);
+});
