@@ -115,11 +115,21 @@ export class Server {
     }
   }
 
-  /** Stops the process with `signal` and waits for it to end; resolves its exit. */
+  /**
+   * Stops the process with `signal` and waits for it to end and for its port to refuse
+   * connections: after a SIGKILL the kernel may tear down the process's io_uring, which still
+   * holds the listening socket, a moment after the exit, and until then a new ringcast on the
+   * port would find it served. Resolves the exit.
+   */
   async stop(signal = 'SIGKILL') {
-    if (!this.child || this.child.exitCode !== null || this.child.signalCode !== null) return this.exit;
-    this.child.kill(signal);
-    return this.exit;
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    const exit = await this.exit;
+    const deadline = Date.now() + 10000;
+    while (await canConnect(this.port)) {
+      if (Date.now() > deadline) throw new Error(`port ${this.port} still accepts 10 s after ringcast exited`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return exit;
   }
 
   get url() {
