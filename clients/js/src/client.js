@@ -158,7 +158,9 @@ export class Client extends Emitter {
       }
       if (gen !== this._gen) return;
     }
-    const u = new URL(this.url);
+    // A relative URL ('/ws') is taken from the page's address, http(s) becoming ws(s).
+    const u = new URL(this.url, globalThis.location && globalThis.location.href);
+    u.protocol = u.protocol.replace(/^http/, 'ws');
     if (token) u.searchParams.set('token', token);
     if (this.options.user) u.searchParams.set('user', this.options.user);
     let ws;

@@ -343,3 +343,16 @@ test('subscribing from the connected listener sends one sub', () => {
   sockets[0].welcome();
   assert.equal(sockets[0].sent.filter((c) => c.op === 'sub' && c.room === 'late').length, 1);
 });
+
+test('a relative URL is resolved against the page, http(s) turned into ws(s)', () => {
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'location');
+  Object.defineProperty(globalThis, 'location', { value: { href: 'https://app.example/chat/room?x=1' }, configurable: true });
+  try {
+    const { FakeSocket, sockets } = socketFactory();
+    new Client('/ws', { WebSocket: FakeSocket, clock: new FakeClock(), user: 'a b' }).connect();
+    assert.equal(sockets[0].url, 'wss://app.example/ws?user=a+b');
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'location', saved);
+    else delete globalThis.location;
+  }
+});
