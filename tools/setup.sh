@@ -42,9 +42,10 @@ install_debian() {
 }
 
 # npm packages for the interop and browser tests live in a git-ignored folder: ws (interop,
-# and the WebSocket of the JavaScript client's Node tests) and playwright-core (drives Debian's
-# chromium; it never downloads a browser).
-node_packages=(ws@8 playwright-core@1)
+# and the WebSocket of the JavaScript client's Node tests), playwright-core (drives Debian's
+# chromium; it never downloads a browser), and the JavaScript client's build tools: esbuild
+# (bundles and minifies clients/js) and typescript (tsc checks its type declarations).
+node_packages=(ws@8 playwright-core@1 typescript@5 esbuild@0)
 install_node() {
   local missing=() p
   for p in "${node_packages[@]}"; do
