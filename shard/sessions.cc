@@ -381,8 +381,9 @@ void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::strin
 }
 
 void Sessions::EchoClose(Connection& c, uint32_t slot, uint16_t code) {
+  bool was_open = c.state == ConnState::kOpen;  // else a close of ours is already under way
   CloseWith(c, slot, code, "");
-  if (c.state == ConnState::kClosing) c.end_after_flush = true;
+  if (was_open && c.state == ConnState::kClosing) c.end_after_flush = true;
 }
 
 void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason,
