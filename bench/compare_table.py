@@ -3,9 +3,8 @@
   verdict RAW ROW SERVER STEP  -> prints "pass|fail genbound|ok" for one ladder step (medians)
   best RAW ROW SERVER          -> prints the highest passing step (or 0)
   table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer)
-  scaling RAW ROW ONE TWO [SAT] -> the shard-scaling pair: each one's highest passing step, their
-                                  ratio, CPU per delivery at the highest step both passed, and
-                                  (row SAT) the rates received under one demand above both
+  scaling RAW ROW ONE TWO      -> the shard-scaling pair: each one's highest passing step, their
+                                  ratio, and CPU per delivery at the highest step both passed
 
 Each raw line: {"server","row","kind","step","run","quota","p99_limit_ms","load":<ringcast-load
 --json>}.
@@ -194,10 +193,12 @@ def print_tables(rows):
         print(f"| {row} | " + " | ".join(cells) + " |")
 
 
-def print_scaling(rows, row, one, two, sat=None):
-    """ONE is one shard at q core, TWO two shards at 2q: the rate ratio is read off the ladder;
-    the CPU ratio, 2 x (CPU per delivery of ONE) / (that of TWO) at a step both passed, is what
-    the ladder's ratio would be with infinitely fine steps if CPU were the only limit."""
+def print_scaling(rows, row, one, two):
+    """ONE is one shard at q core, TWO two shards at 2q. The rate ratio is read off the ladder;
+    the CPU figure, 2 x (CPU per delivery of ONE) / (that of TWO) at the highest step both passed,
+    would be the scaling if a delivery cost the same at any rate. It does not: cost per delivery
+    falls as the load grows and sends carry more frames, so at one rate the less loaded pair
+    looks dearer."""
     g = group(rows)
     b1, b2 = best_step(g, row, one), best_step(g, row, two)
     print(f"| {row} | highest passing step | p99 ms | server CPU s per 1M | gen |")
@@ -217,18 +218,6 @@ def print_scaling(rows, row, one, two, sat=None):
         if c1 and c2:
             cpu = f"×{2 * c1 / c2:.2f} (CPU per 1M at {fmt_rate(both)}: {c1:.2f} s vs {c2:.2f} s)"
     print(f"\nscaling {two}/{one}: ladder {rate} · from CPU per delivery {cpu}")
-    if sat:
-        k1, k2 = row_of(g, sat, one), row_of(g, sat, two)
-        r1 = metrics(g[k1])["rate"] if k1 else None
-        r2 = metrics(g[k2])["rate"] if k2 else None
-        both = f"×{r2 / r1:.2f}" if r1 and r2 else "–"
-        print(f"saturated ({sat}): received {fmt_rate(r1)}/s vs {fmt_rate(r2)}/s, {both}")
-
-
-def row_of(g, row, server):
-    """The (row, server, step) key of a one-step row, or None."""
-    keys = [k for k in g if k[0] == row and k[1] == server]
-    return keys[0] if keys else None
 
 
 def main():
@@ -248,8 +237,7 @@ def main():
     elif cmd == "table":
         print_tables(rows)
     elif cmd == "scaling":
-        print_scaling(rows, sys.argv[3], sys.argv[4], sys.argv[5],
-                      sys.argv[6] if len(sys.argv) > 6 else None)
+        print_scaling(rows, sys.argv[3], sys.argv[4], sys.argv[5])
     else:
         sys.exit("unknown command " + cmd)
 
