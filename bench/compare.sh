@@ -24,8 +24,8 @@
 #               ringcast-base with --base) alternating run by run at each step
 #   --base DIR  a build folder of another ringcast (e.g. the commit before a change), measured
 #               as server "ringcast-base" beside ringcast in --scaling and --churn
-#   --procs N   generator processes on the churn rows (default 2: the generator's connects,
-#               sends and closes are kernel work, and one process's thread was the limit)
+#   --procs N   generator processes on the churn rows (default 2, both on the generator's
+#               core: one io_uring thread ran at 83 % at 12k cycles/s)
 # Needs root for the cgroup quota (v2 cpu.max or v1 cpu.cfs_quota_us); without it those rows
 # are skipped with a note. All traffic is to 127.0.0.1.
 set -euo pipefail
@@ -141,8 +141,8 @@ setup_cgroup() {
 # The cgroup's weight matches the server's niceness. A task's nice value only ranks it inside its
 # cgroup: the group itself competes with everything else on the core (other people's builds on
 # this shared machine) at the default weight, that of one nice-0 task. So with the default a
-# quota of 0.6 core was a share of ~0.4 core whenever the machine was busy, and two shards held
-# to 0.6 core measured 1.55x one shard at 0.3 core instead of the 2x the quota allows.
+# quota of 0.6 core gave ~0.5 core whenever the machine was busy, and two shards held to 0.6
+# core measured 0.6x-1.55x one shard at 0.3 core instead of the 2x the quota allows.
 cgroup_weight() {
   local shares
   shares=$(awk -v n="$NICE" 'BEGIN { printf "%d", 1024 * 1.25 ^ (-n) }')  # ~ the kernel's table
