@@ -2,9 +2,10 @@
 // by a {slot, generation} handle.
 //
 // States: kHandshake (reading the HTTP head) -> kOpen (WebSocket) ->
-// kClosing (close frame queued: flush it, half-close, wait briefly for the
-// peer) -> kDead (socket shut down; the slot is freed once no operation is in
-// flight). An idle open connection owns no receive buffer, no wslay context
+// kClosing (close frame queued: flush it; then end the socket when it echoes
+// the peer's close, or half-close and wait briefly for the peer when the
+// server started the close) -> kDead (socket shut down; the slot is freed
+// once no operation is in flight). An idle open connection owns no receive buffer, no wslay context
 // and no heap memory beyond its slot (docs/design.md, Connections). Replies
 // keep command order even when some are answered by another shard: see
 // ReplyTickets, which exists only while a reply waits. Shard thread only.
@@ -57,6 +58,7 @@ struct Connection {
   bool in_flush_list = false;
   bool shut_write = false;         // close frame sent and write side shut down
   bool close_after_flush = false;  // kClosing: shut down once the queue drains
+  bool end_after_flush = false;    // kClosing: the peer closed first; end once the echo is out
   bool is_server = false;          // presented the API key: acts as the server
   bool announced = false;          // its status 1 event went out (events room)
   bool published = false;          // published since its last receive (backpressure)

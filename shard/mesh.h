@@ -6,8 +6,11 @@
 // flag; a consumer sets its flag, fences, then re-checks its rings before it
 // blocks in io_uring. So a message is never left unnoticed while its consumer
 // sleeps, and a busy consumer is never rung. A full ring is backpressure: the
-// producer keeps the message in its Outbox. Everything here is touched by
-// several threads; rings are SPSC (one producer shard, one consumer shard).
+// producer keeps the message in its Outbox, and rather than spin until the
+// consumer makes room (the two may share a core), it raises a "waiting for
+// room" flag for that ring, fences, re-checks the ring and sleeps; a consumer
+// that pops from the ring fences, then takes the flag and rings the producer. Everything here is
+// touched by several threads; rings are SPSC (one producer shard, one consumer shard).
 #pragma once
 
 #include <algorithm>
@@ -50,6 +53,18 @@ class Mesh {
     return max;
   }
 
+  // The producer of ring (from, to) waits for room in it (see above).
+  void SetWaitingForRoom(unsigned from, unsigned to) {
+    waiting_room_[from * shards_ + to].value.store(true, std::memory_order_seq_cst);
+  }
+  // Consumer side, after popping from (from, to) and a full fence: whether
+  // the producer waited for room (and must be rung); clears the flag.
+  bool TakeWaitingForRoom(unsigned from, unsigned to) {
+    Flag& f = waiting_room_[from * shards_ + to];
+    return f.value.load(std::memory_order_relaxed) &&
+           f.value.exchange(false, std::memory_order_seq_cst);
+  }
+
   // Each shard publishes its ring fd for doorbells once its ring exists.
   void SetRingFd(unsigned shard, int fd) { ring_fds_[shard].value.store(fd); }
   int RingFd(unsigned shard) const { return ring_fds_[shard].value.load(); }
@@ -73,6 +88,7 @@ class Mesh {
   unsigned shards_;
   std::vector<std::unique_ptr<core::SpscRing<BusSlot>>> rings_;
   std::unique_ptr<Flag[]> sleeping_;
+  std::unique_ptr<Flag[]> waiting_room_;  // one per ring, indexed as rings_
   std::unique_ptr<Fd[]> ring_fds_;
   std::unique_ptr<Counter[]> pressure_;
 };

@@ -173,6 +173,11 @@ void Sessions::OnSent(uint32_t slot, int res) {
   if (c.state == ConnState::kDead) return;
   if (!c.out.empty()) {
     MarkDirty(c, slot);
+  } else if (c.state == ConnState::kClosing && c.end_after_flush) {
+    // The echo of the peer's close is out: the handshake is complete. One
+    // shutdown sends our FIN and ends the receive; the peer's FIN then finds
+    // an orphaned socket in the kernel and never wakes this shard.
+    Terminate(c, slot);
   } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
     // Everything, the close frame last, is out: half-close and let the peer
     // finish; its EOF (or the close deadline) ends the connection.
@@ -373,6 +378,12 @@ void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::strin
   EnqueueLast(c, slot, writer_->BuildClose(code, reason));
   timers_->Add(now_ms_, kCloseDeadlineMs,
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+void Sessions::EchoClose(Connection& c, uint32_t slot, uint16_t code) {
+  bool was_open = c.state == ConnState::kOpen;  // else a close of ours is already under way
+  CloseWith(c, slot, code, "");
+  if (was_open && c.state == ConnState::kClosing) c.end_after_flush = true;
 }
 
 void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason,

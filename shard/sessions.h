@@ -156,8 +156,14 @@ class Sessions {
   const ReplyTickets::Ticket* FindTicket(const Connection& c, uint32_t ticket) const;
   core::SharedFrame* BuildText(std::string_view json, std::string_view tag = {});
 
-  // Closing. CloseWith sends a close frame (WebSocket) or ends the socket.
+  // Closing. CloseWith sends a close frame (WebSocket) or ends the socket;
+  // the write side is shut once it is out and the peer's close and EOF end
+  // the connection.
   void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
+  // The peer's close frame: echo it with `code`. Once the echo is out the
+  // close handshake is complete and the server ends the socket first (RFC
+  // 6455, 7.1.1), without a half-close or a wait for the peer's FIN.
+  void EchoClose(Connection& c, uint32_t slot, uint16_t code);
   // HTTP: no further requests; close once every answer is out.
   void EndHttp(Connection& c, uint32_t slot);
   // retry_after_s > 0 adds a Retry-After header.

@@ -116,6 +116,7 @@ class Shard final : public BusPort, public SessionIo {
   uint64_t drain_deadline_ms_ = 0;
   __kernel_timespec tick_ts_{};
   std::unique_ptr<SendBlock[]> send_blocks_;  // msghdr + iovec, valid until submitted
+  uint64_t room_doorbells_ = 0;  // producers that waited for room in a ring this round drained
   size_t send_blocks_used_ = 0;
 };
 
