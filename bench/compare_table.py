@@ -2,7 +2,9 @@
 """Helper of bench/compare.sh: reads the raw JSON lines it writes and
   verdict RAW ROW SERVER STEP  -> prints "pass|fail genbound|ok" for one ladder step (medians)
   best RAW ROW SERVER          -> prints the highest passing step (or 0)
-  table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer)
+  table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer,
+                                  ringcast/sol first: ringcast as a fraction of its own limit,
+                                  the speed-of-light server bench/sol/)
 
 Each raw line: {"server","row","kind","step","run","quota","p99_limit_ms","load":<ringcast-load
 --json>}.
@@ -17,7 +19,7 @@ from collections import OrderedDict, defaultdict
 
 RATIO_MIN = 0.99
 GENBOUND_PCT = 90
-SERVERS = ["ringcast", "ws", "socketio", "uws"]
+SERVERS = ["ringcast", "sol", "ws", "socketio", "uws"]
 
 
 def load(path):
@@ -165,7 +167,8 @@ def print_tables(rows):
         return
     print()
     print("Ratios ringcast / peer (deliveries/s: higher is better for ringcast; p99 and CPU per "
-          "delivery: lower is better; idle: RSS per connection, lower is better)")
+          "delivery: lower is better; idle: RSS per connection, lower is better). ringcast/sol is "
+          "ringcast against its own limit, the speed-of-light server (bench/sol/)")
     print()
     print("| scenario | " + " | ".join(f"ringcast/{p}" for p in peers) + " |")
     print("|---|" + "---|" * len(peers))
