@@ -29,6 +29,7 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
   if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
   if (Pressure() <= high_mark_) return;
   c.paused = true;
+  if (paused_.empty()) paused_since_ms_ = sessions_->now_ms();
   paused_.push_back(slot);
   sessions_->CountPause();
   if (c.recv_armed) io_->CancelRecv(sessions_->HandleOf(slot));
@@ -40,6 +41,7 @@ void Backpressure::EndRound() {
     CutStalledConsumers();
     return;
   }
+  sessions_->CountPausedMs(sessions_->now_ms() - paused_since_ms_);
   std::vector<uint32_t> slots;
   slots.swap(paused_);
   for (uint32_t slot : slots) {

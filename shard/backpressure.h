@@ -46,6 +46,7 @@ class Backpressure {
   const uint64_t high_mark_;
   std::vector<uint32_t> paused_;
   uint64_t next_stall_sweep_ms_ = 0;
+  uint64_t paused_since_ms_ = 0;  // when paused_ last became non-empty
 };
 
 }  // namespace ringcast::shard

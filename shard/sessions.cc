@@ -334,6 +334,7 @@ void Sessions::Flush(Connection& c, uint32_t slot) {
   c.in_flight_nodes = static_cast<uint16_t>(n);
   c.in_flight_bytes = static_cast<uint32_t>(bytes);
   Bump(stats_->sends);
+  Bump(stats_->send_frames, n);
 }
 
 // Past the limit, a connection is slow when the kernel has not taken its last
@@ -465,5 +466,7 @@ void Sessions::Rearm(Connection& c, uint32_t slot) {
 }
 
 void Sessions::CountPause() { Bump(stats_->publishers_paused); }
+
+void Sessions::CountPausedMs(uint64_t ms) { Bump(stats_->paused_ms, ms); }
 
 }  // namespace ringcast::shard

@@ -178,6 +178,7 @@ class Sessions {
   void CloseSlowConsumer(Connection& c, uint32_t slot, std::string_view reason = "slow consumer");
   void Rearm(Connection& c, uint32_t slot);  // at the end of the round, if it needs it
   void CountPause();
+  void CountPausedMs(uint64_t ms);
   template <class F>
   void ForEach(F&& f) {
     conns_.ForEach(f);
