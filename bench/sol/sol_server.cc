@@ -10,7 +10,7 @@
 // or `pub` with an id, `msg` to every member of the room, publisher included); each
 // publication framed once (net::FrameWriter) into one core::SharedFrame that every member's
 // queue points at through one plain count; at most one corked sendmsg in flight per connection
-// over everything it has queued (64 frames at most), flushed at the end of every round.
+// over everything it has queued (256 frames at most), flushed at the end of every round.
 //
 // What it leaves out, on purpose: JSON parsing and escaping, limits and rate limits, owner
 // shards and the bus, history, presence, timers and keepalive, replies in order, slow-consumer
@@ -53,8 +53,8 @@ constexpr unsigned kSqEntries = 4096;
 constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kRecvBuffers = 512;
 constexpr uint32_t kRecvBufferBytes = 16384;
-constexpr size_t kMaxIov = 64;
-constexpr size_t kSendBlocks = 512;
+constexpr size_t kMaxIov = 256;  // as ringcast's shard
+constexpr size_t kSendBlocks = 128;
 constexpr size_t kMaxHeadBytes = 8192;
 constexpr size_t kMaxMessageBytes = 65536;
 constexpr uint64_t kPauseBytes = uint64_t{64} << 20;  // as ringcast's backpressure mark
@@ -421,6 +421,10 @@ class Server final : public net::FrameSink {
     }
     if (c.out_head == c.out.size()) {
       c.out.clear();
+      c.out_head = 0;
+    } else if (c.out_head >= kMaxIov && 2 * c.out_head >= c.out.size()) {
+      // Under overload the queue never empties: drop the sent prefix, amortised O(1).
+      c.out.erase(c.out.begin(), c.out.begin() + static_cast<ptrdiff_t>(c.out_head));
       c.out_head = 0;
     }
   }
