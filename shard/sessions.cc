@@ -173,7 +173,13 @@ void Sessions::OnSent(uint32_t slot, int res) {
   if (c.state == ConnState::kDead) return;
   if (!c.out.empty()) {
     MarkDirty(c, slot);
-  } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
+    return;
+  }
+  // A subscriber with nothing left to send while a publisher is held: its
+  // reading resumed too late (the queues ran dry before the resume point).
+  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen)
+    Bump(stats_->drained_while_paused);
+  if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
     // Everything, the close frame last, is out: half-close and let the peer
     // finish; its EOF (or the close deadline) ends the connection.
     io_->Shutdown(c.fd, SHUT_WR);
@@ -312,12 +318,6 @@ void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
     return;
   }
   CheckHeld(c, slot);
-}
-
-void Sessions::MarkDirty(Connection& c, uint32_t slot) {
-  if (c.in_flush_list || c.send_in_flight) return;
-  c.in_flush_list = true;
-  flush_list_.push_back(slot);
 }
 
 // One sendmsg over everything queued (up to the vector's room): the corking

@@ -44,6 +44,7 @@ constexpr Counter kExported[] = {
     {"rate_limit_closes", true, &ShardStats::rate_limit_closes},
     {"publishers_paused", true, &ShardStats::publishers_paused},
     {"paused_ms", true, &ShardStats::paused_ms},
+    {"drained_while_paused", true, &ShardStats::drained_while_paused},
     {"queued_bytes", false, &ShardStats::queued_bytes},
     {"bus_queue_depth", false, &ShardStats::bus_depth},
     {"bus_overflowed", true, &ShardStats::bus_overflowed},
