@@ -17,10 +17,13 @@ constexpr size_t kResumeSliceBytes = 16384;
 Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes)
     : sessions_(sessions),
       io_(io),
-      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)) {}
+      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)),
+      resume_mark_(high_mark_ / 4 * 3) {}
 
 uint64_t Backpressure::Pressure() const {
-  // This shard's own queues count at once; other shards' as of their last round.
+  // This shard's own queues count as they are now (its published figure is a
+  // round old, and a round late is a round of idle subscribers); other
+  // shards' as of their last round.
   return std::max(io_->PeerPressure(), sessions_->queued_total());
 }
 
@@ -37,7 +40,7 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
 
 void Backpressure::EndRound() {
   if (paused_.empty()) return;
-  if (Pressure() > high_mark_ / 2) {
+  if (Pressure() > resume_mark_) {
     CutStalledConsumers();
     return;
   }
