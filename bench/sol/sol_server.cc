@@ -16,7 +16,8 @@
 // shards and the bus, history, presence, timers and keepalive, replies in order, slow-consumer
 // detection. The one guard is a simple cap: while more than kPauseBytes wait in the queues, a
 // connection that publishes stops being read (its receive is cancelled) until they fall below
-// half of that, so the overload rows measure it with bounded memory.
+// three quarters of that (as ringcast: lower, the subscribers run dry first), so the overload
+// rows measure it with bounded memory.
 //
 // usage: ringcast-sol [--port N]   (listens on 127.0.0.1, default 19500). SIGTERM or SIGINT
 // prints its counters (sendmsg calls, frames, bytes, pauses) to stderr and exits.
@@ -341,7 +342,7 @@ class Server final : public net::FrameSink {
   }
 
   void EndRound() {
-    if (!paused_.empty() && queued_total_ < kPauseBytes / 2) {
+    if (!paused_.empty() && queued_total_ < kPauseBytes / 4 * 3) {
       for (uint32_t slot : paused_) {
         Conn& c = conns_[slot];
         c.paused = false;
