@@ -325,7 +325,8 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%
   echo "Cells: deliveries/s · p99 ms · server CPU s per 1M deliveries. Ladder rows show the highest"
   echo "step with ≥99% delivered and p99 < 50 ms (500 ms on the two rows with 10000 subscribers), median of"
   echo "$RUNS runs; churn cells are cycles/s (connect+upgrade+sub+close). Overload rows show the rate"
-  echo "received during the window (every frame, whenever published) and server RSS at the end."
+  echo "received during the window (every frame, whenever published), server CPU s per 1M frames"
+  echo "received in it and server RSS at the end."
   echo
   $TABLE table "$RAW"
 } | tee "$OUT/table.md"
