@@ -159,6 +159,10 @@ class Server final : public net::FrameSink {
     std::fprintf(
         stderr, "ringcast-sol: sends %llu frames %llu bytes %llu publications %llu pauses %llu\n",
         ull(sends_), ull(frames_sent_), ull(bytes_sent_), ull(publications_), ull(pauses_));
+    // Partial frames hold reader contexts, which must be back before the reader goes.
+    for (Conn& c : conns_) {
+      if (c.live) reader_.Release(&c.ws);
+    }
   }
 
   // FrameSink.
