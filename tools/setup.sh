@@ -6,7 +6,10 @@
 #                        test, TSan build + every test but the RSS soak, the libFuzzer targets
 #                        (RINGCAST_FUZZ_SECONDS each, default 60)
 #   tools/setup.sh deps  only install dependencies
-# Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2).
+#   tools/setup.sh cluster  install what is missing, build Release, run a local cluster: Redis
+#                        and 3 ringcast nodes on :8080.. (tools/cluster.sh; Ctrl-C stops them)
+# Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2); after
+# `cluster`, to tools/cluster.sh (e.g. tools/setup.sh cluster --nodes 2).
 # Each stage prints "setup: <stage> took Ns".
 set -euo pipefail
 
@@ -132,6 +135,12 @@ case "${1:-}" in
     build build Release
     exec ./build/tools/ringcast "$@"
     ;;
+  cluster)
+    shift
+    install_debian
+    build build Release
+    exec tools/cluster.sh --bin ./build/tools/ringcast "$@"
+    ;;
   test)
     install_debian
     install_node
@@ -160,7 +169,7 @@ case "${1:-}" in
     echo "setup: test took $((SECONDS - total_start))s"
     ;;
   *)
-    echo "usage: tools/setup.sh run [ringcast flags...] | test | deps" >&2
+    echo "usage: tools/setup.sh run [ringcast flags...] | cluster [cluster.sh flags...] | test | deps" >&2
     exit 2
     ;;
 esac
