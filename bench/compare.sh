@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Peer comparison: the same ringcast-load scenarios against ringcast and against minimal
-# equivalents on Node's `ws`, on socket.io and on uWebSockets.js (bench/peers/), one server at
-# a time, on the same port, the server pinned to CPU 0 and the generator to CPU 1.
+# Peer comparison: the same ringcast-load scenarios against ringcast, against its own
+# speed-of-light server (ringcast-sol, bench/sol/: the fan-out path alone, ringcast's limit) and
+# against minimal equivalents on Node's `ws`, on socket.io and on uWebSockets.js (bench/peers/),
+# one server at a time, on the same port, the server pinned to CPU 0 and the generator to CPU 1.
 # Prints one markdown table (rows scenarios, columns servers, cells
 # `deliveries/s · p99 ms · server CPU s per 1M deliveries · generator's busiest thread %`) and a
-# table of ratios ringcast/peer.
+# table of ratios ringcast/peer (ringcast/sol first: ringcast as a fraction of its limit).
 # Raw JSON lines (one per generator run) go to $BUILD/compare-<time>/raw.jsonl.
 #
-# usage: bench/compare.sh [--quick] [--runs N] [--port P] [--servers "ringcast ws socketio uws"]
-#                         [--build DIR] [--no-quota] [--scaling] [--churn] [--base DIR]
-#                         [--procs N]
+# usage: bench/compare.sh [--quick] [--runs N] [--port P]
+#                         [--servers "ringcast sol ws socketio uws"] [--rows "1k 10k ..."]
+#                         [--ladder-1k "STEPS"] [--build DIR] [--no-quota] [--no-full]
+#                         [--scaling] [--churn] [--base DIR] [--procs N]
 #   --quick     a ~5 minute subset: 2 s windows, shorter ladders
 #   --runs N    runs per cell; each cell is the median (default 3)
+#   --rows L    only these rows (default "1k 10k rooms idle churn overload"): 1k = 1 room x 1000
+#               subs, 10k = 1 room x 10000, rooms = 1000 rooms x 10, idle, churn, overload = 3x and
+#               10x ringcast's best 1k step (the 1k ladder runs first if it is not selected)
+#   --ladder-1k S  the steps of the 1k ladder, deliveries/s (e.g. "4000000 6000000")
 #   --no-quota  skip every half-core row (server under a cgroup cpu quota of 5 ms per 10 ms)
+#   --no-full   skip every full-core row (only the half-core ones)
 #   --nice N    niceness of server and generator (default -10: the machine is shared, and
 #               other people's builds on the pinned cores otherwise dominate p99; 0 = off)
 #   --scaling   only the shard-scaling pair: 1000 rooms x 10 against ringcast with one shard
@@ -37,7 +44,10 @@ RUNS=3
 QUICK=0
 QUOTA=1
 NICE=-10
-SERVERS="ringcast ws socketio uws"
+SERVERS="ringcast sol ws socketio uws"
+ROWS="1k 10k rooms idle churn overload"
+FULL=1
+LADDER_1K_SET=""
 SCALING=0
 CHURN_ONLY=0
 BASE_BUILD=""
@@ -49,7 +59,10 @@ while [[ $# -gt 0 ]]; do
     --port) PORT=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --build) BUILD=$2; shift ;;
+    --rows) ROWS=$2; shift ;;
+    --ladder-1k) LADDER_1K_SET=$2; shift ;;
     --no-quota) QUOTA=0 ;;
+    --no-full) FULL=0 ;;
     --nice) NICE=$2; shift ;;
     --scaling) SCALING=1 ;;
     --churn) CHURN_ONLY=1 ;;
@@ -62,17 +75,19 @@ while [[ $# -gt 0 ]]; do
 done
 
 RINGCAST=$BUILD/tools/ringcast
+SOL=$BUILD/bench/ringcast-sol
 LOAD=$BUILD/tools/ringcast-load
 TABLE="python3 $ROOT/bench/compare_table.py"
 OUT=$BUILD/compare-$(date +%Y%m%d-%H%M%S)
 RAW=$OUT/raw.jsonl
 
 # --- build and install ------------------------------------------------------------------------
-if [[ ! -f $BUILD/build.ninja ]]; then
-  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGCAST_BENCH=OFF \
+# RINGCAST_BENCH=ON for ringcast-sol (bench/CMakeLists.txt); only the three targets are built.
+if [[ ! -f $BUILD/build.ninja ]] || grep -q '^RINGCAST_BENCH:BOOL=OFF' "$BUILD/CMakeCache.txt"; then
+  cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DRINGCAST_BENCH=ON \
     -DRINGCAST_TESTS=OFF >/dev/null
 fi
-ninja -C "$BUILD" ringcast ringcast-load >/dev/null  # always: a stale binary measures old code
+ninja -C "$BUILD" ringcast ringcast-load ringcast-sol >/dev/null  # always: a stale binary measures old code
 "$ROOT/bench/peers/install.sh" >/dev/null
 mkdir -p "$OUT"
 : >"$RAW"
@@ -97,6 +112,8 @@ fi
 LADDER_SCALE="50000 75000 100000 125000 150000 175000 200000 225000 250000 275000 300000 350000 400000
   450000 500000 600000"
 
+[[ -n $LADDER_1K_SET ]] && LADDER_1K=$LADDER_1K_SET
+want() { [[ " $ROWS " == *" $1 "* ]]; }
 # --- processes and cleanup -------------------------------------------------------------------
 SERVER_PID=""
 LOAD_PID=""
@@ -183,6 +200,7 @@ start_server() {
     ringcast*-[12]sh) nice -n "$NICE" taskset -c 0 "$bin" --listen "127.0.0.1:$PORT" \
                 --shards "$shards" --no-pin --commands-per-second 0 --drain-ms 100 \
                 >>"$OUT/server-$name.log" 2>&1 & ;;
+    sol) nice -n "$NICE" taskset -c 0 "$SOL" --port "$PORT" >>"$OUT/server-$name.log" 2>&1 & ;;
     ws|socketio|uws) nice -n "$NICE" taskset -c 0 node "$ROOT/bench/peers/${name}_server.js" --port "$PORT" \
                 >>"$OUT/server-$name.log" 2>&1 & ;;
   esac
@@ -345,16 +363,27 @@ if ((CHURN_ONLY)); then
 fi
 
 declare -A GENBOUND=()
+# The overload rows need ringcast's best 1k step.
+if ((FULL)) && { want 1k || want overload; }; then ROW1K_FULL=1; else ROW1K_FULL=0; fi
 for server in $SERVERS; do
+  ((FULL)) || break
   echo "== $server" >&2
-  ladder "$server" "$ROW_1K" ladder 0 "$LADDER_1K" args_1k
-  GENBOUND["$ROW_1K|$server"]=$LADDER_GENBOUND
-  ladder "$server" "$ROW_10K" ladder 0 "$LADDER_10K" args_10k
-  GENBOUND["$ROW_10K|$server"]=$LADDER_GENBOUND
-  ladder "$server" "$ROW_ROOMS" ladder 0 "$LADDER_ROOMS" args_rooms
-  GENBOUND["$ROW_ROOMS|$server"]=$LADDER_GENBOUND
-  cell "$server" "$ROW_IDLE" idle 10000 0 -- idle --conns 10000 --ramp 10000 --duration 2 --warmup 0
-  ladder "$server" "$ROW_CHURN" churn 0 "$LADDER_CHURN" args_churn
+  if ((ROW1K_FULL)) && { want 1k || [[ $server == ringcast ]]; }; then
+    ladder "$server" "$ROW_1K" ladder 0 "$LADDER_1K" args_1k
+    GENBOUND["$ROW_1K|$server"]=$LADDER_GENBOUND
+  fi
+  if want 10k; then
+    ladder "$server" "$ROW_10K" ladder 0 "$LADDER_10K" args_10k
+    GENBOUND["$ROW_10K|$server"]=$LADDER_GENBOUND
+  fi
+  if want rooms; then
+    ladder "$server" "$ROW_ROOMS" ladder 0 "$LADDER_ROOMS" args_rooms
+    GENBOUND["$ROW_ROOMS|$server"]=$LADDER_GENBOUND
+  fi
+  if want idle; then
+    cell "$server" "$ROW_IDLE" idle 10000 0 -- idle --conns 10000 --ramp 10000 --duration 2 --warmup 0
+  fi
+  want churn && ladder "$server" "$ROW_CHURN" churn 0 "$LADDER_CHURN" args_churn
 done
 
 # overload ROW_BASE QUOTA: 3x and 10x ringcast's highest passing rate on ROW_BASE (the 1000-
@@ -367,19 +396,28 @@ overload() {
   for mult in 3 10; do
     demand=$((best * mult))
     row="$base, ${mult}× ringcast max ($((demand / 1000))k demanded)"
-    for server in $SERVERS; do
-      # shellcheck disable=SC2046
-      cell "$server" "$row" fixed "$demand" "$quota" -- $(args_1k "$demand")
+    # Servers alternate run by run, so a noisy minute hits all of them alike.
+    for ((r = 1; r <= RUNS; ++r)); do
+      for server in $SERVERS; do
+        echo "  $server | $row | run $r" >&2
+        # shellcheck disable=SC2046
+        run_one "$server" "$row" fixed "$demand" "$r" "$quota" -- $(args_1k "$demand")
+      done
     done
   done
 }
-overload "$ROW_1K" 0
+((FULL)) && want overload && overload "$ROW_1K" 0
 
 # Half a core: the one-room and many-room rows always (ringcast against uWS
 # with the server as the bottleneck), the 10000-subscriber row when the generator was the
 # bottleneck; then the overload rows against the half-core maximum.
 if ((QUOTA)); then
   for row in "$ROW_1K" "$ROW_10K" "$ROW_ROOMS"; do
+    case $row in
+      "$ROW_1K") want 1k || want overload || continue ;;
+      "$ROW_10K") want 10k || continue ;;
+      *) want rooms || continue ;;
+    esac
     any=0
     [[ $row != "$ROW_10K" ]] && any=1
     for server in $SERVERS; do [[ ${GENBOUND["$row|$server"]:-0} == 1 ]] && any=1; done
@@ -393,10 +431,11 @@ if ((QUOTA)); then
       ladder "$server" "$row, server at 0.5 core" ladder 1 "$steps" "$fn"
     done
   done
-  overload "$ROW_1K, server at 0.5 core" 1
+  want overload && overload "$ROW_1K, server at 0.5 core" 1
   # Churn: the generator's connects cost it as much as the server's accepts, so at a full core
   # the row mostly measures the kernel and the generator; at half a core the server is the limit.
   for server in $SERVERS; do
+    want churn || break
     ladder "$server" "$ROW_CHURN, server at 0.5 core" churn 1 "$LADDER_CHURN_HALF" args_churn
   done
 fi
@@ -409,7 +448,8 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%
   echo "Cells: deliveries/s · p99 ms · server CPU s per 1M deliveries. Ladder rows show the highest"
   echo "step with ≥99% delivered and p99 < 50 ms (500 ms on the two rows with 10000 subscribers), median of"
   echo "$RUNS runs; churn cells are cycles/s (connect+upgrade+sub+close). Overload rows show the rate"
-  echo "received during the window (every frame, whenever published) and server RSS at the end."
+  echo "received during the window (every frame, whenever published), server CPU s per 1M frames"
+  echo "received in it and server RSS at the end."
   echo
   $TABLE table "$RAW"
 } | tee "$OUT/table.md"

@@ -233,10 +233,11 @@ void LocalRooms::OnDeliver(bus::Deliver msg) {
     if (presence_only && !s.presence) continue;
     Connection& c = sessions_->At(s.slot);
     if (c.state != ConnState::kOpen) continue;
-    sessions_->EnqueueLocal(c, s.slot, local);
+    sessions_->PushDelivery(c, s.slot, local);
     ++delivered;
   }
   Bump(stats_->deliveries, delivered);
+  sessions_->CountQueued(delivered);
   sessions_->pools().Unref(local);
 }
 

@@ -45,10 +45,12 @@ class Mesh {
   void SetPressure(unsigned shard, uint64_t queued_bytes) {
     pressure_[shard].value.store(queued_bytes, std::memory_order_relaxed);
   }
-  uint64_t MaxPressure() const {
+  // The busiest shard but `self`, whose own figure is a round old: a shard
+  // asks for the others' and adds its current one (Backpressure::Pressure).
+  uint64_t MaxPressureOfOthers(unsigned self) const {
     uint64_t max = 0;
     for (unsigned i = 0; i < shards_; ++i) {
-      max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
+      if (i != self) max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
     }
     return max;
   }

@@ -173,7 +173,13 @@ void Sessions::OnSent(uint32_t slot, int res) {
   if (c.state == ConnState::kDead) return;
   if (!c.out.empty()) {
     MarkDirty(c, slot);
-  } else if (c.state == ConnState::kClosing && c.end_after_flush) {
+    return;
+  }
+  // A subscriber with nothing left to send while a publisher is held: its
+  // reading resumed too late (the queues ran dry before the resume point).
+  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen)
+    Bump(stats_->drained_while_paused);
+  if (c.state == ConnState::kClosing && c.end_after_flush) {
     // The echo of the peer's close is out: the handshake is complete. One
     // shutdown sends our FIN and ends the receive; the peer's FIN then finds
     // an orphaned socket in the kernel and never wakes this shard.
@@ -319,12 +325,6 @@ void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
   CheckHeld(c, slot);
 }
 
-void Sessions::MarkDirty(Connection& c, uint32_t slot) {
-  if (c.in_flush_list || c.send_in_flight) return;
-  c.in_flush_list = true;
-  flush_list_.push_back(slot);
-}
-
 // One sendmsg over everything queued (up to the vector's room): the corking
 // that lets a subscriber take a burst of publications in one syscall.
 void Sessions::Flush(Connection& c, uint32_t slot) {
@@ -339,6 +339,7 @@ void Sessions::Flush(Connection& c, uint32_t slot) {
   c.in_flight_nodes = static_cast<uint16_t>(n);
   c.in_flight_bytes = static_cast<uint32_t>(bytes);
   Bump(stats_->sends);
+  Bump(stats_->send_frames, n);
 }
 
 // Past the limit, a connection is slow when the kernel has not taken its last
@@ -476,5 +477,7 @@ void Sessions::Rearm(Connection& c, uint32_t slot) {
 }
 
 void Sessions::CountPause() { Bump(stats_->publishers_paused); }
+
+void Sessions::CountPausedMs(uint64_t ms) { Bump(stats_->paused_ms, ms); }
 
 }  // namespace ringcast::shard

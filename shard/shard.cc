@@ -22,8 +22,8 @@ constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kRecvBuffers = 512;
 constexpr uint32_t kRecvBufferBytes = 16384;
 constexpr uint32_t kTickMs = 20;  // as ShardParts' timer wheel
-constexpr size_t kMaxIov = 64;
-constexpr size_t kSendBlocks = 512;
+constexpr size_t kMaxIov = 256;
+constexpr size_t kSendBlocks = 128;
 constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
 constexpr size_t kInboundBudget = 16384;   // messages per ring per round
 

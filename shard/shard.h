@@ -74,7 +74,7 @@ class Shard final : public BusPort, public SessionIo {
   void SendMsg(int fd, core::SlabHandle h, size_t iov_count) override;
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
-  uint64_t PeerPressure() const override { return mesh_->MaxPressure(); }
+  uint64_t PeerPressure() const override { return mesh_->MaxPressureOfOthers(id_); }
 
  private:
   struct SendBlock;

@@ -56,6 +56,21 @@ TEST(MeshTest, RingCapacityRoundsUpAndAllOfItIsUsable) {
   DrainRings(mesh);
 }
 
+// Backpressure adds a shard's current queued bytes to the others' figures: its
+// own published figure is a round old and must not count.
+TEST(MeshTest, PressureOfOthersLeavesTheAskingShardOut) {
+  Mesh mesh(3, 2);
+  mesh.SetPressure(0, 900);
+  mesh.SetPressure(1, 500);
+  mesh.SetPressure(2, 700);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(0), 700u);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(1), 900u);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(2), 900u);
+  Mesh single(1, 2);
+  single.SetPressure(0, 900);
+  EXPECT_EQ(single.MaxPressureOfOthers(0), 0u) << "one shard: nobody else";
+}
+
 TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {
   Mesh mesh(3, 2);
   Outbox out(&mesh, 0);
