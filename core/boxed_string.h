@@ -1,9 +1,11 @@
 // BoxedString: an owned string that takes one pointer in its owner and one
 // heap block of exactly its length (plus a 4-byte length) when not empty.
 //
-// For names held by every connection (its user id): std::string takes 32
-// bytes inline and, past 15 bytes, a heap block with room to grow, which is
-// twice what an id that never changes needs. Immutable once made (assign a
+// For names held once per connection or per user (a user id, the key of a
+// room's map entry): std::string takes 32 bytes inline and, past 15 bytes, a
+// heap block with room to grow, which is twice what a name that never changes
+// needs. Hashes and compares as its string_view (core::StringHash,
+// std::equal_to<>), so maps keyed by it look up by string_view. Immutable once made (assign a
 // new one to change it); moves leave the source empty. At most 4 GiB - 1
 // bytes. Not thread-safe beyond what a const std::string is.
 #pragma once
@@ -45,5 +47,6 @@ class BoxedString {
 static_assert(sizeof(BoxedString) == sizeof(void*));
 
 inline bool operator==(const BoxedString& a, std::string_view b) { return a.view() == b; }
+inline bool operator==(const BoxedString& a, const BoxedString& b) { return a.view() == b.view(); }
 
 }  // namespace ringcast::core

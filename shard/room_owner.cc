@@ -35,7 +35,9 @@ const OwnedRoom* RoomOwner::Find(std::string_view room) const {
 }
 
 OwnedRoom& RoomOwner::Ensure(std::string_view room) {
-  auto [it, inserted] = rooms_.try_emplace(std::string(room));
+  auto it = rooms_.find(room);
+  const bool inserted = it == rooms_.end();
+  if (inserted) it = rooms_.try_emplace(core::BoxedString(room)).first;
   OwnedRoom& o = it->second;
   const NamespaceOptions& ns = namespaces_.Of(room);
   if (inserted && ns.history_size > 0) {

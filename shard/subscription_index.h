@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/boxed_string.h"
 #include "core/hash.h"
 #include "core/slab.h"
 
@@ -49,7 +50,7 @@ struct RoomWaiters {
   std::vector<core::SlabHandle> joining;
 };
 
-// 56 bytes, so a map node (next pointer, key, room) is 96: every user's
+// 56 bytes, so a map node (next pointer, 8-byte key, room) is 72: every user's
 // personal room is one of these on each shard where the user is connected.
 struct LocalRoom {
   std::string_view name;  // the map key
@@ -110,7 +111,8 @@ class SubscriptionIndex {
   size_t local_rooms() const { return local_.size(); }
 
  private:
-  std::unordered_map<std::string, LocalRoom, core::StringHash, std::equal_to<>> local_;
+  // Keys are BoxedStrings: 8 bytes in the node and one exact block, not 32 and a growable one.
+  std::unordered_map<core::BoxedString, LocalRoom, core::StringHash, std::equal_to<>> local_;
 };
 
 template <class SubsOf>
