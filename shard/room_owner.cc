@@ -42,7 +42,9 @@ const OwnedRoom* RoomOwner::Find(std::string_view room) const {
 }
 
 OwnedRoom& RoomOwner::Ensure(std::string_view room) {
-  auto [it, inserted] = rooms_.try_emplace(std::string(room));
+  auto it = rooms_.find(room);
+  const bool inserted = it == rooms_.end();
+  if (inserted) it = rooms_.try_emplace(core::BoxedString(room)).first;
   OwnedRoom& o = it->second;
   if (inserted && !IsPersonal(room)) Bump(stats_->rooms);
   const NamespaceOptions& ns = namespaces_.Of(room);

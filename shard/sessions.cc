@@ -214,7 +214,7 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   c.state = ConnState::kOpen;
   c.websocket = true;
   ++websockets_;
-  c.user = std::move(identity.user);
+  c.user = core::BoxedString(identity.user);
   c.is_server = identity.is_server;
   c.grants = std::move(identity.grants);
   c.tokens_milli = uint64_t{options_.command_burst} * 1000;
