@@ -20,10 +20,10 @@
 namespace ringcast::shard {
 
 struct Rid {
-  std::string node;  // cluster mode: the requester's node; empty on a single node
   unsigned shard = 0;
   uint32_t number = 0;
   uint64_t tag = 0;
+  std::string node;  // cluster mode: the requester's node; empty on a single node
 
   static constexpr size_t kTagDigits = 16;  // hex, fixed width
   static constexpr size_t kMaxNodeBytes = 32;

@@ -131,8 +131,8 @@ void Users::Request(Connection& c, uint32_t slot, const proto::Command& cmd) {
   uint32_t ticket = sessions_->ReserveTicket(c, cmd.id);
   // Connections of the server (API key) share one user id: not one user's quota.
   std::string_view requester = c.is_server ? std::string_view() : std::string_view(c.user);
-  Rid rid{cluster_ != nullptr ? cluster_->node_id() : std::string(), port_->shard_id(), 0,
-          random_.Next64()};
+  Rid rid{port_->shard_id(), 0, random_.Next64(),
+          cluster_ != nullptr ? cluster_->node_id() : std::string()};
   Requests::Started request =
       requests_.StartRequest(sessions_->HandleOf(slot), ticket, requester, cmd.to[0], rid.tag);
   if (!request) {
