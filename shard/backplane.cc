@@ -13,7 +13,6 @@ constexpr uint64_t kProbeEveryMs = 1000;
 // Channels per SUBSCRIBE/UNSUBSCRIBE command: a round's batch is split so
 // that one command stays small.
 constexpr size_t kChannelsPerCommand = 1024;
-constexpr std::string_view kRoomPrefix = "rc:room:";
 
 uint64_t MakeTag(uint8_t kind, uint64_t n) {
   return (uint64_t{kind} << 56) | (n & ((uint64_t{1} << 56) - 1));
@@ -32,11 +31,13 @@ Backplane::Backplane(unsigned shard_id, const ServerOptions& options,
                      ShardParts* parts, BusPort* port, ShardStats* stats)
     : shard_id_(shard_id),
       node_id_(options.node_id),
-      node_channel_(NodeChannel(options.node_id)),
+      keys_(&partitions_),
+      ring_(options.redis),
+      node_channel_(keys_.NodeChannel(options.node_id)),
       parts_(parts),
       port_(port),
       stats_(stats) {
-  RC_CHECK(!addresses.empty());
+  RC_CHECK(!addresses.empty() && addresses.size() == options.redis.size());
   net::RedisConnLimits limits;
   limits.max_pending = options.redis_max_pending;
   limits.probe_interval_ms = options.redis_probe_interval_ms;
@@ -124,6 +125,8 @@ void Backplane::SetInterest(std::string_view room, bool interested) {
   if (it == subs_.end()) {
     if (!interested) return;
     it = subs_.try_emplace(std::string(room)).first;
+    it->second.channel = keys_.RoomChannel(room);
+    room_of_channel_.emplace(it->second.channel, it->first);
   }
   RoomSub& sub = it->second;
   sub.wanted = interested;
@@ -172,11 +175,11 @@ void Backplane::FlushSubscriptions() {
       continue;
     }
     if (sub.wanted && !sub.sent) {
-      sub_batches[inst].push_back(ChannelOf(room));
+      sub_batches[inst].push_back(sub.channel);
       sub.sent = true;
       ++sub.in_flight;
     } else if (!sub.wanted && sub.sent) {
-      unsub_batches[inst].push_back(ChannelOf(room));
+      unsub_batches[inst].push_back(sub.channel);
       sub.sent = false;
       ++sub.in_flight;
     }
@@ -205,6 +208,7 @@ void Backplane::FlushSubscriptions() {
 void Backplane::MaybeErase(SubMap::iterator it) {
   const RoomSub& sub = it->second;
   if (!sub.wanted && !sub.sent && sub.in_flight == 0 && !sub.dirty && sub.held.empty()) {
+    room_of_channel_.erase(sub.channel);
     subs_.erase(it);
   }
 }
@@ -228,7 +232,7 @@ PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req) {
   e.data = std::move(req->data);
   e.Encode(&scratch_);
   uint64_t tag = MakeTag(static_cast<uint8_t>(TagKind::kPublish), ++next_tag_);
-  std::string channel = ChannelOf(req->room);
+  std::string channel = keys_.RoomChannel(req->room);
   if (!instances_[inst].commands->Command({"PUBLISH", channel, scratch_}, tag)) {
     req->data = std::move(e.data);
     Bump(stats_->redis_errors);
@@ -260,11 +264,11 @@ bool Backplane::Announce(std::string_view room, std::string_view json) {
   e.room = room;
   e.data = json;
   e.Encode(&scratch_);
-  return PublishRaw(inst, ChannelOf(room), scratch_);
+  return PublishRaw(inst, keys_.RoomChannel(room), scratch_);
 }
 
 bool Backplane::Disconnect(std::string_view user) {
-  std::string room = "@" + std::string(user);
+  std::string room = ClusterKeys::PersonalRoom(user);
   size_t inst = InstanceOf(room);
   if (!instances_[inst].Up()) return false;
   ClusterEnvelope e;
@@ -273,7 +277,7 @@ bool Backplane::Disconnect(std::string_view user) {
   e.shard = shard_id_;
   e.room = room;
   e.Encode(&scratch_);
-  return PublishRaw(inst, ChannelOf(room), scratch_);
+  return PublishRaw(inst, keys_.RoomChannel(room), scratch_);
 }
 
 bool Backplane::SendRes(std::string_view node, const ResAnswer& answer) {
@@ -289,7 +293,7 @@ bool Backplane::SendRes(std::string_view node, const ResAnswer& answer) {
   e.from = answer.from;
   e.data = answer.data;
   e.Encode(&scratch_);
-  return PublishRaw(0, NodeChannel(node), scratch_);
+  return PublishRaw(0, keys_.NodeChannel(node), scratch_);
 }
 
 void Backplane::SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) {
@@ -304,7 +308,7 @@ void Backplane::SendResAck(std::string_view node, unsigned shard, const bus::Res
   e.Encode(&scratch_);
   // Lost only with Redis: the responder's `ok` then never comes, as with any
   // reply from a node that went away.
-  if (!PublishRaw(0, NodeChannel(node), scratch_)) Bump(stats_->redis_errors);
+  if (!PublishRaw(0, keys_.NodeChannel(node), scratch_)) Bump(stats_->redis_errors);
 }
 
 void Backplane::ProbeLag(uint64_t now_ms) {
@@ -348,10 +352,14 @@ void Backplane::OnRedisPush(uint32_t, const redisReply& push) {
   }
 }
 
+Backplane::SubMap::iterator Backplane::FindByChannel(std::string_view channel) {
+  auto name = room_of_channel_.find(channel);
+  return name == room_of_channel_.end() ? subs_.end() : subs_.find(name->second);
+}
+
 void Backplane::OnSubscribed(std::string_view channel) {
-  if (!channel.starts_with(kRoomPrefix)) return;  // the node channel
-  auto it = subs_.find(channel.substr(kRoomPrefix.size()));
-  if (it == subs_.end()) return;
+  auto it = FindByChannel(channel);
+  if (it == subs_.end()) return;  // the node channel
   RoomSub& sub = it->second;
   if (sub.in_flight > 0) --sub.in_flight;
   if (sub.in_flight > 0 || !sub.wanted || !sub.sent) return;
@@ -364,8 +372,7 @@ void Backplane::OnSubscribed(std::string_view channel) {
 }
 
 void Backplane::OnUnsubscribed(std::string_view channel) {
-  if (!channel.starts_with(kRoomPrefix)) return;
-  auto it = subs_.find(channel.substr(kRoomPrefix.size()));
+  auto it = FindByChannel(channel);
   if (it == subs_.end()) return;
   if (it->second.in_flight > 0) --it->second.in_flight;
   MaybeErase(it);
@@ -382,8 +389,10 @@ void Backplane::OnMessage(std::string_view channel, std::string_view payload) {
     OnNodeMessage(*e);
     return;
   }
-  if (!channel.starts_with(kRoomPrefix) || channel.substr(kRoomPrefix.size()) != e->room) {
-    Bump(stats_->redis_bad_messages);
+  auto it = FindByChannel(channel);
+  if (it == subs_.end() || it->first != e->room) {
+    // Late (unsubscribed meanwhile) or not the channel's room: not ours to deliver.
+    if (it != subs_.end()) Bump(stats_->redis_bad_messages);
     return;
   }
   parts_->owner().OnCluster(*e);

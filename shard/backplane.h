@@ -3,9 +3,10 @@
 //
 // Each shard keeps, per Redis instance, a command connection and a
 // subscriber connection on its own io_uring (net::RedisConn). Rooms are
-// spread over the instances (InstanceOf: the one place that decides which
-// Redis serves room R); a room's traffic uses its instance's channel
-// ChannelOf(R).
+// spread over the instances by consistent hashing (RedisRing; InstanceOf is
+// the one place that decides which Redis serves room R), and named in Redis
+// by ClusterKeys (the room's partition hash tag, escaped name), so every node
+// agrees on both.
 //
 // Interest routing: the owner shard of room R on each node subscribes the
 // node to R's channel while the node has local subscribers (SetInterest,
@@ -23,7 +24,7 @@
 //
 // Users: `send` and `req` go to the personal room "@U" like any room; a
 // disconnect is a kDisconnect on "@U"'s channel; a `res` for another node's
-// request goes to that node's channel NodeChannel(id), which shard 0 of
+// request goes to that node's channel (ClusterKeys::NodeChannel), which shard 0 of
 // every node subscribes to and which also carries the pub/sub lag probe
 // (shard 0 publishes its clock to its own channel once a second).
 //
@@ -50,7 +51,10 @@
 #include "net/uring.h"
 #include "shard/bus_port.h"
 #include "shard/cluster_envelope.h"
+#include "shard/cluster_keys.h"
+#include "shard/cluster_partitions.h"
 #include "shard/cluster_port.h"
+#include "shard/cluster_ring.h"
 #include "shard/server.h"
 #include "shard/shard_stats.h"
 
@@ -90,16 +94,13 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   void OnRedisUp(uint32_t conn) override;
   void OnRedisDown(uint32_t conn) override;
 
-  // Channel names (the Redis-side naming lives here and nowhere else).
-  static std::string ChannelOf(std::string_view room) { return "rc:room:" + std::string(room); }
-  static std::string NodeChannel(std::string_view node) { return "rc:node:" + std::string(node); }
-  size_t InstanceOf(std::string_view room) const {
-    return core::HashBytes(room) % instances_.size();
-  }
+  // The Redis instance that serves `room`, as every node computes it.
+  size_t InstanceOf(std::string_view room) const { return ring_.Of(room); }
 
  private:
   // The node's subscription to one room's channel.
   struct RoomSub {
+    std::string channel;     // ClusterKeys::RoomChannel
     bool wanted = false;     // the node has local subscribers
     bool sent = false;       // SUBSCRIBE sent on the current connection (and no UNSUBSCRIBE since)
     bool confirmed = false;  // Redis confirmed it and nothing is in flight
@@ -114,6 +115,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bool Up() const { return commands->IsUp() && subscriber->IsUp(); }
   };
   using SubMap = std::unordered_map<std::string, RoomSub, core::StringHash, std::equal_to<>>;
+  using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
 
   // What a command's reply tag names: kind in the top byte.
   enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2 };
@@ -123,6 +125,8 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   size_t InstanceOfConn(uint32_t index) const { return index / 2; }
   void MarkDirty(const std::string& room, RoomSub& sub);
   void FlushSubscriptions();
+  // The entry of the room on `channel`, or end().
+  SubMap::iterator FindByChannel(std::string_view channel);
   void OnSubscribed(std::string_view channel);
   void OnUnsubscribed(std::string_view channel);
   void OnMessage(std::string_view channel, std::string_view payload);
@@ -136,12 +140,16 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
 
   const unsigned shard_id_;
   const std::string node_id_;
+  const ClusterPartitions partitions_;
+  const ClusterKeys keys_;
+  const RedisRing ring_;
   const std::string node_channel_;
   ShardParts* const parts_;
   BusPort* const port_;
   ShardStats* const stats_;
   std::vector<Instance> instances_;
   SubMap subs_;
+  NameMap room_of_channel_;  // the channels of subs_'s rooms
   std::vector<std::string> dirty_;
   std::unordered_map<uint64_t, std::unique_ptr<PubRequest>> publishing_;
   uint64_t next_tag_ = 0;

@@ -3,11 +3,14 @@
 // HTTP clients. Every wait is bounded; the fixtures kill what they started.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "shard/cluster_keys.h"
+#include "shard/cluster_partitions.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
@@ -328,10 +331,57 @@ TEST(ClusterTest, NodeStartsBeforeRedisAndJoinsWhenItComes) {
   auto gap = ReadOp(*c, "gap");
   ASSERT_TRUE(gap) << "it may have missed other nodes' publications";
   RedisSync sync(redis.port());
-  auto numsub = sync.Command({"PUBSUB", "NUMSUB", "rc:room:r"});
+  shard::ClusterPartitions partitions;
+  shard::ClusterKeys keys(&partitions);
+  auto numsub = sync.Command({"PUBSUB", "NUMSUB", keys.RoomChannel("r")});
   ASSERT_TRUE(numsub);
   ASSERT_EQ(numsub->elements, 2u);
   EXPECT_EQ(numsub->element[1]->integer, 1) << "the room's owner subscribed it once";
+}
+
+TEST(ClusterTest, RoomsSpreadOverSeveralIndependentRedis) {
+  RedisProcess r1, r2;
+  ASSERT_TRUE(r1.Start()) << r1.error();
+  ASSERT_TRUE(r2.Start()) << r2.error();
+  std::vector<std::unique_ptr<Node>> nodes;
+  for (int i = 0; i < 2; ++i) {
+    auto node = std::make_unique<Node>();
+    node->id = "m" + std::to_string(i);
+    // The two nodes list the instances in different orders: they still agree.
+    std::vector<std::string> urls = {r1.url(), r2.url()};
+    if (i == 1) std::swap(urls[0], urls[1]);
+    ASSERT_TRUE(node->child.StartListening({"--shards", "2", "--no-pin", "--node-id", node->id,
+                                            "--redis", urls[0], "--redis", urls[1]}));
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return BodyOf(Http(node->port(), "GET", "/healthz")).find("redis: up") !=
+                 std::string::npos;
+        },
+        10000));
+    nodes.push_back(std::move(node));
+  }
+  constexpr int kRooms = 16;
+  auto sub = Connect(*nodes[1], "s");
+  for (int r = 0; r < kRooms; ++r) ASSERT_TRUE(Subscribe(*sub, "room" + std::to_string(r), 1));
+  auto pub = Connect(*nodes[0], "p");
+  for (int r = 0; r < kRooms; ++r) {
+    pub->SendText(PubCommand("room" + std::to_string(r), std::to_string(r), uint64_t(r + 1)));
+  }
+  for (int r = 0; r < kRooms; ++r) ASSERT_TRUE(NextIsOk(*pub, uint64_t(r + 1)));
+  std::vector<bool> seen(kRooms);
+  for (int r = 0; r < kRooms; ++r) {
+    auto m = sub->ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(m);
+    seen[*JsonUint(std::string("{\"v\":") + JsonField(*m, "data") + "}", "v")] = true;
+  }
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), true), kRooms);
+  // Both instances carry some of the rooms (personal rooms too).
+  for (RedisProcess* r : {&r1, &r2}) {
+    RedisSync sync(r->port());
+    auto channels = sync.Command({"PUBSUB", "CHANNELS"});
+    ASSERT_TRUE(channels);
+    EXPECT_GE(channels->elements, 3u) << r->url();
+  }
 }
 
 TEST(ClusterTest, BadRedisUrlFailsStartWithOneLine) {
