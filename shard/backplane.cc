@@ -131,7 +131,8 @@ void Backplane::SetInterest(std::string_view room, bool interested) {
   RoomSub& sub = it->second;
   sub.wanted = interested;
   if (!interested) {
-    sub.confirmed = false;
+    // Still subscribed until the round's UNSUBSCRIBE goes out (FlushSubscriptions);
+    // interest back within the round keeps the subscription as it is.
     sub.lost = false;
     ReleaseHeld(sub);  // their rooms are gone again; the local side sorts it out
   } else if (!instances_[InstanceOf(room)].subscriber->IsUp()) {
@@ -181,6 +182,7 @@ void Backplane::FlushSubscriptions() {
     } else if (!sub.wanted && sub.sent) {
       unsub_batches[inst].push_back(sub.channel);
       sub.sent = false;
+      sub.confirmed = false;
       ++sub.in_flight;
     }
     sub.dirty = false;

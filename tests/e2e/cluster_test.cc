@@ -384,6 +384,59 @@ TEST(ClusterTest, RoomsSpreadOverSeveralIndependentRedis) {
   }
 }
 
+TEST(ClusterTest, ResubscribingInOneRoundKeepsTheSubscription) {
+  RedisProcess redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  auto nodes = StartNodes(redis, 2);
+  auto c = Connect(*nodes[1], "c");
+  auto p = Connect(*nodes[0], "p");
+  ASSERT_TRUE(Subscribe(*c, "flip", 1));
+  // unsub then sub in one frame: the node's interest goes away and comes back
+  // within a round while Redis has the subscription; the new `ok` must still
+  // come (not wait for a confirmation that nothing asked for), and delivery go on.
+  for (int i = 0; i < 20; ++i) {
+    c->SendText(
+        "{\"op\":\"unsub\",\"room\":\"flip\",\"id\":2}\n"
+        "{\"op\":\"sub\",\"room\":\"flip\",\"id\":3}");
+    ASSERT_TRUE(NextIsOk(*c, 2)) << i;
+    ASSERT_TRUE(NextIsOk(*c, 3)) << i;
+    p->SendText(PubCommand("flip", std::to_string(i), 4));
+    ASSERT_TRUE(NextIsOk(*p, 4));
+    EXPECT_TRUE(IsMsg(c->ReadMessage(kReadTimeoutMs), "flip", "p", std::to_string(i))) << i;
+  }
+}
+
+TEST(ClusterTest, ANodeKilledMidTrafficLeavesTheOthersServing) {
+  RedisProcess redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  auto nodes = StartNodes(redis, 3);
+  auto p = Connect(*nodes[0], "p");
+  auto doomed = Connect(*nodes[1], "d");
+  auto s = Connect(*nodes[2], "s");
+  ASSERT_TRUE(Subscribe(*doomed, "feed", 1));
+  ASSERT_TRUE(Subscribe(*s, "feed", 1));
+  for (int i = 0; i < 50; ++i) p->SendText(PubCommand("feed", std::to_string(i)));
+  nodes[1]->child.Kill();  // SIGKILL mid-traffic
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_TRUE(IsMsg(s->ReadMessage(kReadTimeoutMs), "feed", "p", std::to_string(i))) << i;
+  }
+  // Its client comes back on another node and is served there.
+  EXPECT_TRUE(doomed->WaitEof(kReadTimeoutMs));
+  auto again = Connect(*nodes[2], "d", 1);
+  ASSERT_TRUE(Subscribe(*again, "feed", 2));
+  p->SendText(PubCommand("feed", "100", 7));
+  ASSERT_TRUE(NextIsOk(*p, 7));
+  EXPECT_TRUE(IsMsg(again->ReadMessage(kReadTimeoutMs), "feed", "p", "100"));
+  EXPECT_TRUE(IsMsg(s->ReadMessage(kReadTimeoutMs), "feed", "p", "100"));
+  // Redis forgets the dead node's subscriptions with its connections.
+  shard::ClusterPartitions partitions;
+  shard::ClusterKeys keys(&partitions);
+  RedisSync sync(redis.port());
+  auto numsub = sync.Command({"PUBSUB", "NUMSUB", keys.RoomChannel("feed")});
+  ASSERT_TRUE(numsub);
+  EXPECT_EQ(numsub->element[1]->integer, 1) << "only node 3 is subscribed";
+}
+
 TEST(ClusterTest, BadRedisUrlFailsStartWithOneLine) {
   ChildServer child(RINGCAST_BINARY);
   ASSERT_TRUE(child.Spawn({"--listen", "127.0.0.1:0", "--redis", "rediss://x:1"}));
