@@ -135,6 +135,7 @@ void Backplane::SetInterest(std::string_view room, bool interested) {
     // interest back within the round keeps the subscription as it is.
     sub.lost = false;
     ReleaseHeld(sub);  // their rooms are gone again; the local side sorts it out
+    ReleaseAnnounces(it->first, sub, true);
   } else if (!instances_[InstanceOf(room)].subscriber->IsUp()) {
     sub.lost = true;  // subscribed while down: gap once Redis has it
   }
@@ -153,6 +154,21 @@ bool Backplane::HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ac
   if (!instances_[InstanceOf(room)].subscriber->IsUp()) return false;  // degraded: no wait
   it->second.held.emplace_back(to, std::move(ack));
   return true;
+}
+
+void Backplane::ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up) {
+  std::vector<std::string> announces;
+  announces.swap(sub.announces);
+  std::string name(room);  // a local delivery may change subs_
+  for (const std::string& json : announces) {
+    if (up && Announce(name, json)) continue;
+    ClusterEnvelope e;
+    e.kind = ClusterEnvelope::Kind::kAnnounce;
+    e.node = node_id_;
+    e.room = name;
+    e.data = json;
+    parts_->owner().OnCluster(e);
+  }
 }
 
 void Backplane::ReleaseHeld(RoomSub& sub) {
@@ -209,7 +225,8 @@ void Backplane::FlushSubscriptions() {
 
 void Backplane::MaybeErase(SubMap::iterator it) {
   const RoomSub& sub = it->second;
-  if (!sub.wanted && !sub.sent && sub.in_flight == 0 && !sub.dirty && sub.held.empty()) {
+  if (!sub.wanted && !sub.sent && sub.in_flight == 0 && !sub.dirty && sub.held.empty() &&
+      sub.announces.empty()) {
     room_of_channel_.erase(sub.channel);
     subs_.erase(it);
   }
@@ -259,6 +276,11 @@ bool Backplane::PublishRaw(size_t instance, const std::string& channel,
 bool Backplane::Announce(std::string_view room, std::string_view json) {
   size_t inst = InstanceOf(room);
   if (!instances_[inst].Up()) return false;
+  auto it = subs_.find(room);
+  if (it != subs_.end() && it->second.wanted && !it->second.confirmed) {
+    it->second.announces.emplace_back(json);  // after the subscription, or we miss it
+    return true;
+  }
   ClusterEnvelope e;
   e.kind = ClusterEnvelope::Kind::kAnnounce;
   e.node = node_id_;
@@ -367,6 +389,7 @@ void Backplane::OnSubscribed(std::string_view channel) {
   if (sub.in_flight > 0 || !sub.wanted || !sub.sent) return;
   sub.confirmed = true;
   ReleaseHeld(sub);
+  ReleaseAnnounces(it->first, sub, true);
   if (sub.lost) {
     sub.lost = false;
     parts_->owner().SendGap(it->first);
@@ -464,6 +487,7 @@ void Backplane::OnRedisDown(uint32_t index) {
       sub.confirmed = false;
       if (sub.wanted) sub.lost = true;
       ReleaseHeld(sub);  // degraded: nobody waits for Redis
+      ReleaseAnnounces(it->first, sub, false);
       if (!sub.dirty) MaybeErase(it);
     }
     it = next;

@@ -108,6 +108,10 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bool dirty = false;      // in dirty_
     uint32_t in_flight = 0;  // SUBSCRIBE/UNSUBSCRIBE sent, not yet confirmed
     std::vector<std::pair<unsigned, bus::JoinAck>> held;  // acks waiting for the confirmation
+    // Presence frames waiting for the confirmation: published before it,
+    // this node would not hear them itself. At most one per presence delta
+    // of the room in that window.
+    std::vector<std::string> announces;
   };
   struct Instance {
     std::unique_ptr<net::RedisConn> commands;
@@ -132,6 +136,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   void OnMessage(std::string_view channel, std::string_view payload);
   void OnNodeMessage(const ClusterEnvelope& e);
   void ReleaseHeld(RoomSub& sub);
+  // Publishes the announces held for the confirmation (`up`), or delivers
+  // them on this node only (Redis went down).
+  void ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up);
   void MaybeErase(SubMap::iterator it);
   // PUBLISH on the instance's command connection; a reply only counted.
   bool PublishRaw(size_t instance, const std::string& channel, const std::string& payload);

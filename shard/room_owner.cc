@@ -67,7 +67,11 @@ void RoomOwner::Forget(RoomMap::iterator it) {
   }
   if (o.members) {  // their queued leaves name them: those go first
     for (auto& [user, m] : *o.members) {
-      if (m.leave) CancelLeave(m);
+      if (!m.leave) continue;
+      CancelLeave(m);
+      // Other nodes may still have subscribers: they hear the leave now
+      // rather than never (this node has none left to tell).
+      if (cluster_ != nullptr) Announce(it->first, "leave", user, m.info_json);
     }
   }
   rooms_.erase(it);  // its presence members go with it
@@ -342,7 +346,8 @@ void RoomOwner::CancelLeave(Member& m) {
 void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
                          std::string_view info_json) {
   auto it = rooms_.find(room);
-  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  // Cluster mode announces without local subscribers too: other nodes may have some.
+  if (it == rooms_.end() || (it->second.shard_mask == 0 && cluster_ == nullptr)) return;
   scratch_.clear();
   proto::JsonWriter w(&scratch_);
   w.BeginObject();
@@ -354,6 +359,7 @@ void RoomOwner::Announce(std::string_view room, std::string_view op, std::string
   w.Flush();
   // Cluster mode: every node's presence subscribers, this one's from the channel.
   if (cluster_ != nullptr && cluster_->Announce(room, scratch_)) return;
+  if (it->second.shard_mask == 0) return;
   FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
          Audience::kPresenceOnly, Echo::kYes, 0, {});
 }

@@ -244,6 +244,27 @@ TEST(ClusterTest, UsersRequestsAndTheHttpApiAcrossNodes) {
   EXPECT_EQ(bob->WaitClose(kReadTimeoutMs), 1008);
 }
 
+TEST(ClusterTest, PresenceJoinAndLeaveEventsCrossNodes) {
+  RedisProcess redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  auto nodes = StartNodes(redis, 2, {"--presence-leave-delay-ms", "0"});
+  auto watcher = Connect(*nodes[0], "watcher");
+  watcher->SendText(R"({"op":"sub","room":"lobby","presence":true,"id":1})");
+  auto own = ReadOp(*watcher, "join");  // its own join, through Redis
+  ASSERT_TRUE(own);
+  EXPECT_EQ(JsonString(*own, "user"), "watcher");
+  auto guest = Connect(*nodes[1], "guest");
+  ASSERT_TRUE(Subscribe(*guest, "lobby", 1));
+  auto join = ReadOp(*watcher, "join");
+  ASSERT_TRUE(join);
+  EXPECT_EQ(JsonString(*join, "room"), "lobby");
+  EXPECT_EQ(JsonString(*join, "user"), "guest");
+  guest->SendText(R"({"op":"unsub","room":"lobby","id":2})");
+  auto leave = ReadOp(*watcher, "leave");
+  ASSERT_TRUE(leave);
+  EXPECT_EQ(JsonString(*leave, "user"), "guest");
+}
+
 TEST(ClusterTest, StatusEventsReachABackendOnAnotherNode) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
