@@ -2,7 +2,11 @@
 """Helper of bench/compare.sh: reads the raw JSON lines it writes and
   verdict RAW ROW SERVER STEP  -> prints "pass|fail genbound|ok" for one ladder step (medians)
   best RAW ROW SERVER          -> prints the highest passing step (or 0)
-  table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer)
+  table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer,
+                                  ringcast/sol first: ringcast as a fraction of its own limit,
+                                  the speed-of-light server bench/sol/)
+  scaling RAW ROW ONE TWO      -> the shard-scaling pair: each one's highest passing step, their
+                                  ratio, and CPU per delivery at the highest step both passed
 
 Each raw line: {"server","row","kind","step","run","quota","p99_limit_ms","load":<ringcast-load
 --json>}.
@@ -17,7 +21,7 @@ from collections import OrderedDict, defaultdict
 
 RATIO_MIN = 0.99
 GENBOUND_PCT = 90
-SERVERS = ["ringcast", "ws", "socketio", "uws"]
+SERVERS = ["ringcast", "sol", "ws", "socketio", "uws", "ringcast-base"]
 
 
 def load(path):
@@ -52,7 +56,9 @@ def metrics(lines):
         "demanded": med(lambda j: j.get("demanded_deliveries_per_s")),
         "ratio": med(lambda j: j.get("delivery_ratio")),
         "p99": med(lambda j: j["latency_us"]["p99"] if j.get("latency_us", {}).get("count") else None),
-        "cpu": med(srv("cpu_s_per_m_deliveries")),
+        # Under overload most measured messages arrive after the window, so the CPU of the
+        # window is divided by the frames received in it instead.
+        "cpu": med(cpu_per_received if fixed else srv("cpu_s_per_m_deliveries")),
         "rss_conn": med(srv("rss_per_conn_bytes")),
         "rss_end": med(srv("rss_end_bytes")),
         "busiest": med(lambda j: j.get("generator", {}).get("busiest_thread_pct")),
@@ -62,6 +68,13 @@ def metrics(lines):
         "planned": med(lambda j: j.get("connections_planned")),
         "runs": len(lines),
     }
+
+
+def cpu_per_received(j):
+    """Server CPU s per 1M frames received during the window (overload rows)."""
+    cpu = (j.get("server") or {}).get("cpu_s")
+    frames = (j.get("received_per_s") or 0) * (j.get("duration_s") or 0)
+    return cpu * 1e6 / frames if cpu is not None and frames else None
 
 
 def passes(m):
@@ -165,7 +178,8 @@ def print_tables(rows):
         return
     print()
     print("Ratios ringcast / peer (deliveries/s: higher is better for ringcast; p99 and CPU per "
-          "delivery: lower is better; idle: RSS per connection, lower is better)")
+          "delivery: lower is better; idle: RSS per connection, lower is better). ringcast/sol is "
+          "ringcast against its own limit, the speed-of-light server (bench/sol/)")
     print()
     print("| scenario | " + " | ".join(f"ringcast/{p}" for p in peers) + " |")
     print("|---|" + "---|" * len(peers))
@@ -191,6 +205,33 @@ def print_tables(rows):
         print(f"| {row} | " + " | ".join(cells) + " |")
 
 
+def print_scaling(rows, row, one, two):
+    """ONE is one shard at q core, TWO two shards at 2q. The rate ratio is read off the ladder;
+    the CPU figure, 2 x (CPU per delivery of ONE) / (that of TWO) at the highest step both passed,
+    would be the scaling if a delivery cost the same at any rate. It does not: cost per delivery
+    falls as the load grows and sends carry more frames, so at one rate the less loaded pair
+    looks dearer."""
+    g = group(rows)
+    b1, b2 = best_step(g, row, one), best_step(g, row, two)
+    print(f"| {row} | highest passing step | p99 ms | server CPU s per 1M | gen |")
+    print("|---|---|---|---|---|")
+    for name, b in ((one, b1), (two, b2)):
+        m = metrics(g.get((row, name, b), [])) if b else None
+        if m:
+            print(f"| {name} | {fmt_rate(b)} | {fmt_ms(m['p99'])} | {fmt_cpu(m['cpu'])} |"
+                  f" {m['busiest'] or 0:.0f}% |")
+        else:
+            print(f"| {name} | ✗ | – | – | – |")
+    both = min(b1, b2)
+    rate = f"×{b2 / b1:.2f}" if b1 else "–"
+    cpu = "–"
+    if both:
+        c1, c2 = metrics(g[(row, one, both)])["cpu"], metrics(g[(row, two, both)])["cpu"]
+        if c1 and c2:
+            cpu = f"×{2 * c1 / c2:.2f} (CPU per 1M at {fmt_rate(both)}: {c1:.2f} s vs {c2:.2f} s)"
+    print(f"\nscaling {two}/{one}: ladder {rate} · from CPU per delivery {cpu}")
+
+
 def main():
     cmd, raw = sys.argv[1], sys.argv[2]
     rows = load(raw)
@@ -207,6 +248,8 @@ def main():
         print(f"{best_step(group(rows), sys.argv[3], sys.argv[4]):.0f}")
     elif cmd == "table":
         print_tables(rows)
+    elif cmd == "scaling":
+        print_scaling(rows, sys.argv[3], sys.argv[4], sys.argv[5])
     else:
         sys.exit("unknown command " + cmd)
 

@@ -3,7 +3,8 @@
 // freed. A slot's generation increments on every Free, so a handle kept past its object's
 // lifetime (a late io_uring completion, a timer for a closed connection) resolves to nullptr
 // instead of reaching whoever reuses the slot. Slots come back through a LIFO free list; an
-// unused slot costs its raw bytes and no T construction. At most max_slots are live at once:
+// unused slot costs its raw bytes and no T construction, and every slot sizeof(T) + 8 bytes
+// (generation and free-list link, which also marks it live). At most max_slots are live at once:
 // Alloc() past that returns nullopt, which the caller turns into a refusal, never a crash.
 // Not thread-safe: a slab belongs to one shard and only that shard's thread may touch it.
 // A generation wraps after 2^32 frees of one slot; a handle would have to survive that long.
@@ -35,7 +36,7 @@ class Slab {
   static constexpr uint32_t kChunkSlots = 1024;
 
   explicit Slab(uint32_t max_slots) : max_slots_(max_slots) {
-    RC_CHECK(max_slots > 0 && max_slots < kInvalidSlot);
+    RC_CHECK(max_slots > 0 && max_slots < kLiveMark);
     chunks_.reserve((max_slots + kChunkSlots - 1) / kChunkSlots);
   }
 
@@ -57,10 +58,9 @@ class Slab {
       return std::nullopt;
     }
     Meta& meta = MetaOf(slot);
-    RC_DCHECK(!meta.live);
+    RC_DCHECK(!meta.live());
     ::new (static_cast<void*>(ItemPtr(slot))) T();
-    meta.live = true;
-    meta.next_free = kInvalidSlot;
+    meta.next_free = kLiveMark;
     ++size_;
     return SlabHandle{slot, meta.gen};
   }
@@ -69,7 +69,7 @@ class Slab {
   T* Get(SlabHandle h) {
     if (h.slot >= capacity_) return nullptr;
     const Meta& meta = MetaOf(h.slot);
-    if (!meta.live || meta.gen != h.gen) return nullptr;
+    if (!meta.live() || meta.gen != h.gen) return nullptr;
     return ItemPtr(h.slot);
   }
 
@@ -89,14 +89,13 @@ class Slab {
     RC_CHECK(Get(h) != nullptr);
     ItemPtr(h.slot)->~T();
     Meta& meta = MetaOf(h.slot);
-    meta.live = false;
     ++meta.gen;
     meta.next_free = free_head_;
     free_head_ = h.slot;
     --size_;
   }
 
-  bool IsLive(uint32_t slot) const { return slot < capacity_ && MetaOf(slot).live; }
+  bool IsLive(uint32_t slot) const { return slot < capacity_ && MetaOf(slot).live(); }
 
   uint32_t size() const { return size_; }
   uint32_t capacity() const { return capacity_; }
@@ -107,16 +106,19 @@ class Slab {
   template <class F>
   void ForEach(F f) {
     for (uint32_t slot = 0; slot < capacity_; ++slot) {
-      if (MetaOf(slot).live) f(slot, *ItemPtr(slot));
+      if (MetaOf(slot).live()) f(slot, *ItemPtr(slot));
     }
   }
 
  private:
+  // Eight bytes per slot: a live slot is marked by its free-list link.
+  static constexpr uint32_t kLiveMark = kInvalidSlot - 1;
   struct Meta {
     uint32_t gen;
-    uint32_t next_free;  // Next slot in the free list while free; kInvalidSlot otherwise.
-    bool live;
+    uint32_t next_free;  // Next slot in the free list (kInvalidSlot ends it), or kLiveMark.
+    bool live() const { return next_free == kLiveMark; }
   };
+  static_assert(sizeof(Meta) == 8);
   struct alignas(T) ItemStorage {
     std::byte bytes[sizeof(T)];
   };
@@ -130,7 +132,7 @@ class Slab {
   uint32_t Grow() {
     const uint32_t slot = capacity_;
     if (slot % kChunkSlots == 0) chunks_.push_back(std::make_unique_for_overwrite<Chunk>());
-    MetaOf(slot) = Meta{0, kInvalidSlot, false};
+    MetaOf(slot) = Meta{0, kInvalidSlot};
     ++capacity_;
     return slot;
   }

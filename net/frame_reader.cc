@@ -134,7 +134,6 @@ void FrameReader::Release(WsReadState* state) {
     state->ctx = nullptr;
   }
   state->message.reset();
-  state->message_opcode = 0;
 }
 
 uint16_t FrameReader::ValidateHeader(const WsReadState& state, FrameContext* c) const {
@@ -156,13 +155,13 @@ uint16_t FrameReader::ValidateHeader(const WsReadState& state, FrameContext* c) 
   if ((h[1] & 0x80) == 0) return kCloseProtocol;  // clients must mask
   switch (c->opcode) {
     case kOpContinuation:
-      if (state.message_opcode == 0) return kCloseProtocol;
+      if (!state.InMessage()) return kCloseProtocol;
       break;
     case kOpText:
-      if (state.message_opcode != 0) return kCloseProtocol;
+      if (state.InMessage()) return kCloseProtocol;
       break;
     case kOpBinary:
-      return state.message_opcode != 0 ? kCloseProtocol : kCloseUnsupported;
+      return state.InMessage() ? kCloseProtocol : kCloseUnsupported;
     case kOpClose:
     case kOpPing:
     case kOpPong:
@@ -200,7 +199,6 @@ FeedResult FrameReader::Feed(WsReadState* state, std::string_view bytes, FrameSi
         return FeedResult::kError;
       }
       c->header_done = true;
-      if (c->opcode == kOpText) state->message_opcode = kOpText;
     }
     size_t take = static_cast<size_t>(std::min<uint64_t>(n, c->payload_len - c->payload_fed));
     c->in = p;
@@ -279,7 +277,10 @@ FeedResult FrameReader::FinishFrame(WsReadState* state, FrameContext* c, FrameSi
     default:
       break;
   }
-  if (!c->fin) return FeedResult::kOk;  // more fragments to come
+  if (!c->fin) {  // more fragments to come: the message is in progress, even if still empty
+    if (state->message == nullptr) state->message = std::make_unique<std::string>();
+    return FeedResult::kOk;
+  }
   // Owned here, not by the connection: the sink may close the connection
   // (and so Release its state) while it still reads the message.
   std::unique_ptr<std::string> assembled = std::move(state->message);
@@ -287,7 +288,6 @@ FeedResult FrameReader::FinishFrame(WsReadState* state, FrameContext* c, FrameSi
       c->direct != nullptr
           ? std::string_view(reinterpret_cast<const char*>(c->direct), c->direct_len)
           : (assembled ? std::string_view(*assembled) : std::string_view());
-  state->message_opcode = 0;
   if (!simdjson::validate_utf8(message.data(), message.size())) {
     *close_code = kCloseInvalidPayload;
     return FeedResult::kError;

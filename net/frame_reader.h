@@ -38,11 +38,15 @@ class FrameSink {
 
 struct FrameContext;
 
-// Per-connection reader state: three words, no allocation while idle.
+// Per-connection reader state: two words, no allocation while idle. A text
+// message split over frames is in progress exactly while `message` exists
+// (made at the end of its first frame, even an empty one); binary messages
+// are refused, so the message's opcode is always text.
 struct WsReadState {
   FrameContext* ctx = nullptr;           // borrowed while a frame is partial
-  std::unique_ptr<std::string> message;  // while a multi-part message is partial
-  uint8_t message_opcode = 0;            // opcode of the message in progress, 0 if none
+  std::unique_ptr<std::string> message;  // while a message is partial
+
+  bool InMessage() const { return message != nullptr; }
 };
 
 enum class FeedResult : uint8_t { kOk, kStopped, kError };

@@ -6,13 +6,20 @@ namespace ringcast::net {
 
 std::string BuildHttpResponse(int status, std::string_view content_type, std::string_view body,
                               bool keep_alive) {
+  return BuildHttpResponse(status, content_type, body, keep_alive, {});
+}
+
+std::string BuildHttpResponse(int status, std::string_view content_type, std::string_view body,
+                              bool keep_alive, std::string_view extra_headers) {
   std::string out;
-  out.reserve(160 + body.size());
+  out.reserve(160 + extra_headers.size() + body.size());
   out.append("HTTP/1.1 ").append(std::to_string(status)).append(" ").append(StatusText(status));
   out.append("\r\nContent-Type: ").append(content_type);
   out.append("\r\nContent-Length: ").append(std::to_string(body.size()));
   out.append(keep_alive ? "\r\nConnection: keep-alive" : "\r\nConnection: close");
-  out.append("\r\nCache-Control: no-store\r\n\r\n");
+  out.append("\r\nCache-Control: no-store\r\n");
+  out.append(extra_headers);
+  out.append("\r\n");
   out.append(body);
   return out;
 }

@@ -9,6 +9,10 @@ namespace ringcast::net {
 
 [[nodiscard]] std::string BuildHttpResponse(int status, std::string_view content_type,
                                             std::string_view body, bool keep_alive);
+// The same with `extra_headers` ("Name: value\r\n" lines) after the others.
+[[nodiscard]] std::string BuildHttpResponse(int status, std::string_view content_type,
+                                            std::string_view body, bool keep_alive,
+                                            std::string_view extra_headers);
 // {"error":code,"reason":reason} with the given status.
 [[nodiscard]] std::string BuildHttpJsonError(int status, std::string_view code,
                                              std::string_view reason, bool keep_alive);

@@ -17,10 +17,13 @@ constexpr size_t kResumeSliceBytes = 16384;
 Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes)
     : sessions_(sessions),
       io_(io),
-      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)) {}
+      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)),
+      resume_mark_(high_mark_ / 4 * 3) {}
 
 uint64_t Backpressure::Pressure() const {
-  // This shard's own queues count at once; other shards' as of their last round.
+  // This shard's own queues count as they are now (its published figure is a
+  // round old, and a round late is a round of idle subscribers); other
+  // shards' as of their last round.
   return std::max(io_->PeerPressure(), sessions_->queued_total());
 }
 
@@ -29,6 +32,7 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
   if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
   if (Pressure() <= high_mark_) return;
   c.paused = true;
+  if (paused_.empty()) paused_since_ms_ = sessions_->now_ms();
   paused_.push_back(slot);
   sessions_->CountPause();
   if (c.recv_armed) io_->CancelRecv(sessions_->HandleOf(slot));
@@ -36,10 +40,11 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
 
 void Backpressure::EndRound() {
   if (paused_.empty()) return;
-  if (Pressure() > high_mark_ / 2) {
+  if (Pressure() > resume_mark_) {
     CutStalledConsumers();
     return;
   }
+  sessions_->CountPausedMs(sessions_->now_ms() - paused_since_ms_);
   std::vector<uint32_t> slots;
   slots.swap(paused_);
   for (uint32_t slot : slots) {

@@ -5,7 +5,10 @@
 // being read: its multishot receive is cancelled, so its TCP window closes
 // and its publications wait in its own socket instead of in our memory.
 // Bytes already received when it paused are kept and fed again, in slices,
-// once it resumes, which happens below half of that mark. A few slow
+// once it resumes, which happens below three quarters of that mark: the
+// queues are shared by every subscriber, so half of 64 MiB over 1000 of them
+// is ~250 frames each, one 256-frame sendmsg, and at half the subscribers ran
+// dry before new publications reached them (drained_while_paused). A few slow
 // consumers cannot trigger it alone: each is cut off at max_queued_bytes,
 // far below the mark; and while publishers wait, connections whose send has
 // been stuck for kStalledMs are cut as slow consumers, so clients that stop
@@ -30,11 +33,12 @@ class Backpressure {
   // After input from a connection that published: pauses it if the queues
   // are over the mark.
   void AfterPublish(Connection& c, uint32_t slot);
-  // Once a round: resumes paused publishers once the queues have halved.
+  // Once a round: resumes paused publishers below the resume mark.
   void EndRound();
   // The larger of this shard's queued bytes and the busiest other shard's.
   uint64_t Pressure() const;
   uint64_t high_mark() const { return high_mark_; }
+  uint64_t resume_mark() const { return resume_mark_; }
   size_t paused() const { return paused_.size(); }
 
  private:
@@ -44,8 +48,10 @@ class Backpressure {
   Sessions* const sessions_;
   SessionIo* const io_;
   const uint64_t high_mark_;
+  const uint64_t resume_mark_;  // three quarters of the mark
   std::vector<uint32_t> paused_;
   uint64_t next_stall_sweep_ms_ = 0;
+  uint64_t paused_since_ms_ = 0;  // when paused_ last became non-empty
 };
 
 }  // namespace ringcast::shard

@@ -2,9 +2,10 @@
 // by a {slot, generation} handle.
 //
 // States: kHandshake (reading the HTTP head) -> kOpen (WebSocket) ->
-// kClosing (close frame queued: flush it, half-close, wait briefly for the
-// peer) -> kDead (socket shut down; the slot is freed once no operation is in
-// flight). An idle open connection owns no receive buffer, no wslay context
+// kClosing (close frame queued: flush it; then end the socket when it echoes
+// the peer's close, or half-close and wait briefly for the peer when the
+// server started the close) -> kDead (socket shut down; the slot is freed
+// once no operation is in flight). An idle open connection owns no receive buffer, no wslay context
 // and no heap memory beyond its slot (docs/design.md, Connections). Replies
 // keep command order even when some are answered by another shard: see
 // ReplyTickets, which exists only while a reply waits. Shard thread only.
@@ -17,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/boxed_string.h"
 #include "net/frame_reader.h"
 #include "net/http_head_scanner.h"
 #include "shard/out_queue.h"
@@ -49,43 +51,50 @@ struct HttpInput {
   HttpProgress progress;
 };
 
+// The fields are ordered by size so that nothing is padding: an idle
+// connection's slot is most of its memory (docs/design.md, Memory per idle
+// connection), and tests/unit/shard/connection_test.cc pins sizeof.
 struct Connection {
-  int fd = -1;
-  ConnState state = ConnState::kHandshake;
-  bool recv_armed = false;
-  bool send_in_flight = false;
-  bool in_flush_list = false;
-  bool shut_write = false;         // close frame sent and write side shut down
-  bool close_after_flush = false;  // kClosing: shut down once the queue drains
-  bool is_server = false;          // presented the API key: acts as the server
-  bool announced = false;          // its status 1 event went out (events room)
-  bool published = false;          // published since its last receive (backpressure)
-  bool paused = false;             // reading stopped while subscribers are behind
-  bool http_close = false;         // HTTP API: close once the pending responses are out
-  bool http_served = false;        // HTTP API: answered a request (keep-alive from then on)
-  bool websocket = false;          // upgraded: counts against max_connections_per_shard
-  uint16_t in_flight_nodes = 0;    // queue entries covered by the send in flight
-  uint32_t send_round = 0;         // loop round that submitted the send in flight
-  uint64_t send_started_ms = 0;    // when the send in flight was submitted
-  uint32_t in_flight_bytes = 0;
-  uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
-  uint32_t presence_asks = 0;  // presence queries waiting for their owner's answer
-  uint32_t token_exp_s = 0;    // the token's exp (unix seconds, clamped), 0 = none
+  // 8-byte fields.
   OutQueue out;
   net::WsReadState ws;
-  std::unique_ptr<HttpInput> head;  // partial HTTP request, only while it is partial
   std::vector<SubRef> subs;
+  core::BoxedString user;
+  std::unique_ptr<HttpInput> head;        // partial HTTP request, only while it is partial
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
   std::unique_ptr<Grants> grants;         // only for JWT connections with claims
   // Bytes that arrived after the connection was paused (already in the
   // completion queue): handled when it resumes, in order.
   std::unique_ptr<std::string> deferred;
-  std::string user;
+  uint64_t send_started_ms = 0;   // when the send in flight was submitted
   uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
   uint64_t http_start_ms = 0;     // kHandshake: when the request being read began (Sessions)
   uint64_t refill_ms = 0;         // command token bucket: time of the last refill
   uint64_t limited_since_ms = 0;  // start of the current run of refused commands, 0 if none
   uint64_t tokens_milli = 0;      // command tokens x 1000
+  // 4-byte fields.
+  int fd = -1;
+  uint32_t send_round = 0;  // loop round that submitted the send in flight
+  uint32_t in_flight_bytes = 0;
+  uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
+  uint32_t presence_asks = 0;  // presence queries waiting for their owner's answer
+  uint32_t token_exp_s = 0;    // the token's exp (unix seconds, clamped), 0 = none
+  // 2- and 1-byte fields.
+  uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
+  ConnState state = ConnState::kHandshake;
+  bool recv_armed : 1 = false;
+  bool send_in_flight : 1 = false;
+  bool in_flush_list : 1 = false;
+  bool shut_write : 1 = false;         // close frame sent and write side shut down
+  bool close_after_flush : 1 = false;  // kClosing: shut down once the queue drains
+  bool end_after_flush : 1 = false;    // kClosing: the peer closed first; end once the echo is out
+  bool is_server : 1 = false;          // presented the API key: acts as the server
+  bool announced : 1 = false;          // its status 1 event went out (events room)
+  bool published : 1 = false;          // published since its last receive (backpressure)
+  bool paused : 1 = false;             // reading stopped while subscribers are behind
+  bool http_close : 1 = false;         // HTTP API: close once the pending responses are out
+  bool http_served : 1 = false;        // HTTP API: answered a request (keep-alive from then on)
+  bool websocket : 1 = false;          // upgraded: counts against max_connections_per_shard
 };
 
 }  // namespace ringcast::shard

@@ -9,6 +9,7 @@
 #include "net/handshake.h"
 #include "net/http_response.h"
 #include "proto/json_writer.h"
+#include "shard/dashboard_page.h"
 
 namespace ringcast::shard {
 
@@ -75,10 +76,11 @@ size_t HttpApi::Serve(Connection& c, uint32_t slot, const net::HttpRequest& req,
 }
 
 void HttpApi::Dispatch(const Call& call) {
-  static constexpr std::array<Route, 7> kRoutes = {{
+  static constexpr std::array<Route, 8> kRoutes = {{
       {"/healthz", Method::kGet, false, &HttpApi::Healthz},
       {"/metrics", Method::kGet, true, &HttpApi::Prometheus},
       {"/api/stats", Method::kGet, true, &HttpApi::Stats},
+      {"/dashboard", Method::kGet, true, &HttpApi::Dashboard},
       {"/api/presence", Method::kGet, true, &HttpApi::Presence},
       {"/api/publish", Method::kPost, true, &HttpApi::Publish},
       {"/api/send", Method::kPost, true, &HttpApi::Send},
@@ -127,6 +129,15 @@ void HttpApi::Prometheus(const Call& call) {
 }
 
 void HttpApi::Stats(const Call& call) { Answer(call, 200, kJson, metrics_.StatsJson()); }
+
+// The page is behind the same checks as the API it reads: it shows nothing
+// by itself, but with api.key set only those who hold the key get it (in the
+// apikey query parameter, as a browser cannot send the header on a link).
+void HttpApi::Dashboard(const Call& call) {
+  const DashboardPage& page = DashboardPage::Get();
+  Respond(call, net::BuildHttpResponse(200, "text/html; charset=utf-8", page.html(),
+                                       call.keep_alive, page.headers()));
+}
 
 void HttpApi::Presence(const Call& call) {
   // The answer comes from the room's owner, as a whole response: GET only.

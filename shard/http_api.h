@@ -6,6 +6,7 @@
 // bounded by limits.max_body_bytes and must come with Content-Length.
 // Answers that another shard gives (publish, send, presence) complete a
 // reply ticket, so responses keep request order. Shard thread only.
+// GET /dashboard serves the page that reads the API (DashboardPage).
 #pragma once
 
 #include <cstdint>
@@ -55,6 +56,7 @@ class HttpApi {
   void Healthz(const Call& call);
   void Prometheus(const Call& call);
   void Stats(const Call& call);
+  void Dashboard(const Call& call);
   void Presence(const Call& call);
   void Publish(const Call& call);
   void Send(const Call& call);

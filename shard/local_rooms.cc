@@ -50,7 +50,7 @@ void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& c
       req->since_seq = cmd.since->seq;
       req->since_epoch = cmd.since->epoch;
     }
-    room->joining.push_back(sessions_->HandleOf(slot));
+    room->AddJoining(sessions_->HandleOf(slot));
     ++c.history_joins;
   } else {
     index_.Add(room, slot, &c.subs, cmd.presence);
@@ -82,12 +82,13 @@ void LocalRooms::AwaitJoin(Connection& c, uint32_t slot, LocalRoom* room,
   if (room->joined) {
     ReplyOk(*sessions_, c, slot, id);
   } else if (id) {
-    room->pending.push_back(PendingAck{sessions_->HandleOf(slot), sessions_->ReserveTicket(c, id)});
+    room->AddPending(PendingAck{sessions_->HandleOf(slot), sessions_->ReserveTicket(c, id)});
   }
 }
 
 void LocalRooms::JoinPersonalRoom(Connection& c, uint32_t slot) {
-  std::string name = "@" + c.user;
+  std::string name = "@";
+  name += c.user.view();
   bool created = false;
   LocalRoom* room = index_.FindOrCreate(name, &created);
   index_.Add(room, slot, &c.subs);
@@ -112,9 +113,7 @@ void LocalRooms::OnJoinAck(bus::JoinAck msg) {
   if (room == nullptr) return;  // everyone left meanwhile; the leave followed the join
   if (req->room_join && room->join_epoch == msg.join_epoch) {
     room->joined = true;
-    std::vector<PendingAck> pending;
-    pending.swap(room->pending);
-    for (const PendingAck& p : pending) {
+    for (const PendingAck& p : room->TakePending()) {
       Connection* c = sessions_->Get(p.conn);
       if (c != nullptr) CompleteOk(*sessions_, *c, p.conn.slot, p.ticket);
     }
@@ -127,9 +126,7 @@ void LocalRooms::OnJoinAck(bus::JoinAck msg) {
 }
 
 void LocalRooms::FinishSubscriber(LocalRoom* room, JoinRequest* req) {
-  auto waiting = std::find(room->joining.begin(), room->joining.end(), req->conn);
-  bool cancelled = waiting == room->joining.end();  // unsubscribed meanwhile
-  if (!cancelled) room->joining.erase(waiting);
+  bool cancelled = !room->TakeJoining(req->conn);  // unsubscribed meanwhile
   Connection* c = sessions_->Get(req->conn);
   if (c == nullptr) return;
   if (!cancelled) --c->history_joins;
@@ -156,12 +153,7 @@ void LocalRooms::Unsubscribe(Connection& c, uint32_t slot, const proto::Command&
   int i = room == nullptr ? -1 : SubscriptionIndex::IndexOf(c.subs, room);
   if (i >= 0) Unsubscribe(c, static_cast<uint32_t>(i));
   if (room != nullptr && i < 0) {  // a history sub still waiting for its owner: cancel it
-    auto& joining = room->joining;
-    auto it = std::find(joining.begin(), joining.end(), sessions_->HandleOf(slot));
-    if (it != joining.end()) {
-      joining.erase(it);
-      --c.history_joins;
-    }
+    if (room->TakeJoining(sessions_->HandleOf(slot))) --c.history_joins;
   }
   ReplyOk(*sessions_, c, slot, cmd.id);  // not being subscribed is not an error
 }
@@ -233,10 +225,11 @@ void LocalRooms::OnDeliver(bus::Deliver msg) {
     if (presence_only && !s.presence) continue;
     Connection& c = sessions_->At(s.slot);
     if (c.state != ConnState::kOpen) continue;
-    sessions_->EnqueueLocal(c, s.slot, local);
+    sessions_->PushDelivery(c, s.slot, local);
     ++delivered;
   }
   Bump(stats_->deliveries, delivered);
+  sessions_->CountQueued(delivered);
   sessions_->pools().Unref(local);
 }
 

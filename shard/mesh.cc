@@ -5,6 +5,7 @@ namespace ringcast::shard {
 Mesh::Mesh(unsigned shards, size_t ring_capacity)
     : shards_(shards),
       sleeping_(std::make_unique<Flag[]>(shards)),
+      waiting_room_(std::make_unique<Flag[]>(size_t{shards} * shards)),
       ring_fds_(std::make_unique<Fd[]>(shards)),
       pressure_(std::make_unique<Counter[]>(shards)) {
   RC_CHECK(shards >= 1 && shards <= kMaxShards);

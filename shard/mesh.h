@@ -6,8 +6,11 @@
 // flag; a consumer sets its flag, fences, then re-checks its rings before it
 // blocks in io_uring. So a message is never left unnoticed while its consumer
 // sleeps, and a busy consumer is never rung. A full ring is backpressure: the
-// producer keeps the message in its Outbox. Everything here is touched by
-// several threads; rings are SPSC (one producer shard, one consumer shard).
+// producer keeps the message in its Outbox, and rather than spin until the
+// consumer makes room (the two may share a core), it raises a "waiting for
+// room" flag for that ring, fences, re-checks the ring and sleeps; a consumer
+// that pops from the ring fences, then takes the flag and rings the producer. Everything here is
+// touched by several threads; rings are SPSC (one producer shard, one consumer shard).
 #pragma once
 
 #include <algorithm>
@@ -42,12 +45,26 @@ class Mesh {
   void SetPressure(unsigned shard, uint64_t queued_bytes) {
     pressure_[shard].value.store(queued_bytes, std::memory_order_relaxed);
   }
-  uint64_t MaxPressure() const {
+  // The busiest shard but `self`, whose own figure is a round old: a shard
+  // asks for the others' and adds its current one (Backpressure::Pressure).
+  uint64_t MaxPressureOfOthers(unsigned self) const {
     uint64_t max = 0;
     for (unsigned i = 0; i < shards_; ++i) {
-      max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
+      if (i != self) max = std::max(max, pressure_[i].value.load(std::memory_order_relaxed));
     }
     return max;
+  }
+
+  // The producer of ring (from, to) waits for room in it (see above).
+  void SetWaitingForRoom(unsigned from, unsigned to) {
+    waiting_room_[from * shards_ + to].value.store(true, std::memory_order_seq_cst);
+  }
+  // Consumer side, after popping from (from, to) and a full fence: whether
+  // the producer waited for room (and must be rung); clears the flag.
+  bool TakeWaitingForRoom(unsigned from, unsigned to) {
+    Flag& f = waiting_room_[from * shards_ + to];
+    return f.value.load(std::memory_order_relaxed) &&
+           f.value.exchange(false, std::memory_order_seq_cst);
   }
 
   // Each shard publishes its ring fd for doorbells once its ring exists.
@@ -73,6 +90,7 @@ class Mesh {
   unsigned shards_;
   std::vector<std::unique_ptr<core::SpscRing<BusSlot>>> rings_;
   std::unique_ptr<Flag[]> sleeping_;
+  std::unique_ptr<Flag[]> waiting_room_;  // one per ring, indexed as rings_
   std::unique_ptr<Fd[]> ring_fds_;
   std::unique_ptr<Counter[]> pressure_;
 };

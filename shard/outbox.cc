@@ -1,5 +1,7 @@
 #include "shard/outbox.h"
 
+#include <atomic>
+
 #include "core/check.h"
 
 namespace ringcast::shard {
@@ -42,6 +44,21 @@ void Outbox::Flush() {
       doorbells_due_ |= uint64_t{1} << to;
     }
   }
+}
+
+bool Outbox::WaitForRoom() {
+  for (unsigned to = 0; to < overflow_.size(); ++to) {
+    if (!overflow_[to].empty()) mesh_->SetWaitingForRoom(self_, to);
+  }
+  // Pairs with the consumer's fence between its pop and TakeWaitingForRoom:
+  // either it sees the flag or this sees the room it made.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (unsigned to = 0; to < overflow_.size(); ++to) {
+    if (overflow_[to].empty()) continue;
+    auto& ring = mesh_->Ring(self_, to);
+    if (ring.SizeApprox() < ring.capacity()) return false;
+  }
+  return true;
 }
 
 }  // namespace ringcast::shard

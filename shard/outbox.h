@@ -51,6 +51,11 @@ class Outbox {
     return due;
   }
   bool HasOverflow() const { return total_ > 0; }
+  // Before sleeping with overflow: raises the "waiting for room" flag of
+  // every full ring toward a target with overflow (Mesh), then re-checks
+  // them. True when every one is still full: the shard may sleep, and the
+  // first consumer to pop rings it. False when one has room already.
+  [[nodiscard]] bool WaitForRoom();
   size_t overflow_total() const { return total_; }
   size_t overflow_toward(unsigned to) const { return overflow_[to].size(); }
   // Messages that had to wait for a full ring, ever.

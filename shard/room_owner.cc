@@ -27,6 +27,13 @@ RoomOwner::RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave
 }
 
 // idle_ holds views of rooms_'s keys: empty it before the map goes.
+namespace {
+
+// A user's personal room ("@user"): a mailbox, not counted among the rooms.
+bool IsPersonal(std::string_view room) { return !room.empty() && room.front() == '@'; }
+
+}  // namespace
+
 RoomOwner::~RoomOwner() { idle_.clear(); }
 
 const OwnedRoom* RoomOwner::Find(std::string_view room) const {
@@ -35,8 +42,11 @@ const OwnedRoom* RoomOwner::Find(std::string_view room) const {
 }
 
 OwnedRoom& RoomOwner::Ensure(std::string_view room) {
-  auto [it, inserted] = rooms_.try_emplace(std::string(room));
+  auto it = rooms_.find(room);
+  const bool inserted = it == rooms_.end();
+  if (inserted) it = rooms_.try_emplace(core::BoxedString(room)).first;
   OwnedRoom& o = it->second;
+  if (inserted && !IsPersonal(room)) Bump(stats_->rooms);
   const NamespaceOptions& ns = namespaces_.Of(room);
   if (inserted && ns.history_size > 0) {
     // Unique across restarts (wall clock) and rooms (counter): a client never
@@ -74,6 +84,7 @@ void RoomOwner::Forget(RoomMap::iterator it) {
       if (cluster_ != nullptr) Announce(it->first, "leave", user, m.info_json);
     }
   }
+  if (!IsPersonal(it->first)) Drop(stats_->rooms);
   rooms_.erase(it);  // its presence members go with it
 }
 

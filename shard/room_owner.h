@@ -31,6 +31,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/boxed_string.h"
 #include "core/clock.h"
 #include "core/hash.h"
 #include "net/frame_writer.h"
@@ -125,7 +126,9 @@ class RoomOwner {
   size_t pending_leaves() const { return leaves_.size(); }
 
  private:
-  using RoomMap = std::unordered_map<std::string, OwnedRoom, core::StringHash, std::equal_to<>>;
+  // BoxedString keys: every user's personal room is an entry here.
+  using RoomMap =
+      std::unordered_map<core::BoxedString, OwnedRoom, core::StringHash, std::equal_to<>>;
 
   OwnedRoom& Ensure(std::string_view room);
   void MaybeForget(RoomMap::iterator it);

@@ -29,7 +29,7 @@ class SessionSink final : public net::FrameSink {
     uint16_t echo = code == wire::CloseValue(wire::CloseCode::kNoStatus)
                         ? wire::CloseValue(wire::CloseCode::kNormal)
                         : code;
-    sessions_->CloseWith(*c_, slot_, echo, "");
+    sessions_->EchoClose(*c_, slot_, echo);
     return false;
   }
 

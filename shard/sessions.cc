@@ -173,6 +173,17 @@ void Sessions::OnSent(uint32_t slot, int res) {
   if (c.state == ConnState::kDead) return;
   if (!c.out.empty()) {
     MarkDirty(c, slot);
+    return;
+  }
+  // A subscriber with nothing left to send while a publisher is held: its
+  // reading resumed too late (the queues ran dry before the resume point).
+  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen)
+    Bump(stats_->drained_while_paused);
+  if (c.state == ConnState::kClosing && c.end_after_flush) {
+    // The echo of the peer's close is out: the handshake is complete. One
+    // shutdown sends our FIN and ends the receive; the peer's FIN then finds
+    // an orphaned socket in the kernel and never wakes this shard.
+    Terminate(c, slot);
   } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
     // Everything, the close frame last, is out: half-close and let the peer
     // finish; its EOF (or the close deadline) ends the connection.
@@ -203,7 +214,7 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   c.state = ConnState::kOpen;
   c.websocket = true;
   ++websockets_;
-  c.user = std::move(identity.user);
+  c.user = core::BoxedString(identity.user);
   c.is_server = identity.is_server;
   c.grants = std::move(identity.grants);
   c.tokens_milli = uint64_t{options_.command_burst} * 1000;
@@ -314,12 +325,6 @@ void Sessions::CompleteTicket(Connection& c, uint32_t slot, uint32_t ticket,
   CheckHeld(c, slot);
 }
 
-void Sessions::MarkDirty(Connection& c, uint32_t slot) {
-  if (c.in_flush_list || c.send_in_flight) return;
-  c.in_flush_list = true;
-  flush_list_.push_back(slot);
-}
-
 // One sendmsg over everything queued (up to the vector's room): the corking
 // that lets a subscriber take a burst of publications in one syscall.
 void Sessions::Flush(Connection& c, uint32_t slot) {
@@ -334,6 +339,7 @@ void Sessions::Flush(Connection& c, uint32_t slot) {
   c.in_flight_nodes = static_cast<uint16_t>(n);
   c.in_flight_bytes = static_cast<uint32_t>(bytes);
   Bump(stats_->sends);
+  Bump(stats_->send_frames, n);
 }
 
 // Past the limit, a connection is slow when the kernel has not taken its last
@@ -373,6 +379,12 @@ void Sessions::CloseWith(Connection& c, uint32_t slot, uint16_t code, std::strin
   EnqueueLast(c, slot, writer_->BuildClose(code, reason));
   timers_->Add(now_ms_, kCloseDeadlineMs,
                TimerKey(TimerKind::kCloseDeadline, conns_.HandleOf(slot)));
+}
+
+void Sessions::EchoClose(Connection& c, uint32_t slot, uint16_t code) {
+  bool was_open = c.state == ConnState::kOpen;  // else a close of ours is already under way
+  CloseWith(c, slot, code, "");
+  if (was_open && c.state == ConnState::kClosing) c.end_after_flush = true;
 }
 
 void Sessions::RejectHttp(Connection& c, uint32_t slot, int status, std::string_view reason,
@@ -465,5 +477,7 @@ void Sessions::Rearm(Connection& c, uint32_t slot) {
 }
 
 void Sessions::CountPause() { Bump(stats_->publishers_paused); }
+
+void Sessions::CountPausedMs(uint64_t ms) { Bump(stats_->paused_ms, ms); }
 
 }  // namespace ringcast::shard

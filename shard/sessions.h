@@ -148,6 +148,20 @@ class Sessions {
   // Frames for a connection that is closing are dropped.
   void Enqueue(Connection& c, uint32_t slot, core::SharedFrame* frame);
   void EnqueueLocal(Connection& c, uint32_t slot, LocalFrame* local);
+  // The fan-out's hot path (LocalRooms::OnDeliver), inline: EnqueueLocal to a
+  // connection the caller saw open, without counting it; the caller adds its
+  // deliveries to messages_out once per fan-out (CountQueued). Per frame this
+  // is a queue push and two flag tests, no call.
+  void PushDelivery(Connection& c, uint32_t slot, LocalFrame* local) {
+    RC_DCHECK(c.state == ConnState::kOpen);
+    queued_total_ += local->frame->size();
+    c.out.Push(&pools_, local);
+    MarkDirty(c, slot);
+    if (c.out.queued_bytes() > options_.max_queued_bytes && IsSlowConsumer(c)) {
+      CloseSlowConsumer(c, slot);
+    }
+  }
+  void CountQueued(uint64_t frames) { Bump(stats_->messages_out, frames); }
   // A reply in command order (behind any reply still waiting).
   void Reply(Connection& c, uint32_t slot, core::SharedFrame* frame);
   uint32_t ReserveTicket(Connection& c, std::optional<uint64_t> id, bool http = false,
@@ -156,8 +170,14 @@ class Sessions {
   const ReplyTickets::Ticket* FindTicket(const Connection& c, uint32_t ticket) const;
   core::SharedFrame* BuildText(std::string_view json, std::string_view tag = {});
 
-  // Closing. CloseWith sends a close frame (WebSocket) or ends the socket.
+  // Closing. CloseWith sends a close frame (WebSocket) or ends the socket;
+  // the write side is shut once it is out and the peer's close and EOF end
+  // the connection.
   void CloseWith(Connection& c, uint32_t slot, uint16_t code, std::string_view reason);
+  // The peer's close frame: echo it with `code`. Once the echo is out the
+  // close handshake is complete and the server ends the socket first (RFC
+  // 6455, 7.1.1), without a half-close or a wait for the peer's FIN.
+  void EchoClose(Connection& c, uint32_t slot, uint16_t code);
   // HTTP: no further requests; close once every answer is out.
   void EndHttp(Connection& c, uint32_t slot);
   // retry_after_s > 0 adds a Retry-After header.
@@ -178,6 +198,7 @@ class Sessions {
   void CloseSlowConsumer(Connection& c, uint32_t slot, std::string_view reason = "slow consumer");
   void Rearm(Connection& c, uint32_t slot);  // at the end of the round, if it needs it
   void CountPause();
+  void CountPausedMs(uint64_t ms);
   template <class F>
   void ForEach(F&& f) {
     conns_.ForEach(f);
@@ -223,7 +244,11 @@ class Sessions {
   // The last frame a closing connection sends (its close frame or HTTP error).
   void EnqueueLast(Connection& c, uint32_t slot, core::SharedFrame* frame);
   void Push(Connection& c, uint32_t slot, LocalFrame* local);
-  void MarkDirty(Connection& c, uint32_t slot);
+  void MarkDirty(Connection& c, uint32_t slot) {
+    if (c.in_flush_list || c.send_in_flight) return;
+    c.in_flush_list = true;
+    flush_list_.push_back(slot);
+  }
   void Flush(Connection& c, uint32_t slot);
   bool IsSlowConsumer(const Connection& c) const;
   void DropUnsent(Connection& c);

@@ -78,7 +78,7 @@ class Shard final : public BusPort, public SessionIo {
   void SendMsg(int fd, core::SlabHandle h, size_t iov_count) override;
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
-  uint64_t PeerPressure() const override { return mesh_->MaxPressure(); }
+  uint64_t PeerPressure() const override { return mesh_->MaxPressureOfOthers(id_); }
 
  private:
   struct SendBlock;
@@ -121,6 +121,7 @@ class Shard final : public BusPort, public SessionIo {
   uint64_t drain_deadline_ms_ = 0;
   __kernel_timespec tick_ts_{};
   std::unique_ptr<SendBlock[]> send_blocks_;  // msghdr + iovec, valid until submitted
+  uint64_t room_doorbells_ = 0;  // producers that waited for room in a ring this round drained
   size_t send_blocks_used_ = 0;
 };
 

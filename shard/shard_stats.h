@@ -22,13 +22,16 @@ struct ShardStats {
   std::atomic<uint64_t> queued_bytes{0};  // gauge: bytes waiting in out-queues
   std::atomic<uint64_t> bus_depth{0};     // gauge: bus messages waiting for this shard
   std::atomic<uint64_t> bytes_out{0};
-  std::atomic<uint64_t> sends{0};  // sendmsg calls
+  std::atomic<uint64_t> sends{0};        // sendmsg calls
+  std::atomic<uint64_t> send_frames{0};  // frames (iovecs) handed to those calls
   std::atomic<uint64_t> short_sends{0};
   std::atomic<uint64_t> slow_consumer_closes{0};
   std::atomic<uint64_t> protocol_closes{0};
   std::atomic<uint64_t> idle_closes{0};
-  std::atomic<uint64_t> publishers_paused{0};  // backpressure: reading stopped
-  std::atomic<uint64_t> rate_limited{0};       // commands refused by the token bucket
+  std::atomic<uint64_t> publishers_paused{0};     // backpressure: reading stopped
+  std::atomic<uint64_t> paused_ms{0};             // time at least one publisher was paused
+  std::atomic<uint64_t> drained_while_paused{0};  // queues emptied while a publisher was held
+  std::atomic<uint64_t> rate_limited{0};          // commands refused by the token bucket
   std::atomic<uint64_t> rate_limit_closes{0};
   std::atomic<uint64_t> recv_enobufs{0};
   std::atomic<uint64_t> bus_overflowed{0};  // bus messages that waited in overflow
@@ -39,6 +42,7 @@ struct ShardStats {
   std::atomic<uint64_t> timers{0};                   // timer wheel entries, as of this round
   std::atomic<uint64_t> history_rooms_evicted{0};    // idle history rooms forgotten at a limit
   std::atomic<uint64_t> presence_leaves_pending{0};  // gauge: leaves waiting out their delay
+  std::atomic<uint64_t> rooms{0};  // gauge: owned rooms, personal rooms ("@user") not counted
   // Cluster mode (shard/backplane.h); all 0 without --redis.
   std::atomic<uint64_t> redis_connections{0};     // gauge: Redis connections of this shard
   std::atomic<uint64_t> redis_connections_up{0};  // gauge: of them, connected

@@ -8,9 +8,12 @@ LocalRoom* SubscriptionIndex::Find(std::string_view room) {
 }
 
 LocalRoom* SubscriptionIndex::FindOrCreate(std::string_view room, bool* created) {
-  auto [it, inserted] = local_.try_emplace(std::string(room));
-  if (inserted) it->second.name = it->first;
-  *created = inserted;
+  auto it = local_.find(room);
+  *created = it == local_.end();
+  if (*created) {
+    it = local_.try_emplace(core::BoxedString(room)).first;
+    it->second.name = it->first;  // the key's block never moves
+  }
   return &it->second;
 }
 

@@ -9,6 +9,7 @@
 // Shard thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/boxed_string.h"
 #include "core/hash.h"
 #include "core/slab.h"
 
@@ -39,18 +41,56 @@ struct PendingAck {
   uint32_t ticket;  // reply ticket on that connection
 };
 
-struct LocalRoom {
-  std::string_view name;  // the map key
-  std::vector<Subscriber> subs;
+// Subscribers of a room waiting for its owner: rare and short-lived, so they
+// hang off LocalRoom by a pointer that exists only while one waits.
+struct RoomWaiters {
   std::vector<PendingAck> pending;  // subscribers waiting for the owner's ack
-  uint32_t join_epoch = 0;          // matches acks to the join that asked for them
   // History subscribers waiting for the owner's seq/replay; an unsub before
   // it arrives takes the connection out, so the answer does not subscribe it.
   std::vector<core::SlabHandle> joining;
+};
+
+// 56 bytes, so a map node (next pointer, 8-byte key, room) is 72, in
+// mimalloc's 80-byte class: every user's personal room is one of these on
+// each shard where the user is connected.
+struct LocalRoom {
+  std::string_view name;  // the map key
+  std::vector<Subscriber> subs;
+  std::unique_ptr<RoomWaiters> waiters;  // only while someone waits for the owner
+  uint32_t join_epoch = 0;               // matches acks to the join that asked for them
   bool joined = false;
 
-  bool IsUnused() const { return subs.empty() && pending.empty() && joining.empty(); }
+  bool IsUnused() const { return subs.empty() && waiters == nullptr; }
+  void AddPending(PendingAck ack) { Waiters().pending.push_back(ack); }
+  void AddJoining(core::SlabHandle conn) { Waiters().joining.push_back(conn); }
+  // Takes out every pending ack.
+  std::vector<PendingAck> TakePending() {
+    std::vector<PendingAck> out;
+    if (waiters) out.swap(waiters->pending);
+    Tidy();
+    return out;
+  }
+  // Takes conn out of the history joins; false if it was not there.
+  bool TakeJoining(core::SlabHandle conn) {
+    if (!waiters) return false;
+    auto& joining = waiters->joining;
+    auto it = std::find(joining.begin(), joining.end(), conn);
+    if (it == joining.end()) return false;
+    joining.erase(it);
+    Tidy();
+    return true;
+  }
+
+ private:
+  RoomWaiters& Waiters() {
+    if (!waiters) waiters = std::make_unique<RoomWaiters>();
+    return *waiters;
+  }
+  void Tidy() {
+    if (waiters && waiters->pending.empty() && waiters->joining.empty()) waiters.reset();
+  }
 };
+static_assert(sizeof(LocalRoom) <= 56, "a personal room's map node must stay within 80 bytes");
 
 class SubscriptionIndex {
  public:
@@ -72,7 +112,8 @@ class SubscriptionIndex {
   size_t local_rooms() const { return local_.size(); }
 
  private:
-  std::unordered_map<std::string, LocalRoom, core::StringHash, std::equal_to<>> local_;
+  // Keys are BoxedStrings: 8 bytes in the node and one exact block, not 32 and a growable one.
+  std::unordered_map<core::BoxedString, LocalRoom, core::StringHash, std::equal_to<>> local_;
 };
 
 template <class SubsOf>

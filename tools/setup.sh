@@ -6,7 +6,10 @@
 #                        test, TSan build + every test but the RSS soak, the libFuzzer targets
 #                        (RINGCAST_FUZZ_SECONDS each, default 60)
 #   tools/setup.sh deps  only install dependencies
-# Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2).
+#   tools/setup.sh cluster  install what is missing, build Release, run a local cluster: Redis
+#                        and 3 ringcast nodes on :8080.. (tools/cluster.sh; Ctrl-C stops them)
+# Extra arguments after `run` go to ringcast (e.g. tools/setup.sh run --shards 2); after
+# `cluster`, to tools/cluster.sh (e.g. tools/setup.sh cluster --nodes 2).
 # Each stage prints "setup: <stage> took Ns".
 set -euo pipefail
 
@@ -39,9 +42,10 @@ install_debian() {
 }
 
 # npm packages for the interop and browser tests live in a git-ignored folder: ws (interop,
-# and the WebSocket of the JavaScript client's Node tests) and playwright-core (drives Debian's
-# chromium; it never downloads a browser).
-node_packages=(ws@8 playwright-core@1)
+# and the WebSocket of the JavaScript client's Node tests), playwright-core (drives Debian's
+# chromium; it never downloads a browser), and the JavaScript client's build tools: esbuild
+# (bundles and minifies clients/js) and typescript (tsc checks its type declarations).
+node_packages=(ws@8 playwright-core@1 typescript@5 esbuild@0)
 install_node() {
   local missing=() p
   for p in "${node_packages[@]}"; do
@@ -132,6 +136,12 @@ case "${1:-}" in
     build build Release
     exec ./build/tools/ringcast "$@"
     ;;
+  cluster)
+    shift
+    install_debian
+    build build Release
+    exec tools/cluster.sh --bin ./build/tools/ringcast "$@"
+    ;;
   test)
     install_debian
     install_node
@@ -160,7 +170,7 @@ case "${1:-}" in
     echo "setup: test took $((SECONDS - total_start))s"
     ;;
   *)
-    echo "usage: tools/setup.sh run [ringcast flags...] | test | deps" >&2
+    echo "usage: tools/setup.sh run [ringcast flags...] | cluster [cluster.sh flags...] | test | deps" >&2
     exit 2
     ;;
 esac

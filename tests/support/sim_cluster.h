@@ -155,7 +155,7 @@ class SimShard final : public BusPort, public SessionIo {
 
  private:
   friend class Cluster;
-  static constexpr size_t kMaxIov = 64;  // as Shard
+  static constexpr size_t kMaxIov = 256;  // as Shard
 
   struct Completion {
     enum Kind : uint8_t { kAccept, kRecv, kSent } kind;

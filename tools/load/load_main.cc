@@ -24,19 +24,19 @@ constexpr uint64_t kConnsPerProcess = 18000;
 void RunHere(const LoadOptions& o, Report* report) {
   ServerWindow server;
   double server_cpu0 = 0;
-  if (o.server_pid) server.rss_before_bytes = ProcessRssBytes(o.server_pid).value_or(0);
+  if (!o.server_pids.empty()) server.rss_before_bytes = ProcessesRssBytes(o.server_pids);
   LivePrinter live(o.live);
   RunHooks hooks;
   hooks.on_ready = [] { return ringcast::core::NowNs() + 20'000'000; };
   hooks.on_progress = [&](const Counters& c, const ringcast::core::Histogram& interval,
                           Phase phase) { live.Add(c, interval, phase); };
   hooks.on_window_edge = [&](bool start) {
-    if (!o.server_pid) return;
+    if (o.server_pids.empty()) return;
     if (start) {
-      server_cpu0 = ProcessCpuSeconds(o.server_pid).value_or(0);
+      server_cpu0 = ProcessesCpuSeconds(o.server_pids);
     } else {
-      server.cpu_s = ProcessCpuSeconds(o.server_pid).value_or(0) - server_cpu0;
-      server.rss_end_bytes = ProcessRssBytes(o.server_pid).value_or(0);
+      server.cpu_s = ProcessesCpuSeconds(o.server_pids) - server_cpu0;
+      server.rss_end_bytes = ProcessesRssBytes(o.server_pids);
     }
   };
   hooks.drain_done = [&](const Counters& c, uint64_t started) {
@@ -44,7 +44,7 @@ void RunHere(const LoadOptions& o, Report* report) {
   };
   Runner(o, 0, 1).Run(hooks, &report->result, &report->window_s);
   report->procs = 1;
-  if (o.server_pid) report->server = server;
+  if (!o.server_pids.empty()) report->server = server;
 }
 
 }  // namespace

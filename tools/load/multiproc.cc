@@ -84,7 +84,7 @@ bool RunProcesses(const LoadOptions& o, uint32_t procs, Report* report, std::str
   std::vector<Child> children(procs);
   ServerWindow server;
   double server_cpu0 = 0;
-  if (o.server_pid) server.rss_before_bytes = ProcessRssBytes(o.server_pid).value_or(0);
+  if (!o.server_pids.empty()) server.rss_before_bytes = ProcessesRssBytes(o.server_pids);
   std::fflush(nullptr);
   for (uint32_t i = 0; i < procs; ++i) {
     int up[2], down[2];
@@ -174,12 +174,12 @@ bool RunProcesses(const LoadOptions& o, uint32_t procs, Report* report, std::str
     }
     if (phase == Phase::kPublish && !window_started && now >= warm_end) {
       window_started = true;
-      if (o.server_pid) server_cpu0 = ProcessCpuSeconds(o.server_pid).value_or(0);
+      if (!o.server_pids.empty()) server_cpu0 = ProcessesCpuSeconds(o.server_pids);
     }
     if (phase == Phase::kPublish && now >= measure_end) {
-      if (o.server_pid) {
-        server.cpu_s = ProcessCpuSeconds(o.server_pid).value_or(0) - server_cpu0;
-        server.rss_end_bytes = ProcessRssBytes(o.server_pid).value_or(0);
+      if (!o.server_pids.empty()) {
+        server.cpu_s = ProcessesCpuSeconds(o.server_pids) - server_cpu0;
+        server.rss_end_bytes = ProcessesRssBytes(o.server_pids);
       }
       phase = Phase::kDrain;
       drain_started = now;
@@ -205,7 +205,7 @@ bool RunProcesses(const LoadOptions& o, uint32_t procs, Report* report, std::str
   }
   report->procs = procs;
   report->window_s = o.duration_s;
-  if (o.server_pid) report->server = server;
+  if (!o.server_pids.empty()) report->server = server;
   bool ok = true;
   for (Child& c : children) {
     if (!c.done) {

@@ -9,7 +9,7 @@
 namespace ringcast::load {
 
 const char kLoadUsage[] =
-    "usage: ringcast-load SCENARIO --url ws://HOST:PORT/PATH [flags]\n"
+    "usage: ringcast-load SCENARIO --url ws://HOST:PORT/PATH[,ws://...] [flags]\n"
     "\n"
     "Load generator for ringcast and any server speaking the sub/pub subset of its protocol.\n"
     "\n"
@@ -27,7 +27,15 @@ const char kLoadUsage[] =
     "  idle     hold --conns connections for --duration (memory per connection)\n"
     "\n"
     "flags:\n"
-    "  --url URL          target (default ws://127.0.0.1:8080/ws); IPv4 or localhost\n"
+    "  --url URL[,URL..]  target (default ws://127.0.0.1:8080/ws); IPv4 or localhost. Repeat\n"
+    "                     it or give a comma list to name several nodes of a cluster\n"
+    "  --spread MODE      over several nodes: conn (default) = round robin per connection,\n"
+    "                     the members of each room on successive nodes, so rooms span nodes;\n"
+    "                     room = all of room r's connections on one node, rooms round robin\n"
+    "                     over nodes (fanout only; nothing has to cross nodes)\n"
+    "  --pub-nodes LIST   fanout: publishers dial only these nodes (1-based positions in the\n"
+    "                     --url list, e.g. 1 or 2,3), round robin among them\n"
+    "  --sub-nodes LIST   fanout: subscribers dial only these nodes, likewise\n"
     "  --rooms N          rooms (default 1)\n"
     "  --subs N           subscribers (default 100)\n"
     "  --pubs N           publishers (default 1)\n"
@@ -43,7 +51,8 @@ const char kLoadUsage[] =
     "  --procs N          generator processes (default: 1, or one per 18000 connections,\n"
     "                     since a process may hold only ~20000 files)\n"
     "  --server-pid PID   report the server's CPU s per million deliveries and RSS per\n"
-    "                     connection over the measured window (read from /proc)\n"
+    "                     connection over the measured window (read from /proc); repeat it\n"
+    "                     or give a comma list for several nodes (CPU and RSS are summed)\n"
     "  --no-spread        do not bind source addresses 127.0.0.2.. for a loopback target\n"
     "  --dialect NAME     protocol dialect: native (default) or socketio\n"
     "  --json             print one JSON object on stdout instead of the table\n"
@@ -62,6 +71,12 @@ std::string_view ScenarioName(Scenario s) {
       return "idle";
   }
   return "?";
+}
+
+std::string LoadOptions::UrlList() const {
+  std::string out;
+  for (const Node& n : nodes) out.append(out.empty() ? "" : ",").append(n.url);
+  return out;
 }
 
 uint64_t LoadOptions::planned_connections() const {
@@ -97,25 +112,112 @@ bool ParseDouble(std::string_view text, double min, double max, double* out) {
   return true;
 }
 
-std::optional<std::string> ParseUrl(LoadOptions* o) {
-  std::string_view url = o->url;
+std::optional<std::string> ParseUrl(std::string_view url, Node* n) {
+  n->url = std::string(url);
   if (!url.starts_with("ws://")) return "--url must start with ws:// (wss is not supported)";
   url.remove_prefix(5);
   size_t slash = url.find('/');
   std::string_view hostport = url.substr(0, slash);
-  o->path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  n->path = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
   size_t colon = hostport.rfind(':');
   std::string host(hostport.substr(0, colon));
   uint32_t port = 80;
   if (colon != std::string_view::npos && !ParseU32(hostport.substr(colon + 1), 1, 65535, &port)) {
-    return "bad port in --url";
+    return "bad port in --url " + n->url;
   }
-  o->host = std::string(hostport);
+  n->host = std::string(hostport);
   if (host == "localhost") host = "127.0.0.1";
-  o->target.sin_family = AF_INET;
-  o->target.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &o->target.sin_addr) != 1) {
-    return "--url host must be an IPv4 address or localhost";
+  n->addr.sin_family = AF_INET;
+  n->addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &n->addr.sin_addr) != 1) {
+    return "--url host must be an IPv4 address or localhost: " + n->url;
+  }
+  return std::nullopt;
+}
+
+// Appends the comma-separated items of `text` to *out; false on an empty item.
+bool SplitList(std::string_view text, std::vector<std::string_view>* out) {
+  while (true) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    if (item.empty()) return false;
+    out->push_back(item);
+    if (comma == std::string_view::npos) return true;
+    text.remove_prefix(comma + 1);
+  }
+}
+
+// "1,3" -> {0, 2}: 1-based node positions, each at most `nodes` and named once.
+std::optional<std::string> ParseNodeList(std::string_view flag, std::string_view text,
+                                         uint32_t nodes, std::vector<uint32_t>* out) {
+  std::vector<std::string_view> items;
+  if (!SplitList(text, &items))
+    return "bad list '" + std::string(text) + "' for " + std::string(flag);
+  for (std::string_view item : items) {
+    uint32_t v = 0;
+    if (!ParseU32(item, 1, kMaxNodes, &v) || v > nodes) {
+      return std::string(flag) + " " + std::string(item) + ": the --url list has " +
+             std::to_string(nodes) + " node(s), numbered from 1";
+    }
+    for (uint32_t seen : *out) {
+      if (seen == v - 1) return std::string(flag) + " names node " + std::string(item) + " twice";
+    }
+    out->push_back(v - 1);
+  }
+  return std::nullopt;
+}
+
+bool ParseSpread(std::string_view text, Spread* out) {
+  if (text == "conn") {
+    *out = Spread::kConn;
+  } else if (text == "room") {
+    *out = Spread::kRoom;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+bool ParsePids(std::string_view text, std::vector<int>* out) {
+  std::vector<std::string_view> items;
+  if (!SplitList(text, &items)) return false;
+  for (std::string_view item : items) {
+    uint32_t pid = 0;
+    if (!ParseU32(item, 1, 1u << 30, &pid)) return false;
+    out->push_back(static_cast<int>(pid));
+  }
+  return true;
+}
+
+// The node list and who dials which nodes, checked against the scenario.
+std::optional<std::string> ParseNodes(std::vector<std::string_view> urls,
+                                      std::optional<std::string_view> pub_nodes,
+                                      std::optional<std::string_view> sub_nodes, LoadOptions* o) {
+  if (urls.empty()) urls.push_back("ws://127.0.0.1:8080/ws");
+  if (urls.size() > kMaxNodes) return "at most " + std::to_string(kMaxNodes) + " --url nodes";
+  o->nodes.assign(urls.size(), Node{});
+  for (size_t i = 0; i < urls.size(); ++i) {
+    if (auto err = ParseUrl(urls[i], &o->nodes[i])) return err;
+  }
+  const uint32_t n = static_cast<uint32_t>(o->nodes.size());
+  o->pub_nodes.clear();
+  o->sub_nodes.clear();
+  if (pub_nodes) {
+    if (auto err = ParseNodeList("--pub-nodes", *pub_nodes, n, &o->pub_nodes)) return err;
+  }
+  if (sub_nodes) {
+    if (auto err = ParseNodeList("--sub-nodes", *sub_nodes, n, &o->sub_nodes)) return err;
+  }
+  const bool pinned = !o->pub_nodes.empty() || !o->sub_nodes.empty();
+  if (pinned && o->scenario != Scenario::kFanout) {
+    return "--pub-nodes and --sub-nodes apply to the fanout scenario only";
+  }
+  if (o->spread == Spread::kRoom) {
+    if (o->scenario != Scenario::kFanout)
+      return "--spread room applies to the fanout scenario only";
+    if (pinned)
+      return "--spread room puts a room's publishers and subscribers on one node; "
+             "it cannot be combined with --pub-nodes or --sub-nodes";
   }
   return std::nullopt;
 }
@@ -125,6 +227,8 @@ std::optional<std::string> ParseUrl(LoadOptions* o) {
 std::optional<std::string> ParseLoadArgs(int argc, char** argv, LoadOptions* o, bool* help) {
   *help = false;
   bool have_scenario = false;
+  std::vector<std::string_view> urls;
+  std::optional<std::string_view> pub_nodes, sub_nodes;
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -155,9 +259,14 @@ std::optional<std::string> ParseLoadArgs(int argc, char** argv, LoadOptions* o, 
       value = argv[++i];
     }
     bool ok = true;
-    uint32_t pid = 0;
     if (arg == "--url")
-      o->url = std::string(value);
+      ok = SplitList(value, &urls);
+    else if (arg == "--pub-nodes")
+      pub_nodes = value;
+    else if (arg == "--sub-nodes")
+      sub_nodes = value;
+    else if (arg == "--spread")
+      ok = ParseSpread(value, &o->spread);
     else if (arg == "--dialect")
       o->dialect = std::string(value);
     else if (arg == "--rooms")
@@ -187,7 +296,7 @@ std::optional<std::string> ParseLoadArgs(int argc, char** argv, LoadOptions* o, 
     else if (arg == "--procs")
       ok = ParseU32(value, 1, 256, &o->procs);
     else if (arg == "--server-pid")
-      ok = ParseU32(value, 1, 1u << 30, &pid);
+      ok = ParsePids(value, &o->server_pids);
     else if (arg == "--json")
       o->json = true;
     else if (arg == "--quiet")
@@ -196,11 +305,10 @@ std::optional<std::string> ParseLoadArgs(int argc, char** argv, LoadOptions* o, 
       o->spread_sources = false;
     else
       return "unknown flag " + std::string(arg) + " (see --help)";
-    if (arg == "--server-pid") o->server_pid = static_cast<int>(pid);
     if (!ok) return "bad value '" + std::string(value) + "' for " + std::string(arg);
   }
   if (!have_scenario) return "missing SCENARIO (fanout, direct, churn, idle); see --help";
-  if (auto err = ParseUrl(o)) return err;
+  if (auto err = ParseNodes(urls, pub_nodes, sub_nodes, o)) return err;
   if (o->size < 46) o->size = 46;
   if (o->scenario == Scenario::kFanout && o->pubs == 0) return "fanout needs --pubs >= 1";
   if (o->scenario == Scenario::kChurn && o->rate <= 0) return "churn needs --rate > 0";

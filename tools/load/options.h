@@ -1,5 +1,7 @@
 // LoadOptions: the ringcast-load command line, parsed and validated once in main. Every other
 // part of the generator reads these values and nothing else from the environment.
+// Several --url values name several nodes of one cluster; Plan decides which node each
+// connection dials (Spread, --pub-nodes, --sub-nodes), so the options only hold the list.
 // Plain data; copied into forked child processes before any thread exists.
 #pragma once
 
@@ -9,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ringcast::load {
 
@@ -16,12 +19,33 @@ enum class Scenario : uint8_t { kFanout, kDirect, kChurn, kIdle };
 
 std::string_view ScenarioName(Scenario s);
 
-struct LoadOptions {
-  Scenario scenario = Scenario::kFanout;
-  std::string url = "ws://127.0.0.1:8080/ws";
+// How connections are spread over several nodes (Plan::NodeOf says exactly).
+//   kConn: round robin per connection; the members of one room go to successive nodes, so a
+//          room's subscribers are spread over every node (what cluster mode must carry).
+//   kRoom: every connection of room r (its subscribers and its publisher) on one node, rooms
+//          spread over nodes: no publication has to cross nodes (the baseline without Redis).
+enum class Spread : uint8_t { kConn, kRoom };
+
+// One node to dial, from one --url.
+struct Node {
+  std::string url;
   std::string host;          // Host header value (HOST:PORT from the URL)
   std::string path = "/ws";  // request target (path and query)
-  sockaddr_in target{};      // resolved IPv4 address
+  sockaddr_in addr{};        // resolved IPv4 address
+
+  bool IsLoopback() const { return (ntohl(addr.sin_addr.s_addr) >> 24) == 127; }
+};
+
+// Most nodes one run may name: a cluster behind one load generator, not a fleet.
+inline constexpr uint32_t kMaxNodes = 64;
+
+struct LoadOptions {
+  Scenario scenario = Scenario::kFanout;
+  std::vector<Node> nodes;  // from --url (ws://127.0.0.1:8080/ws when none is given)
+  // fanout: the nodes (indices into `nodes`) publishers and subscribers dial; empty = all.
+  std::vector<uint32_t> pub_nodes;
+  std::vector<uint32_t> sub_nodes;
+  Spread spread = Spread::kConn;
   std::string dialect = "native";
 
   uint32_t rooms = 1;
@@ -36,16 +60,17 @@ struct LoadOptions {
   uint32_t conns = 1000;  // idle: connections; churn: concurrent cycles; direct: users
   double ramp = 5000;     // new connections per second while connecting
   uint32_t threads = 1;
-  uint32_t procs = 0;  // 0 = automatic (one per 18000 connections)
-  int server_pid = 0;
+  uint32_t procs = 0;            // 0 = automatic (one per 18000 connections)
+  std::vector<int> server_pids;  // summed: the nodes of a cluster on this host
   bool json = false;
   bool live = true;            // live line each second on stderr
   bool spread_sources = true;  // bind 127.0.0.2.. when the target is loopback
 
   bool closed_loop() const { return rate <= 0 && scenario != Scenario::kIdle; }
-  bool target_is_loopback() const { return (ntohl(target.sin_addr.s_addr) >> 24) == 127; }
   // Connections this scenario holds open at once (churn: at most `conns`).
   uint64_t planned_connections() const;
+  // The --url values joined by commas (the report's "url").
+  std::string UrlList() const;
 };
 
 extern const char kLoadUsage[];

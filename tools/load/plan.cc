@@ -11,31 +11,77 @@ std::vector<ConnSpec> Plan::ConnsFor(uint32_t proc, uint32_t procs, uint32_t thr
   const uint64_t total = o_.planned_connections();
   for (uint64_t g = proc; g < total; g += procs) {
     if ((g / procs) % threads != thread) continue;
-    ConnSpec c;
-    c.global_id = static_cast<uint32_t>(g);
-    switch (o_.scenario) {
-      case Scenario::kFanout:
-        if (g < o_.subs) {
-          c.role = Role::kSubscriber;
-          c.room = static_cast<uint32_t>(g % o_.rooms);
-        } else {
-          c.role = Role::kPublisher;
-          c.pub_id = static_cast<uint32_t>(g - o_.subs);
-          c.room = c.pub_id % o_.rooms;
-        }
-        break;
-      case Scenario::kDirect:
-        c.role = Role::kUser;
-        c.pub_id = c.global_id;
-        break;
-      case Scenario::kIdle:
-      case Scenario::kChurn:
-        c.role = Role::kIdle;
-        break;
-    }
-    out.push_back(c);
+    out.push_back(SpecOf(g));
   }
   return out;
+}
+
+ConnSpec Plan::SpecOf(uint64_t g) const {
+  ConnSpec c;
+  c.global_id = static_cast<uint32_t>(g);
+  switch (o_.scenario) {
+    case Scenario::kFanout:
+      if (g < o_.subs) {
+        c.role = Role::kSubscriber;
+        c.room = static_cast<uint32_t>(g % o_.rooms);
+      } else {
+        c.role = Role::kPublisher;
+        c.pub_id = static_cast<uint32_t>(g - o_.subs);
+        c.room = c.pub_id % o_.rooms;
+      }
+      break;
+    case Scenario::kDirect:
+      c.role = Role::kUser;
+      c.pub_id = c.global_id;
+      break;
+    case Scenario::kIdle:
+    case Scenario::kChurn:
+      c.role = Role::kIdle;
+      break;
+  }
+  c.node = NodeOf(c);
+  return c;
+}
+
+uint32_t Plan::RoomNode(uint32_t room) const {
+  const uint32_t nodes = static_cast<uint32_t>(o_.nodes.size());
+  if (nodes <= 1) return 0;
+  return (PublishersTakeTurns() ? room % o_.pubs : room) % nodes;
+}
+
+uint32_t Plan::NodeOf(const ConnSpec& spec) const {
+  const uint32_t nodes = static_cast<uint32_t>(o_.nodes.size());
+  if (nodes <= 1) return 0;
+  if (o_.spread == Spread::kRoom &&
+      (spec.role == Role::kSubscriber || spec.role == Role::kPublisher)) {
+    return RoomNode(spec.room);
+  }
+  // One of the role's own nodes, or any node when the role has no list.
+  auto pick = [nodes](const std::vector<uint32_t>& list, uint64_t i) {
+    return list.empty() ? static_cast<uint32_t>(i % nodes) : list[i % list.size()];
+  };
+  switch (spec.role) {
+    case Role::kSubscriber:
+      return pick(o_.sub_nodes, uint64_t{spec.room} + spec.global_id / o_.rooms);
+    case Role::kPublisher:
+      return pick(o_.pub_nodes, spec.pub_id);
+    default:
+      return static_cast<uint32_t>(spec.global_id % nodes);
+  }
+}
+
+std::vector<NodeShare> Plan::NodeShares() const {
+  std::vector<NodeShare> shares(o_.nodes.empty() ? 1 : o_.nodes.size());
+  if (o_.scenario == Scenario::kChurn) return shares;
+  const uint64_t total = o_.planned_connections();
+  for (uint64_t g = 0; g < total; ++g) {
+    const ConnSpec c = SpecOf(g);
+    NodeShare& s = shares[c.node];
+    ++s.connections;
+    if (c.role == Role::kSubscriber) ++s.subscribers;
+    if (c.role == Role::kPublisher) ++s.publishers;
+  }
+  return shares;
 }
 
 bool Plan::PublishersTakeTurns() const {

@@ -11,6 +11,9 @@
 // direct: ids 0..N-1 are users "u<id>"; user i sends to user (i+1) % N, so receiver i tracks
 //   exactly one sender, (i-1) % N, in slot 0.
 // idle: N plain connections. churn: no fixed connections; each worker runs cycles at its share.
+//
+// Nodes (several --url): every connection dials one node, named by its index in
+// LoadOptions::nodes and decided here, so every process agrees (NodeOf says exactly how).
 // Immutable after construction; any thread.
 #pragma once
 
@@ -29,6 +32,14 @@ struct ConnSpec {
   Role role = Role::kIdle;
   uint32_t room = 0;    // subscribers: the room; publishers: the first room they publish to
   uint32_t pub_id = 0;  // publisher index (publishers) or user id (direct users)
+  uint32_t node = 0;    // index into LoadOptions::nodes of the node it dials
+};
+
+// What one node is planned to carry (for the report).
+struct NodeShare {
+  uint64_t connections = 0;
+  uint64_t subscribers = 0;
+  uint64_t publishers = 0;
 };
 
 class Plan {
@@ -37,6 +48,19 @@ class Plan {
 
   std::vector<ConnSpec> ConnsFor(uint32_t proc, uint32_t procs, uint32_t thread,
                                  uint32_t threads) const;
+  // The node a connection dials (set in every ConnSpec ConnsFor returns; churn workers ask
+  // for each cycle's connection):
+  //   --spread conn: subscriber s (member m = s / R of room r = s % R) dials sub node
+  //     (r + m) % K, so a room's subscribers go round the nodes, each room starting one further;
+  //     publisher j dials pub node j % K; users, idle and churn connections g dial node g % K.
+  //   --spread room: every connection of room r dials node RoomNode(r).
+  // K is the number of nodes in the role's list (--sub-nodes, --pub-nodes, or all of them).
+  uint32_t NodeOf(const ConnSpec& spec) const;
+  // --spread room: the node of room r. With publishers taking turns, room r is publisher
+  // r % P's, so that publisher's rooms share a node: (r % P) % N; otherwise r % N.
+  uint32_t RoomNode(uint32_t room) const;
+  // Connections each node is planned to carry (fanout, direct, idle; churn: all zero).
+  std::vector<NodeShare> NodeShares() const;
 
   // Paced fanout with more rooms than publishers: each publisher takes turns over its rooms,
   // and each room's messages form their own stream.
@@ -62,6 +86,7 @@ class Plan {
   double DemandedDeliveriesPerS() const;
 
  private:
+  ConnSpec SpecOf(uint64_t global_id) const;
   uint32_t PubsInRoom(uint32_t room) const;
   uint32_t SubsInRoom(uint32_t room) const;
 

@@ -57,6 +57,18 @@ std::optional<uint64_t> ProcessRssBytes(pid_t pid) {
   return kb * 1024;
 }
 
+double ProcessesCpuSeconds(const std::vector<int>& pids) {
+  double sum = 0;
+  for (int pid : pids) sum += ProcessCpuSeconds(pid).value_or(0);
+  return sum;
+}
+
+uint64_t ProcessesRssBytes(const std::vector<int>& pids) {
+  uint64_t sum = 0;
+  for (int pid : pids) sum += ProcessRssBytes(pid).value_or(0);
+  return sum;
+}
+
 double SelfCpuSeconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

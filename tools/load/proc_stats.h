@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 namespace ringcast::load {
 
@@ -15,6 +16,10 @@ namespace ringcast::load {
 [[nodiscard]] std::optional<double> ThreadCpuSeconds(pid_t tid);
 // VmRSS in bytes.
 [[nodiscard]] std::optional<uint64_t> ProcessRssBytes(pid_t pid);
+// Sums over several processes (the nodes of a cluster on this host); a process that is gone
+// counts as 0.
+double ProcessesCpuSeconds(const std::vector<int>& pids);
+uint64_t ProcessesRssBytes(const std::vector<int>& pids);
 // user + system CPU of this process (all threads) so far, in seconds.
 double SelfCpuSeconds();
 // Raises RLIMIT_NOFILE to its hard limit; returns the soft limit now in force.

@@ -120,12 +120,28 @@ std::string LiveLine(double elapsed_s, std::string_view phase, const Counters& c
   return buf;
 }
 
+namespace {
+
+// One line per node: what the plan sends its way.
+void PrintNodes(std::FILE* out, const Report& r) {
+  const std::vector<NodeShare> shares = r.plan->NodeShares();
+  for (size_t i = 0; i < shares.size() && i < r.options->nodes.size(); ++i) {
+    std::fprintf(out,
+                 "  node %zu  %s  connections %" PRIu64 "  subscribers %" PRIu64
+                 "  publishers %" PRIu64 "\n",
+                 i + 1, r.options->nodes[i].url.c_str(), shares[i].connections,
+                 shares[i].subscribers, shares[i].publishers);
+  }
+}
+
+}  // namespace
+
 void PrintTable(std::FILE* out, const Report& r) {
   const LoadOptions& o = *r.options;
   const Counters& c = r.result.counters;
   const core::Histogram& h = r.result.latency;
   std::fprintf(out, "ringcast-load %s  %s  (%u procs x %u threads)\n",
-               std::string(ScenarioName(o.scenario)).c_str(), o.url.c_str(), r.procs,
+               std::string(ScenarioName(o.scenario)).c_str(), o.UrlList().c_str(), r.procs,
                r.procs ? r.result.threads / r.procs : 0);
   if (o.scenario == Scenario::kFanout) {
     std::fprintf(out, "  rooms %u  subscribers %u  publishers %u  payload %u B  %s\n", o.rooms,
@@ -133,6 +149,7 @@ void PrintTable(std::FILE* out, const Report& r) {
                  o.closed_loop() ? ("closed loop, window " + std::to_string(o.window)).c_str()
                                  : ("rate " + Fmt("%.0f", o.rate) + " msg/s").c_str());
   }
+  if (o.nodes.size() > 1) PrintNodes(out, r);
   std::fprintf(out, "  window %.2f s after %.2f s warmup\n\n", r.window_s, o.warmup_s);
   auto row = [&](const char* name, const std::string& value) {
     std::fprintf(out, "  %-30s %s\n", name, value.c_str());
@@ -217,7 +234,17 @@ std::string ReportJson(const Report& r) {
     j.append("\"").append(k).append("\":").append(v);
   };
   kv("scenario", "\"" + std::string(ScenarioName(o.scenario)) + "\"");
-  kv("url", "\"" + o.url + "\"");
+  kv("url", "\"" + o.UrlList() + "\"");
+  kv("spread", o.spread == Spread::kRoom ? "\"room\"" : "\"conn\"");
+  std::string nodes = "[";
+  const std::vector<NodeShare> shares = r.plan->NodeShares();
+  for (size_t i = 0; i < shares.size() && i < o.nodes.size(); ++i) {
+    nodes += (i ? ",{\"url\":\"" : "{\"url\":\"") + o.nodes[i].url +
+             "\",\"connections_planned\":" + u(shares[i].connections) +
+             ",\"subscribers\":" + u(shares[i].subscribers) +
+             ",\"publishers\":" + u(shares[i].publishers) + "}";
+  }
+  kv("nodes", nodes + "]");
   kv("rooms", u(o.rooms));
   kv("subs", u(o.subs));
   kv("pubs", u(o.pubs));
@@ -232,6 +259,7 @@ std::string ReportJson(const Report& r) {
   kv("connections_ready", u(c.conns_ready));
   kv("connections_planned", u(c.conns_planned));
   kv("published", u(c.published_measured));
+  kv("published_all", u(c.published));  // warmup and window: what a Redis counter sees
   kv("not_sent", u(c.not_sent));
   const bool churn = o.scenario == Scenario::kChurn;
   const uint64_t deliveries = churn ? c.cycles : c.deliveries;

@@ -166,6 +166,7 @@ void Worker::RunChurn(uint64_t now) {
     ConnSpec spec;
     spec.role = Role::kChurn;
     spec.global_id = static_cast<uint32_t>(churn_started_ * s_.worker_count + s_.index);
+    spec.node = s_.plan->NodeOf(spec);
     uint32_t slot = AllocConn(spec);
     Conn& c = conns_[slot];
     c.started_ns = now;

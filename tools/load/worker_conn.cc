@@ -80,7 +80,9 @@ void Worker::StartConnect(uint32_t slot, uint32_t source_index) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   const LoadOptions& o = *s_.options;
-  if (o.spread_sources && o.target_is_loopback()) {
+  RC_CHECK(c.spec.node < o.nodes.size());
+  const Node& node = o.nodes[c.spec.node];
+  if (o.spread_sources && node.IsLoopback()) {
     // Each source address has its own ephemeral ports; the port is picked at connect time.
     setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
     sockaddr_in src{};
@@ -96,7 +98,7 @@ void Worker::StartConnect(uint32_t slot, uint32_t source_index) {
   c.connect_pending = true;
   ++pending_upgrades_;
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&o.target), sizeof(o.target));
+  io_uring_prep_connect(sqe, fd, reinterpret_cast<const sockaddr*>(&node.addr), sizeof(node.addr));
   io_uring_sqe_set_data64(sqe, Pack(kOpConnect, slot, c.gen));
 }
 
@@ -145,8 +147,9 @@ void Worker::OnConnect(uint32_t slot, int res) {
   std::string user;
   if (c.spec.role == Role::kUser) user = s_.plan->UserName(c.spec.global_id);
   const uint64_t nonce = (uint64_t{c.gen} << 40) ^ (uint64_t{s_.index} << 32) ^ slot;
-  c.out = BuildUpgradeRequest(s_.options->host, s_.dialect->UpgradeTarget(s_.options->path, user),
-                              nonce, &c.expected_accept);
+  const Node& node = s_.options->nodes[c.spec.node];
+  c.out = BuildUpgradeRequest(node.host, s_.dialect->UpgradeTarget(node.path, user), nonce,
+                              &c.expected_accept);
   ArmRecv(slot);
   MarkDirty(slot);
 }

@@ -159,6 +159,28 @@ TEST(FrameReaderTest, ViolationsMapToCloseCodes) {
   }
 }
 
+// A message is in progress from its first frame on, even an empty one: the
+// continuation that follows is taken, a new text frame is refused, and a
+// ping between fragments does not end the message.
+TEST(FrameReaderTest, EmptyFirstFragmentStartsAMessage) {
+  Fixture ok;
+  ASSERT_EQ(ok.Feed(ClientFrame(0x1, "", false) + ClientFrame(0x9, "p") +
+                    ClientFrame(0x0, "", false) + ClientFrame(0x0, "{}")),
+            FeedResult::kOk);
+  ASSERT_EQ(ok.sink.texts.size(), 1u);
+  EXPECT_EQ(ok.sink.texts[0], "{}");
+  EXPECT_EQ(ok.sink.pings.size(), 1u);
+  EXPECT_FALSE(ok.state.InMessage());
+  ASSERT_EQ(ok.Feed(ClientFrame(0x1, "", false) + ClientFrame(0x0, "")), FeedResult::kOk);
+  ASSERT_EQ(ok.sink.texts.size(), 2u);
+  EXPECT_EQ(ok.sink.texts[1], "");
+
+  Fixture bad;
+  EXPECT_EQ(bad.Feed(ClientFrame(0x1, "", false) + ClientFrame(0x1, "{}")), FeedResult::kError);
+  EXPECT_EQ(bad.code, 1002);
+  EXPECT_TRUE(bad.sink.texts.empty());
+}
+
 TEST(FrameReaderTest, NonMinimalLengthIsProtocolError) {
   Fixture f;
   std::string bytes = "\x81\xfe";

@@ -287,7 +287,7 @@ TEST(AccessTest, ApiNeedsTheKeyWhenSetElseLoopback) {
 
 Connection Client(std::unique_ptr<Grants> grants = nullptr) {
   Connection c;
-  c.user = "alice";
+  c.user = core::BoxedString("alice");
   c.grants = std::move(grants);
   return c;
 }

@@ -1,6 +1,6 @@
 // Backpressure through Sessions: publishers stop being read while the queues
 // of any shard hold more than the mark, and what they sent meanwhile is
-// handled, in order, once the queues have halved.
+// handled, in order, once the queues are back under three quarters of it.
 #include "shard/backpressure.h"
 
 #include <gtest/gtest.h>
@@ -21,7 +21,8 @@ using fakes::SmallOptions;
 using fakes::UpgradeHead;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr uint64_t kMark = 64 * kMiB;  // max(64 MiB, 4 x 4096)
+constexpr uint64_t kMark = 64 * kMiB;        // max(64 MiB, 4 x 4096)
+constexpr uint64_t kResume = kMark / 4 * 3;  // where paused publishers are read again
 
 using Texts = std::vector<std::string>;
 
@@ -48,15 +49,15 @@ TEST(BackpressureTest, PublisherIsPausedAndWhatArrivesMeanwhileWaitsInOrder) {
   EXPECT_EQ(h.events().TextsOf(slot), Texts{"pub 1"}) << "nothing read while paused";
   EXPECT_EQ(h.io().arm_count[7], arms) << "not re-armed while paused";
 
-  // Below the mark but above half of it: still paused.
-  h.io().peer_pressure = kMark / 2 + 1;
+  // Below the mark but above the resume point: still paused.
+  h.io().peer_pressure = kResume + 1;
   h.Run(200);
   EXPECT_EQ(h.events().TextsOf(slot), Texts{"pub 1"});
   EXPECT_EQ(h.io().arm_count[7], arms);
   EXPECT_TRUE(h.sessions().At(slot).paused);
 
-  // Halved: the deferred input goes up in order and the receive is re-armed.
-  h.io().peer_pressure = kMark / 2;
+  // At the resume point: the deferred input goes up in order and the receive is re-armed.
+  h.io().peer_pressure = kResume;
   h.Round();
   EXPECT_EQ(h.events().TextsOf(slot), (Texts{"pub 1", "pub 2", "pub 3", "pub 2", "plain 4"}));
   EXPECT_FALSE(h.sessions().At(slot).paused);

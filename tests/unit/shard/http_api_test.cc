@@ -40,6 +40,7 @@ std::vector<RouteCase> Routes() {
       {"/healthz", "GET", ""},
       {"/metrics", "GET", ""},
       {"/api/stats", "GET", ""},
+      {"/dashboard", "GET", ""},
       {"/api/presence?room=lobby", "GET", ""},
       {"/api/publish", "POST", R"({"room":"lobby","data":1})"},
       {"/api/send", "POST", R"({"to":"nobody","data":1})"},

@@ -56,6 +56,21 @@ TEST(MeshTest, RingCapacityRoundsUpAndAllOfItIsUsable) {
   DrainRings(mesh);
 }
 
+// Backpressure adds a shard's current queued bytes to the others' figures: its
+// own published figure is a round old and must not count.
+TEST(MeshTest, PressureOfOthersLeavesTheAskingShardOut) {
+  Mesh mesh(3, 2);
+  mesh.SetPressure(0, 900);
+  mesh.SetPressure(1, 500);
+  mesh.SetPressure(2, 700);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(0), 700u);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(1), 900u);
+  EXPECT_EQ(mesh.MaxPressureOfOthers(2), 900u);
+  Mesh single(1, 2);
+  single.SetPressure(0, 900);
+  EXPECT_EQ(single.MaxPressureOfOthers(0), 0u) << "one shard: nobody else";
+}
+
 TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {
   Mesh mesh(3, 2);
   Outbox out(&mesh, 0);
@@ -99,6 +114,31 @@ TEST(OutboxTest, FullRingOverflowsInOrderAndFlushMovesWhenConsumerPops) {
   EXPECT_EQ(got, (std::vector<uint32_t>{2, 3, 4, 5, 6}));
   EXPECT_FALSE(out.HasOverflow());
   EXPECT_EQ(out.overflowed(), 4u);  // a count of all time, not of now
+}
+
+// A shard whose only work is overflow toward a full ring sleeps instead of
+// spinning: WaitForRoom raises the ring's flag and allows sleep while the ring
+// stays full; the consumer's first pop takes the flag (once) to ring it; with
+// room already there, WaitForRoom says "do not sleep, flush".
+TEST(OutboxTest, WaitForRoomFlagsOnlyFullRingsWithOverflowAndTheConsumerTakesItOnce) {
+  Mesh mesh(3, 2);
+  Outbox out(&mesh, 1);
+  EXPECT_TRUE(out.WaitForRoom()) << "no overflow: nothing to wait for";
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 0));
+  for (uint32_t i = 1; i <= 3; ++i) out.Post(0, Numbered(i));  // ring of 2, one waits
+  out.Post(2, Numbered(10));                                   // room toward shard 2
+  ASSERT_EQ(out.overflow_toward(0), 1u);
+  EXPECT_TRUE(out.WaitForRoom());
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 2)) << "no overflow toward 2: no flag";
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(0, 1)) << "flags are per ring, not per pair";
+
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 1u);        // the consumer makes room...
+  EXPECT_TRUE(mesh.TakeWaitingForRoom(1, 0));  // ...and finds the producer waiting
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 0)) << "taken once";
+  EXPECT_FALSE(out.WaitForRoom()) << "the ring has room: flush, do not sleep";
+  out.Flush();
+  EXPECT_FALSE(out.HasOverflow());
+  DrainRings(mesh);
 }
 
 TEST(OutboxTest, AdmitsNewWorkOnlyWithinPerTargetAndTotalBounds) {

@@ -407,6 +407,25 @@ TEST_F(RoomOwnerTest, RoomForgottenWhenLastShardLeaves) {
   EXPECT_TRUE(port_.All<bus::Deliver>().empty());
 }
 
+// The rooms gauge (/api/stats `rooms`) follows the owned rooms, users'
+// personal rooms left out.
+TEST_F(RoomOwnerTest, RoomsGaugeCountsOwnedRoomsButNotPersonalOnes) {
+  Join("lobby", 0);
+  Join("lobby", 2);
+  Join("news", 0);
+  Join("@bob", 0, std::nullopt, "", /*counts_conn=*/true);
+  EXPECT_EQ(owner_.rooms(), 3u);
+  EXPECT_EQ(stats_.rooms.load(), 2u);
+  owner_.OnLeave("lobby", 0, LeaveScope::kLastSubscriber);
+  EXPECT_EQ(stats_.rooms.load(), 2u) << "shard 2 still subscribes";
+  owner_.OnLeave("lobby", 2, LeaveScope::kLastSubscriber);
+  EXPECT_EQ(stats_.rooms.load(), 1u);
+  owner_.OnLeave("@bob", 0, LeaveScope::kOneConnection | LeaveScope::kLastSubscriber);
+  owner_.OnLeave("news", 0, LeaveScope::kLastSubscriber);
+  EXPECT_EQ(owner_.rooms(), 0u);
+  EXPECT_EQ(stats_.rooms.load(), 0u);
+}
+
 TEST_F(RoomOwnerTest, LeftShardGetsNoMoreDeliveries) {
   Join("lobby", 0);
   Join("lobby", 2);

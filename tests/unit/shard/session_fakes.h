@@ -255,7 +255,7 @@ class FakeIo final : public SessionIo {
   uint64_t peer_pressure = 0;
 
  private:
-  size_t max_iov_ = 64;  // as Shard's kMaxIov
+  size_t max_iov_ = 256;  // as Shard's kMaxIov
   std::vector<iovec> iov_;
 };
 

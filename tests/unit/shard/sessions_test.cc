@@ -454,17 +454,38 @@ TEST(SessionsFailureTest, ProtocolErrorClosesWith1002) {
   EXPECT_TRUE(h.events().TextsOf(slot).empty());
 }
 
-TEST(SessionsFailureTest, PeerCloseIsEchoedThenHalfClosedAndEndsOnEof) {
+// The peer started the close: once the echo is out the handshake is complete,
+// and the server ends the socket at once (one shutdown, no half-close, no
+// wait for the peer's FIN); the receive that shutdown ends frees the slot.
+TEST(SessionsFailureTest, PeerCloseIsEchoedThenTheSocketEnds) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
   h.Round([&] { h.Receive(slot, ClientClose(1000, "bye")); });
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u) << "not before the echo is out";
   h.Round([&] { h.AckAll(); });
   std::optional<ServerFrame> close = h.View(7).FirstClose();
   ASSERT_TRUE(close);
   EXPECT_EQ(close->close_code(), 1000);
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_WR), 1u);
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_WR), 0u);
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 1u);
+  EXPECT_EQ(h.sessions().At(slot).state, ConnState::kDead);
   h.Round([&] { h.ReceiveResult(slot, 0); });
   EXPECT_EQ(h.events().FreedCount(7), 1u);
+}
+
+// A short send of the echo keeps the socket open until the rest is out.
+TEST(SessionsFailureTest, PeerCloseEndsOnlyWhenTheWholeEchoIsOut) {
+  Harness h;
+  uint32_t slot = h.OpenSession(7);
+  h.Round([&] { h.Receive(slot, ClientClose(1001, "going")); });
+  h.Round([&] { h.CompleteSend(slot, 1); });  // one byte of the echo
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u);
+  EXPECT_EQ(h.sessions().At(slot).state, ConnState::kClosing);
+  h.Round([&] { h.AckAll(); });
+  std::optional<ServerFrame> close = h.View(7).FirstClose();
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->close_code(), 1001);
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 1u);
 }
 
 TEST(SessionsFailureTest, PeerThatNeverFinishesTheCloseIsCutAtTheDeadline) {
