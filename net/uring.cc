@@ -19,6 +19,8 @@ constexpr struct {
     {IORING_OP_MSG_RING, "msg_ring"},
     {IORING_OP_ASYNC_CANCEL, "async_cancel"},
     {IORING_OP_PROVIDE_BUFFERS, "provide_buffers"},
+    {IORING_OP_CONNECT, "connect"},
+    {IORING_OP_SEND, "send"},
 };
 
 }  // namespace

@@ -26,6 +26,7 @@ enum class OpKind : uint8_t {
   kTick,
   kDoorbell,
   kCancel,
+  kRedis,  // a RedisConn's connect, recv or send (net/redis_conn.h)
 };
 
 // 8 bits kind | 24 bits generation | 32 bits slot.

@@ -83,6 +83,8 @@ struct ResAnswer {
   core::SlabHandle responder{};  // the answering connection
   uint32_t ticket = 0;           // its reply ticket; 0 = only a refusal is answered
   uint8_t origin = 0;            // the responder's shard
+  uint32_t request_shard = 0;    // the requester's shard (the rid's)
+  std::string origin_node;       // cluster mode: the responder's node when not this one
 };
 
 // Who in a room receives a delivered frame.
@@ -95,7 +97,8 @@ enum class Audience : uint8_t {
 enum class Echo : uint8_t { kYes, kSkipPublisher };
 
 // Whether the owner took a publication or a direct message.
-enum class Outcome : uint8_t { kAccepted, kRefused };
+// kUnavailable: cluster mode, Redis could not take it (error `unavailable`).
+enum class Outcome : uint8_t { kAccepted, kRefused, kUnavailable };
 
 // What a shard no longer has in a room (both may hold).
 enum class LeaveScope : uint8_t {

@@ -3,6 +3,7 @@
 // overrides the file wherever --config appears.
 #include <mimalloc.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +104,15 @@ std::optional<ConfigResult> ScanArgs(int argc, char** argv, CommandLine* cl) {
                      ")");
       }
       value = argv[++i];
+    }
+    if (option != nullptr && option->kind == Kind::kRedis) {
+      // Repeatable: every --redis adds its instances to the list.
+      auto same = std::find_if(cl->flags.begin(), cl->flags.end(),
+                               [&](const FlagValue& f) { return f.option == option; });
+      if (same != cl->flags.end()) {
+        same->value += "," + *value;
+        continue;
+      }
     }
     if (option != nullptr) {
       cl->flags.push_back({option, arg, *value});

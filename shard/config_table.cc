@@ -106,6 +106,19 @@ const Option kOptions[] = {
     {"presence.leave_delay_ms", "--presence-leave-delay-ms", Kind::kUint,
      &ServerOptions::presence_leave_delay_ms, 0, kHourMs, "MS",
      "send `leave` once a user's last connection has been gone this long"},
+    {"cluster.redis", "--redis", Kind::kRedis, Field{}, 0, 0, "URL",
+     "cluster mode: redis://HOST:PORT of a Redis instance; repeat (or comma-separate) for "
+     "several, rooms spread over them; empty = a single node"},
+    {"cluster.max_pending_commands", "--redis-max-pending", Kind::kUint,
+     &ServerOptions::redis_max_pending, 16, 1u << 24, "N",
+     "commands waiting for Redis per connection; past it commands needing Redis get "
+     "`unavailable`"},
+    {"cluster.probe_interval_ms", "--redis-probe-ms", Kind::kUint,
+     &ServerOptions::redis_probe_interval_ms, 10, 60000, "MS",
+     "PING a Redis connection that has been silent this long"},
+    {"cluster.reply_timeout_ms", "--redis-reply-timeout-ms", Kind::kUint,
+     &ServerOptions::redis_reply_timeout_ms, 50, 600000, "MS",
+     "a Redis connection with a command or PING unanswered this long is restarted"},
 };
 
 const NamespaceKey kNamespaceKeys[] = {
@@ -201,6 +214,8 @@ std::string TomlValue(const Option& o, const ServerOptions& s) {
       return TomlList(s.origins);
     case Kind::kHosts:
       return TomlList(s.api_hosts);
+    case Kind::kRedis:
+      return TomlList(s.redis);
     case Kind::kSecret: {
       const std::string& v = s.*std::get<std::string ServerOptions::*>(o.field);
       return Quote(v.empty() ? v : kRedacted);
@@ -236,6 +251,9 @@ std::string MustBe(const Option& o) {
     case Kind::kOrigins:
       return "must be origins like https://app.example.com (scheme://host[:port], no path), "
              "comma-separated or a TOML array of strings";
+    case Kind::kRedis:
+      return "must be Redis URLs like redis://127.0.0.1:6379, comma-separated or a TOML array of "
+             "strings";
     case Kind::kHosts:
       return "must be host names as in a Host header, like api.example.com, 127.0.0.1:8080 or "
              "[::1] (name[:port], no scheme), comma-separated or a TOML array of strings";
@@ -279,8 +297,20 @@ bool SetHosts(const std::vector<std::string_view>& list, ServerOptions* s) {
   return true;
 }
 
+static bool SetRedis(const std::vector<std::string_view>& list, ServerOptions* s) {
+  std::vector<std::string> urls;
+  for (std::string_view url : list) {
+    // Syntax only: the server resolves and checks each when it starts.
+    if (url.empty() || !IsCleanText(url) || url.find(' ') != std::string_view::npos) return false;
+    urls.emplace_back(url);
+  }
+  s->redis = std::move(urls);
+  return true;
+}
+
 bool SetList(const Option& o, const std::vector<std::string_view>& list, ServerOptions* s) {
   if (o.kind == Kind::kOrigins) return SetOrigins(list, s);
+  if (o.kind == Kind::kRedis) return SetRedis(list, s);
   if (o.kind == Kind::kHosts) return SetHosts(list, s);
   return false;
 }
@@ -291,6 +321,7 @@ bool SetText(const Option& o, std::string_view v, ServerOptions* s) {
       return SetListen(v, s);
     case Kind::kOrigins:
     case Kind::kHosts:
+    case Kind::kRedis:
       return SetCommaList(o, v, s);
     case Kind::kSecret:
       if (v.size() > kMaxSecretBytes || !IsCleanText(v)) return false;

@@ -31,7 +31,17 @@ inline constexpr std::string_view kRedacted = "<redacted>";
 inline constexpr std::string_view kCommandFlags[] = {"--config", "--print-config", "--help",
                                                      "--version", "--no-pin"};
 
-enum class Kind : uint8_t { kUint, kBool, kSecret, kNodeId, kRoom, kListen, kOrigins, kHosts };
+enum class Kind : uint8_t {
+  kUint,
+  kBool,
+  kSecret,
+  kNodeId,
+  kRoom,
+  kListen,
+  kOrigins,
+  kHosts,
+  kRedis
+};
 
 // Where a setting lives in ServerOptions. kListen fills two fields and kOrigins
 // and kHosts a vector each, so they have their own code and no member pointer.

@@ -49,7 +49,8 @@ std::string SetFromToml(const Option& o, const toml::node& node, ServerOptions* 
     if (o.kind != Kind::kSecret) got = (wants_string ? "" : "a string ") + Quote(str->get());
     ok = SetText(o, str->get(), s);
   } else if (const auto* arr = node.as_array();
-             arr && (o.kind == Kind::kOrigins || o.kind == Kind::kHosts)) {
+             arr &&
+             (o.kind == Kind::kOrigins || o.kind == Kind::kHosts || o.kind == Kind::kRedis)) {
     std::vector<std::string_view> list;
     ok = true;
     for (const toml::node& item : *arr) {

@@ -119,7 +119,9 @@ void HttpApi::Dispatch(const Call& call) {
 
 void HttpApi::Healthz(const Call& call) {
   bool draining = sessions_->draining();
-  Answer(call, draining ? 503 : 200, "text/plain", draining ? "draining\n" : "ok\n");
+  // Degraded cluster mode still serves (local delivery goes on): 200, said in the body.
+  Answer(call, draining ? 503 : 200, "text/plain",
+         (draining ? "draining\n" : "ok\n") + metrics_.RedisHealth());
 }
 
 void HttpApi::Prometheus(const Call& call) {

@@ -236,12 +236,17 @@ void LocalRooms::OnDeliver(bus::Deliver msg) {
 void LocalRooms::OnPubAck(const bus::PubAck& ack) {
   Connection* c = sessions_->Get(ack.conn);
   if (c == nullptr) return;
-  bool refused = ack.outcome == Outcome::kRefused;
+  bool refused = ack.outcome != Outcome::kAccepted;
+  bool unavailable = ack.outcome == Outcome::kUnavailable;
   constexpr std::string_view kBusy = "server busy: publication refused, retry later";
+  constexpr std::string_view kNoRedis = "Redis is unreachable or behind: retry later";
+  wire::ErrorCode code =
+      unavailable ? wire::ErrorCode::kUnavailable : wire::ErrorCode::kRateLimited;
+  std::string_view reason = unavailable ? kNoRedis : kBusy;
   scratch_.clear();
   if (ack.ticket == 0) {  // nobody waits for an answer, but a refusal is said
     if (refused && c->state == ConnState::kOpen) {
-      ReplyError(*sessions_, *c, ack.conn.slot, std::nullopt, wire::ErrorCode::kRateLimited, kBusy);
+      ReplyError(*sessions_, *c, ack.conn.slot, std::nullopt, code, reason);
     }
     return;
   }
@@ -250,12 +255,12 @@ void LocalRooms::OnPubAck(const bus::PubAck& ack) {
   if (t->http) {  // POST /api/publish
     std::string body = ack.seq ? "{\"seq\":" + std::to_string(*ack.seq) + "}" : "{}";
     frame = core::SharedFrame::CreateRaw(
-        refused ? net::BuildHttpJsonError(503, "rate_limited", "server busy: publication refused",
-                                          t->keep_alive)
+        refused ? net::BuildHttpJsonError(503, unavailable ? "unavailable" : "rate_limited",
+                                          unavailable ? kNoRedis : kBusy, t->keep_alive)
                 : net::BuildHttpResponse(200, "application/json", body, t->keep_alive));
   } else {
     if (refused) {
-      proto::WriteError(&scratch_, t->id, wire::ErrorCode::kRateLimited, kBusy);
+      proto::WriteError(&scratch_, t->id, code, reason);
     } else if (ack.seq) {
       proto::WriteOkSeq(&scratch_, t->id, *ack.seq, std::nullopt, std::nullopt);
     } else {

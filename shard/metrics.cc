@@ -71,6 +71,26 @@ constexpr Metric kMetrics[] = {
     {"presence_leaves_pending",
      "Presence members gone whose leave waits out presence.leave_delay_ms.", false,
      &ShardStats::presence_leaves_pending},
+    {"redis_connections", "Redis connections (cluster mode).", false,
+     &ShardStats::redis_connections},
+    {"redis_connections_up", "Redis connections that are connected.", false,
+     &ShardStats::redis_connections_up},
+    {"redis_reconnects", "Redis connections made again after a loss.", true,
+     &ShardStats::redis_reconnects},
+    {"redis_errors",
+     "Redis commands failed, refused (queue full or down) or answered with an error.", true,
+     &ShardStats::redis_errors},
+    {"redis_publishes", "Publications handed to Redis.", true, &ShardStats::redis_publishes},
+    {"redis_messages_in", "Messages received from Redis subscriptions.", true,
+     &ShardStats::redis_messages_in},
+    {"redis_bad_messages", "Messages on ringcast's channels that were not ringcast envelopes.",
+     true, &ShardStats::redis_bad_messages},
+    {"redis_pubsub_lag_ms", "Round trip of the last pub/sub probe through Redis (shard 0).", false,
+     &ShardStats::redis_pubsub_lag_ms},
+    {"redis_gaps", "Rooms whose subscribers were told `gap` after a Redis loss.", true,
+     &ShardStats::redis_gaps},
+    {"redis_local_only", "Publications delivered on this node only because Redis was down.", true,
+     &ShardStats::redis_local_only},
 };
 
 uint64_t Read(const ShardStats* s, const Metric& m) {
@@ -78,6 +98,18 @@ uint64_t Read(const ShardStats* s, const Metric& m) {
 }
 
 }  // namespace
+
+std::string Metrics::RedisHealth() const {
+  uint64_t conns = 0, up = 0;
+  for (const ShardStats* s : shards_) {
+    conns += s->redis_connections.load(std::memory_order_relaxed);
+    up += s->redis_connections_up.load(std::memory_order_relaxed);
+  }
+  if (conns == 0) return "";
+  if (up == conns) return "redis: up\n";
+  return "redis: degraded (" + std::to_string(up) + " of " + std::to_string(conns) +
+         " connections up): local delivery only where down\n";
+}
 
 std::string Metrics::StatsJson() const {
   std::string out;

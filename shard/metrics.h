@@ -17,6 +17,9 @@ class Metrics {
   void SetShards(std::vector<const ShardStats*> shards) { shards_ = std::move(shards); }
 
   std::string StatsJson() const;
+  // Cluster mode's line for /healthz: "redis: up", or "redis: degraded (U of
+  // N connections up)"; "" without --redis.
+  std::string RedisHealth() const;
   std::string PrometheusText() const;
 
  private:

@@ -77,7 +77,11 @@ void RoomOwner::Forget(RoomMap::iterator it) {
   }
   if (o.members) {  // their queued leaves name them: those go first
     for (auto& [user, m] : *o.members) {
-      if (m.leave) CancelLeave(m);
+      if (!m.leave) continue;
+      CancelLeave(m);
+      // Other nodes may still have subscribers: they hear the leave now
+      // rather than never (this node has none left to tell).
+      if (cluster_ != nullptr) Announce(it->first, "leave", user, m.info_json);
     }
   }
   if (!IsPersonal(it->first)) Drop(stats_->rooms);
@@ -121,8 +125,14 @@ void RoomOwner::OnJoin(bus::Join msg, unsigned from, uint64_t now_ms) {
   if (was_idle && o.history) UpdateIdle(rooms_.find(req->room));
   if (req->counts_conn) ++o.user_conns;
   if (req->has_conn && o.history) FillJoin(req, o, now_ms);
+  bus::JoinAck ack{std::move(msg.req), msg.join_epoch};
+  if (cluster_ != nullptr) {
+    if (was_idle) cluster_->SetInterest(ack.req->room, true);
+    // `ok` once Redis has the node's subscription: nothing later is missed.
+    if (cluster_->HoldJoinAck(ack.req->room, from, ack)) return;
+  }
   // The same request goes back answered, ahead of any later delivery.
-  port_->Post(from, bus::JoinAck{std::move(msg.req), msg.join_epoch});
+  port_->Post(from, std::move(ack));
 }
 
 void RoomOwner::FillJoin(JoinRequest* req, OwnedRoom& o, uint64_t now_ms) {
@@ -145,57 +155,141 @@ void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) 
   if (!Has(scope, LeaveScope::kLastSubscriber)) return;
   o.shard_mask &= ~(uint64_t{1} << from);
   if (o.shard_mask != 0) return;
+  if (cluster_ != nullptr) cluster_->SetInterest(room, false);
   UpdateIdle(it);
   MaybeForget(it);
   Enforce(nullptr);
 }
 
 void RoomOwner::OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t now_ms) {
-  std::optional<uint64_t> seq;
-  uint64_t reached = 0;
-  if (!refuse) {
-    auto it = rooms_.find(req->room);
-    // History outlives subscribers: a publication creates its history room.
-    if (it == rooms_.end() && namespaces_.KeepsHistory(req->room)) {
-      Ensure(req->room);
-      it = rooms_.find(req->room);
-    }
-    OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
-    uint64_t mask = o == nullptr ? 0 : o->shard_mask;
-    if (o != nullptr && o->history) seq = ++o->seq;
-    if (o != nullptr) reached = o->user_conns;
-    if (mask != 0 || seq) {
-      core::SharedFrame* frame = Frame(*req, seq);
-      Bump(stats_->publications);
-      if (seq) {
-        Edit(*o->history, [&](RoomHistory& h) { h.Append(*seq, now_ms, frame); });
-        if (o->history->idle) UpdateIdle(it);  // most recently used now
-        Enforce(o);
-      }
-      FanOut(frame, mask, Audience::kEveryone, req->echo ? Echo::kYes : Echo::kSkipPublisher,
-             req->origin, req->conn);
+  if (refuse) {
+    Answer(*req, Outcome::kRefused, std::nullopt, 0);
+    return;
+  }
+  if (cluster_ != nullptr) {
+    // Through Redis: every interested node, this one included, delivers it
+    // from its subscription, in the channel's one order.
+    switch (cluster_->Publish(req)) {
+      case PublishResult::kSent:
+        return;  // answered by AnswerCluster
+      case PublishResult::kUnavailable:
+        Answer(*req, Outcome::kUnavailable, std::nullopt, 0);
+        return;
+      case PublishResult::kLocal:
+        Bump(stats_->redis_local_only);
+        break;  // degraded: this node's subscribers at least
     }
   }
-  Answer(*req, refuse, seq, reached);
+  uint64_t reached = 0;
+  std::optional<uint64_t> seq = Deliver(req->room, req->from, req->data, req->rid, req->direct,
+                                        req->echo ? Echo::kYes : Echo::kSkipPublisher, req->origin,
+                                        req->conn, now_ms, &reached);
+  Answer(*req, Outcome::kAccepted, seq, reached);
 }
 
-core::SharedFrame* RoomOwner::Frame(const PubRequest& req, std::optional<uint64_t> seq) {
+std::optional<uint64_t> RoomOwner::Deliver(std::string_view room, std::string_view from,
+                                           std::string_view data, std::string_view rid, bool direct,
+                                           Echo echo, uint8_t origin, core::SlabHandle publisher,
+                                           uint64_t now_ms, uint64_t* reached) {
+  auto it = rooms_.find(room);
+  // History outlives subscribers: a publication creates its history room.
+  if (it == rooms_.end() && namespaces_.KeepsHistory(room)) {
+    Ensure(room);
+    it = rooms_.find(room);
+  }
+  OwnedRoom* o = it == rooms_.end() ? nullptr : &it->second;
+  uint64_t mask = o == nullptr ? 0 : o->shard_mask;
+  std::optional<uint64_t> seq;
+  if (o != nullptr && o->history) seq = ++o->seq;
+  if (o != nullptr) *reached = o->user_conns;
+  if (mask == 0 && !seq) return seq;
+  core::SharedFrame* frame = Frame(room, from, data, rid, direct, seq);
+  Bump(stats_->publications);
+  if (seq) {
+    Edit(*o->history, [&](RoomHistory& h) { h.Append(*seq, now_ms, frame); });
+    if (o->history->idle) UpdateIdle(it);  // most recently used now
+    Enforce(o);
+  }
+  FanOut(frame, mask, Audience::kEveryone, echo, origin, publisher);
+  return seq;
+}
+
+void RoomOwner::OnCluster(const ClusterEnvelope& e) {
+  using Kind = ClusterEnvelope::Kind;
+  switch (e.kind) {
+    case Kind::kPub:
+    case Kind::kDirect:
+    case Kind::kReq: {
+      // Only this node's own publisher is skipped; its shard and connection
+      // mean nothing on another node.
+      bool skip = !e.echo && e.node == cluster_->node_id() && e.shard < port_->shard_count();
+      uint64_t reached = 0;
+      (void)Deliver(e.room, e.from, e.data, e.rid, e.kind != Kind::kPub,
+                    skip ? Echo::kSkipPublisher : Echo::kYes, static_cast<uint8_t>(e.shard), e.conn,
+                    clock_->MonotonicMs(), &reached);
+      return;
+    }
+    case Kind::kAnnounce: {
+      auto it = rooms_.find(e.room);
+      if (it == rooms_.end() || it->second.shard_mask == 0) return;
+      FanOut(writer_->Build(wire::Opcode::kText, e.data, e.room), it->second.shard_mask,
+             Audience::kPresenceOnly, Echo::kYes, 0, {});
+      return;
+    }
+    case Kind::kDisconnect:
+      if (e.room.size() < 2 || e.room.front() != '@') return;
+      for (unsigned to = 0; to < port_->shard_count(); ++to) {
+        port_->Post(to, bus::Disconnect{std::make_unique<std::string>(e.room.substr(1))});
+      }
+      return;
+    case Kind::kRes:
+    case Kind::kResAck:
+    case Kind::kProbe:
+      return;  // node channel kinds; never on a room's channel
+  }
+}
+
+void RoomOwner::AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached) {
+  Answer(req, outcome, std::nullopt, reached);
+}
+
+void RoomOwner::SendGap(std::string_view room) {
+  // A personal room is nobody's subscription: its user did not ask for it
+  // and cannot recover it. Direct messages are at most once (docs/protocol.md).
+  if (room.starts_with('@')) return;
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
   scratch_.clear();
-  if (!req.rid.empty()) {
+  proto::JsonWriter w(&scratch_);
+  w.BeginObject();
+  w.Field("op", "gap");
+  w.Field("room", room);
+  w.EndObject();
+  w.Flush();
+  Bump(stats_->redis_gaps);
+  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
+         Audience::kEveryone, Echo::kYes, 0, {});
+}
+
+core::SharedFrame* RoomOwner::Frame(std::string_view room, std::string_view from,
+                                    std::string_view data, std::string_view rid, bool direct,
+                                    std::optional<uint64_t> seq) {
+  scratch_.clear();
+  if (!rid.empty()) {
     proto::JsonWriter w(&scratch_);
     w.BeginObject();
     w.Field("op", "req");
-    w.Field("from", req.from);
-    w.Field("rid", req.rid);
-    w.RawField("data", req.data);
+    w.Field("from", from);
+    w.Field("rid", rid);
+    w.RawField("data", data);
     w.EndObject();
     w.Flush();
-  } else if (req.direct) {
-    proto::WriteDirectMsg(&scratch_, req.from, req.data);
+  } else if (direct) {
+    proto::WriteDirectMsg(&scratch_, from, data);
   } else {
-    proto::WriteMsg(&scratch_, req.room, seq, req.from, req.data);
+    proto::WriteMsg(&scratch_, room, seq, from, data);
   }
-  return writer_->Build(wire::Opcode::kText, scratch_, req.room);
+  return writer_->Build(wire::Opcode::kText, scratch_, room);
 }
 
 // Hands one frame (its creator's reference) to every shard in mask: one
@@ -213,14 +307,14 @@ void RoomOwner::FanOut(core::SharedFrame* frame, uint64_t mask, Audience audienc
   }
 }
 
-void RoomOwner::Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq,
+void RoomOwner::Answer(const PubRequest& req, Outcome outcome, std::optional<uint64_t> seq,
                        uint64_t reached) {
-  Outcome outcome = refused ? Outcome::kRefused : Outcome::kAccepted;
+  bool accepted = outcome == Outcome::kAccepted;
   if (req.direct) {  // a send's answer: how many of the user's connections it reached
-    port_->Post(req.origin, bus::SendAck{req.send_id, outcome, refused ? 0 : reached});
+    port_->Post(req.origin, bus::SendAck{req.send_id, outcome, accepted ? reached : 0});
     return;
   }
-  if (req.ticket == 0 && !refused) return;
+  if (req.ticket == 0 && accepted) return;
   port_->Post(req.origin, bus::PubAck{req.conn, req.ticket, outcome, seq});
 }
 
@@ -263,7 +357,8 @@ void RoomOwner::CancelLeave(Member& m) {
 void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
                          std::string_view info_json) {
   auto it = rooms_.find(room);
-  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  // Cluster mode announces without local subscribers too: other nodes may have some.
+  if (it == rooms_.end() || (it->second.shard_mask == 0 && cluster_ == nullptr)) return;
   scratch_.clear();
   proto::JsonWriter w(&scratch_);
   w.BeginObject();
@@ -273,6 +368,9 @@ void RoomOwner::Announce(std::string_view room, std::string_view op, std::string
   w.RawField("info", info_json.empty() ? std::string_view("null") : info_json);
   w.EndObject();
   w.Flush();
+  // Cluster mode: every node's presence subscribers, this one's from the channel.
+  if (cluster_ != nullptr && cluster_->Announce(room, scratch_)) return;
+  if (it->second.shard_mask == 0) return;
   FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
          Audience::kPresenceOnly, Echo::kYes, 0, {});
 }

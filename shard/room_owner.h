@@ -37,6 +37,8 @@
 #include "net/frame_writer.h"
 #include "shard/bus_message.h"
 #include "shard/bus_port.h"
+#include "shard/cluster_envelope.h"
+#include "shard/cluster_port.h"
 #include "shard/namespaces.h"
 #include "shard/room_history.h"
 #include "shard/shard_stats.h"
@@ -92,6 +94,17 @@ class RoomOwner {
             HistoryLimits limits = {}, PresenceLimits presence = {});
   ~RoomOwner();
 
+  // Cluster mode (shard/backplane.h): set once, before the first message.
+  void SetCluster(ClusterPort* cluster) { cluster_ = cluster; }
+  // A publication, direct message, presence announcement or disconnect that
+  // came back from the room's Redis channel: delivered like a local one.
+  void OnCluster(const ClusterEnvelope& e);
+  // The answer to a publication Redis took (or failed to): `reached` is the
+  // nodes it reached (PUBLISH's count), what a `send` reports.
+  void AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached);
+  // Tells the room's local subscribers they may have missed publications.
+  void SendGap(std::string_view room);
+
   // Frames, records and fans out a publication, then answers its origin.
   // `refuse`: the bus is backlogged; the publication is refused instead.
   void OnPublish(std::unique_ptr<PubRequest> req, bool refuse, uint64_t now_ms);
@@ -130,10 +143,17 @@ class RoomOwner {
   template <class F>
   void Edit(RoomHistory& h, F&& f);
   void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms);
-  core::SharedFrame* Frame(const PubRequest& req, std::optional<uint64_t> seq);
+  core::SharedFrame* Frame(std::string_view room, std::string_view from, std::string_view data,
+                           std::string_view rid, bool direct, std::optional<uint64_t> seq);
+  // The local path of a publication: seq, history, fan-out to the shard mask.
+  std::optional<uint64_t> Deliver(std::string_view room, std::string_view from,
+                                  std::string_view data, std::string_view rid, bool direct,
+                                  Echo echo, uint8_t origin, core::SlabHandle publisher,
+                                  uint64_t now_ms, uint64_t* reached);
   void FanOut(core::SharedFrame* frame, uint64_t mask, Audience audience, Echo echo, uint8_t origin,
               core::SlabHandle publisher);
-  void Answer(const PubRequest& req, bool refused, std::optional<uint64_t> seq, uint64_t reached);
+  void Answer(const PubRequest& req, Outcome outcome, std::optional<uint64_t> seq,
+              uint64_t reached);
   void Announce(std::string_view room, std::string_view op, std::string_view user,
                 std::string_view info_json);
   void SweepLeaves(uint64_t now_ms);
@@ -144,6 +164,7 @@ class RoomOwner {
   void CancelLeave(Member& m);
 
   BusPort* const port_;
+  ClusterPort* cluster_ = nullptr;
   const Namespaces& namespaces_;
   const uint32_t leave_delay_ms_;
   net::FrameWriter* const writer_;

@@ -84,6 +84,13 @@ std::optional<std::string> Server::Start() {
         "user's send and req; set auth.jwt_secret (or auth.allow_anonymous_user_param = false) "
         "outside development");
   }
+  // Cluster mode: every Redis URL resolved now, so a bad one fails here.
+  redis_.clear();
+  for (const std::string& url : options_.redis) {
+    net::RedisAddressResult r = net::ParseRedisUrl(url);
+    if (!r.error.empty()) return r.error;
+    redis_.push_back(std::move(r.address));
+  }
   // The first SHA-1 initialises OpenSSL (its providers and about 2 MB of code
   // pages): do it now, checked against RFC 6455's example, rather than in the
   // first client's handshake.
@@ -112,8 +119,8 @@ std::optional<std::string> Server::Start() {
   metrics_ = std::make_unique<Metrics>(options_.node_id);
   std::vector<const ShardStats*> peers;
   for (unsigned i = 0; i < n; ++i) {
-    shards_.push_back(
-        std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_, metrics_.get(), clock_));
+    shards_.push_back(std::make_unique<Shard>(i, options_, mesh_.get(), fds[i], &stop_,
+                                              metrics_.get(), clock_, redis_));
     peers.push_back(&shards_.back()->stats());
   }
   metrics_->SetShards(std::move(peers));

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "net/redis_address.h"
 
 namespace ringcast::shard {
 
@@ -80,6 +81,12 @@ struct ServerOptions {
   std::vector<std::string> origins;         // origins (empty = any Origin)
   uint32_t presence_leave_delay_ms = 2000;  // presence.leave_delay_ms
 
+  // [cluster] (shard/backplane.h): empty redis = a single node, nothing changes.
+  std::vector<std::string> redis;  // cluster.redis / --redis URL (repeatable, or comma-separated)
+  uint32_t redis_max_pending = 65536;       // cluster.max_pending_commands, per Redis connection
+  uint32_t redis_probe_interval_ms = 1000;  // cluster.probe_interval_ms: PING an idle connection
+  uint32_t redis_reply_timeout_ms = 3000;   // cluster.reply_timeout_ms: unanswered this long = dead
+
   // [namespaces.NAME]; "default" applies to rooms without a prefix.
   std::map<std::string, NamespaceOptions> namespaces;
 };
@@ -121,6 +128,7 @@ class Server {
   ServerOptions options_;
   uint16_t port_ = 0;
   const core::Clock* const clock_;
+  std::vector<net::RedisAddress> redis_;  // cluster mode: options_.redis resolved
   std::unique_ptr<Mesh> mesh_;
   std::unique_ptr<Metrics> metrics_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -46,7 +46,8 @@ struct Shard::SendBlock {
 };
 
 Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
-             const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock)
+             const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock,
+             const std::vector<net::RedisAddress>& redis)
     : id_(id),
       options_(options),
       mesh_(mesh),
@@ -56,7 +57,12 @@ Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_f
       outbox_(mesh, id),
       parts_(id, options_, this, this, &stats_, metrics, clock),
       sessions_(parts_.sessions()),
-      send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {}
+      send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {
+  if (!redis.empty()) {
+    backplane_ = std::make_unique<Backplane>(id, options_, redis, &ring_, &parts_, this, &stats_);
+    parts_.SetCluster(backplane_.get());
+  }
+}
 
 Shard::~Shard() {
   sessions_.CloseAll();
@@ -91,6 +97,7 @@ void Shard::Loop() {
   now_ms_ = clock_->MonotonicMs();
   ArmAccept();
   ArmTick();
+  if (backplane_) backplane_->Start(now_ms_);
   while (Round()) {
     if (SleepAllowed()) {
       ring_.SubmitAndWait(1);
@@ -99,6 +106,7 @@ void Shard::Loop() {
     }
     mesh_->SetSleeping(id_, false);
   }
+  if (backplane_) backplane_->Stop();
   ring_.Submit();
 }
 
@@ -112,6 +120,7 @@ bool Shard::Round() {
   parts_.AdvanceTimers(now_ms_);
   stats_.timers.store(parts_.timers().size(), std::memory_order_relaxed);
   parts_.owner().Tick(now_ms_);
+  if (backplane_) backplane_->Tick(now_ms_);
   if (!sessions_.draining() && stop_->load(std::memory_order_relaxed)) {
     sessions_.BeginDrain();
     drain_deadline_ms_ = now_ms_ + options_.drain_timeout_ms + kDrainLingerMs;
@@ -121,6 +130,7 @@ bool Shard::Round() {
   mesh_->SetPressure(id_, sessions_.queued_total());
   stats_.bus_depth.store(outbox_.overflow_total() + InboundDepth(), std::memory_order_relaxed);
   stats_.bus_overflowed.store(outbox_.overflowed(), std::memory_order_relaxed);
+  if (backplane_) backplane_->Flush();  // the round's Redis commands, one send per connection
   outbox_.Flush();
   RingDoorbells(outbox_.TakeDoorbells() | std::exchange(room_doorbells_, 0));
   if (!sessions_.draining()) return true;
@@ -143,6 +153,9 @@ void Shard::OnCompletion(const io_uring_cqe& cqe) {
     }
     case net::OpKind::kTick:
       return OnTick();
+    case net::OpKind::kRedis:
+      RC_CHECK(backplane_ != nullptr);
+      return backplane_->OnCompletion(cqe, now_ms_);
     case net::OpKind::kDoorbell:
     case net::OpKind::kCancel:
       return;  // a wake-up, or the result of a cancel: nothing to do

@@ -34,7 +34,9 @@
 
 #include "core/clock.h"
 #include "net/buffer_ring.h"
+#include "net/redis_address.h"
 #include "net/uring.h"
+#include "shard/backplane.h"
 #include "shard/bus_port.h"
 #include "shard/mesh.h"
 #include "shard/metrics.h"
@@ -48,8 +50,10 @@ namespace ringcast::shard {
 
 class Shard final : public BusPort, public SessionIo {
  public:
+  // `redis`: cluster mode's Redis instances (shard/backplane.h); empty = a single node.
   Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_fd,
-        const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock);
+        const std::atomic<bool>* stop, const Metrics* metrics, const core::Clock* clock,
+        const std::vector<net::RedisAddress>& redis = {});
   ~Shard() override;
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -107,7 +111,8 @@ class Shard final : public BusPort, public SessionIo {
   ShardStats stats_;
   Outbox outbox_;
   ShardParts parts_;
-  Sessions& sessions_;  // parts_.sessions(), used on every completion
+  Sessions& sessions_;                    // parts_.sessions(), used on every completion
+  std::unique_ptr<Backplane> backplane_;  // cluster mode only
 
   uint64_t now_ms_ = 0;
   bool accept_armed_ = false;

@@ -54,6 +54,12 @@ class ShardParts final : public SessionEvents {
   void OnOpen(Connection& c, uint32_t slot) override;
   void OnFree(Connection& c, uint32_t slot) override;
 
+  // Cluster mode (shard/backplane.h): set once, before the first round.
+  void SetCluster(ClusterPort* cluster) {
+    owner_.SetCluster(cluster);
+    users_.SetCluster(cluster);
+  }
+
   Sessions& sessions() { return sessions_; }
   RoomOwner& owner() { return owner_; }
   LocalRooms& rooms() { return rooms_; }

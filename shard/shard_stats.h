@@ -43,6 +43,17 @@ struct ShardStats {
   std::atomic<uint64_t> history_rooms_evicted{0};    // idle history rooms forgotten at a limit
   std::atomic<uint64_t> presence_leaves_pending{0};  // gauge: leaves waiting out their delay
   std::atomic<uint64_t> rooms{0};  // gauge: owned rooms, personal rooms ("@user") not counted
+  // Cluster mode (shard/backplane.h); all 0 without --redis.
+  std::atomic<uint64_t> redis_connections{0};     // gauge: Redis connections of this shard
+  std::atomic<uint64_t> redis_connections_up{0};  // gauge: of them, connected
+  std::atomic<uint64_t> redis_reconnects{0};      // connections made again after a loss
+  std::atomic<uint64_t> redis_errors{0};          // failed or refused commands, error replies
+  std::atomic<uint64_t> redis_publishes{0};       // publications handed to Redis
+  std::atomic<uint64_t> redis_messages_in{0};     // messages received from subscriptions
+  std::atomic<uint64_t> redis_bad_messages{0};    // messages on our channels we could not read
+  std::atomic<uint64_t> redis_pubsub_lag_ms{0};   // gauge: last probe's round trip (shard 0)
+  std::atomic<uint64_t> redis_gaps{0};            // rooms whose subscribers were sent `gap`
+  std::atomic<uint64_t> redis_local_only{0};      // publications delivered locally: Redis down
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {

@@ -131,7 +131,8 @@ void Users::Request(Connection& c, uint32_t slot, const proto::Command& cmd) {
   uint32_t ticket = sessions_->ReserveTicket(c, cmd.id);
   // Connections of the server (API key) share one user id: not one user's quota.
   std::string_view requester = c.is_server ? std::string_view() : std::string_view(c.user);
-  Rid rid{port_->shard_id(), 0, random_.Next64()};
+  Rid rid{port_->shard_id(), 0, random_.Next64(),
+          cluster_ != nullptr ? cluster_->node_id() : std::string()};
   Requests::Started request =
       requests_.StartRequest(sessions_->HandleOf(slot), ticket, requester, cmd.to[0], rid.tag);
   if (!request) {
@@ -169,7 +170,10 @@ std::string Users::RequestRefusalReason(PendingBound refusal) const {
 // request sent to this user. A rid that is not of our form is refused here.
 void Users::Respond(Connection& c, uint32_t slot, const proto::Command& cmd) {
   std::optional<Rid> rid = Rid::Parse(cmd.rid);
-  if (!rid || rid->shard >= port_->shard_count()) {
+  bool remote =
+      rid && !rid->node.empty() && cluster_ != nullptr && rid->node != cluster_->node_id();
+  bool foreign = rid && !rid->node.empty() && cluster_ == nullptr;
+  if (!rid || foreign || (!remote && rid->shard >= port_->shard_count())) {
     ReplyError(*sessions_, c, slot, cmd.id, wire::ErrorCode::kBadCommand,
                "rid is not one this node gave");
     return;
@@ -182,7 +186,20 @@ void Users::Respond(Connection& c, uint32_t slot, const proto::Command& cmd) {
   answer->responder = sessions_->HandleOf(slot);
   answer->ticket = cmd.id ? sessions_->ReserveTicket(c, cmd.id) : 0;
   answer->origin = static_cast<uint8_t>(port_->shard_id());
-  port_->Post(rid->shard, bus::Res{std::move(answer)});
+  answer->request_shard = rid->shard;
+  if (!remote) {
+    port_->Post(rid->shard, bus::Res{std::move(answer)});
+    return;
+  }
+  // The requester's node decides and answers through this node's channel.
+  if (!cluster_->SendRes(rid->node, *answer)) {
+    constexpr std::string_view kNoRedis = "Redis is unreachable: retry later";
+    if (answer->ticket != 0) {
+      CompleteError(*sessions_, c, slot, answer->ticket, wire::ErrorCode::kUnavailable, kNoRedis);
+    } else {
+      ReplyError(*sessions_, c, slot, std::nullopt, wire::ErrorCode::kUnavailable, kNoRedis);
+    }
+  }
 }
 
 void Users::OnRes(std::unique_ptr<ResAnswer> answer) {
@@ -191,9 +208,13 @@ void Users::OnRes(std::unique_ptr<ResAnswer> answer) {
       requests_.TakeAnswer(answer->request, answer->tag, answer->from, &verdict);
   // A late or duplicate answer is dropped quietly (ok); a refusal is always told.
   if (verdict == Verdict::kNotYours || answer->ticket != 0) {
-    port_->Post(answer->origin, bus::ResAck{answer->responder, answer->ticket,
-                                            verdict == Verdict::kNotYours ? Outcome::kRefused
-                                                                          : Outcome::kAccepted});
+    bus::ResAck ack{answer->responder, answer->ticket,
+                    verdict == Verdict::kNotYours ? Outcome::kRefused : Outcome::kAccepted};
+    if (answer->origin_node.empty()) {
+      port_->Post(answer->origin, ack);
+    } else if (cluster_ != nullptr) {
+      cluster_->SendResAck(answer->origin_node, answer->origin, ack);
+    }
   }
   if (!pending) return;
   Connection* c = sessions_->Get(pending->conn);
@@ -241,6 +262,9 @@ void Users::OnRequestTimeout(uint32_t request) {
 }
 
 bool Users::Disconnect(std::string_view user) {
+  // Cluster mode: through the user's room channel to every node that has the
+  // user, this one included. With Redis down, this node's connections only.
+  if (cluster_ != nullptr && cluster_->Disconnect(user)) return true;
   for (unsigned to = 0; to < port_->shard_count(); ++to) {
     if (!port_->Admits(to)) return false;
   }

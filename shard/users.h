@@ -24,6 +24,7 @@
 #include "core/timer_wheel.h"
 #include "proto/command.h"
 #include "shard/bus_port.h"
+#include "shard/cluster_port.h"
 #include "shard/local_rooms.h"
 #include "shard/requests.h"
 #include "shard/rid.h"
@@ -39,6 +40,9 @@ class Users {
  public:
   Users(BusPort* port, Sessions* sessions, LocalRooms* rooms, core::TimerWheel* timers,
         RequestLimits limits = {});
+
+  // Cluster mode: rids name this node, answers and disconnects cross nodes.
+  void SetCluster(ClusterPort* cluster) { cluster_ = cluster; }
 
   // The commands.
   void Send(Connection& c, uint32_t slot, const proto::Command& cmd);
@@ -74,6 +78,7 @@ class Users {
   std::string RequestRefusalReason(PendingBound refusal) const;
 
   BusPort* const port_;
+  ClusterPort* cluster_ = nullptr;
   Sessions* const sessions_;
   LocalRooms* const rooms_;
   core::TimerWheel* const timers_;

@@ -461,6 +461,22 @@ TEST_F(ConfigTest, OriginsTakeBothForms) {
   EXPECT_CONTAINS(FileError("origins = 5\n"), "origins must be");
 }
 
+TEST_F(ConfigTest, RedisIsRepeatableAndAList) {
+  const std::vector<std::string> two = {"redis://127.0.0.1:7000", "redis://127.0.0.1:7001"};
+  Ok({});
+  EXPECT_TRUE(options_.redis.empty()) << "a single node by default";
+  Ok({"--redis", "redis://127.0.0.1:7000", "--shards", "2", "--redis", "redis://127.0.0.1:7001"});
+  EXPECT_EQ(options_.redis, two);
+  Ok({"--redis", "redis://127.0.0.1:7000,redis://127.0.0.1:7001"});
+  EXPECT_EQ(options_.redis, two);
+  Ok({"--config", File("[cluster]\nredis = [\"redis://127.0.0.1:7000\", "
+                       "\"redis://127.0.0.1:7001\"]\nreply_timeout_ms = 800\n")});
+  EXPECT_EQ(options_.redis, two);
+  EXPECT_EQ(options_.redis_reply_timeout_ms, 800u);
+  EXPECT_CONTAINS(Error({"--redis", "redis://a b"}), "--redis must be Redis URLs");
+  EXPECT_CONTAINS(Error({"--redis-reply-timeout-ms", "1"}), "--redis-reply-timeout-ms must be");
+}
+
 TEST_F(ConfigTest, NamespacesAreCheckedByName) {
   Ok({"--config", File("[namespaces.\"live.scores\"]\nhistory_size = 3\n[namespaces.x]\n")});
   EXPECT_EQ(options_.namespaces["live.scores"].history_size, 3u);

@@ -57,6 +57,16 @@ constexpr Counter kExported[] = {
     {"history_rooms_evicted", true, &ShardStats::history_rooms_evicted},
     {"presence_leaves_pending", false, &ShardStats::presence_leaves_pending},
     {"rooms", false, &ShardStats::rooms},
+    {"redis_connections", false, &ShardStats::redis_connections},
+    {"redis_connections_up", false, &ShardStats::redis_connections_up},
+    {"redis_reconnects", true, &ShardStats::redis_reconnects},
+    {"redis_errors", true, &ShardStats::redis_errors},
+    {"redis_publishes", true, &ShardStats::redis_publishes},
+    {"redis_messages_in", true, &ShardStats::redis_messages_in},
+    {"redis_bad_messages", true, &ShardStats::redis_bad_messages},
+    {"redis_pubsub_lag_ms", false, &ShardStats::redis_pubsub_lag_ms},
+    {"redis_gaps", true, &ShardStats::redis_gaps},
+    {"redis_local_only", true, &ShardStats::redis_local_only},
 };
 
 constexpr size_t kShards = 3;

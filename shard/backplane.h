@@ -1,0 +1,170 @@
+// Backplane: cluster mode, one per shard (docs/design.md, Cluster mode).
+// Several ringcast nodes act as one broker through Redis pub/sub.
+//
+// Each shard keeps, per Redis instance, a command connection and a
+// subscriber connection on its own io_uring (net::RedisConn). Rooms are
+// spread over the instances by consistent hashing (RedisRing; InstanceOf is
+// the one place that decides which Redis serves room R), and named in Redis
+// by ClusterKeys (the room's partition hash tag, escaped name), so every node
+// agrees on both.
+//
+// Interest routing: the owner shard of room R on each node subscribes the
+// node to R's channel while the node has local subscribers (SetInterest,
+// from RoomOwner when its shard mask goes 0 <-> non-zero). SUBSCRIBE and
+// UNSUBSCRIBE are batched: one command each per instance per round (Flush).
+// A subscriber's `ok` waits until Redis confirmed the subscription
+// (HoldJoinAck), so no publication after `ok` can miss it.
+//
+// Per-room order: the owner publishes every publication to R's channel and
+// delivers nothing itself; every interested node, the publishing one
+// included, delivers what its subscription receives, so all nodes see the
+// one order Redis gives the channel and nobody delivers twice. The envelope
+// (ClusterEnvelope) carries the origin node, shard and connection (echo
+// exclusion), the publisher's user, and a request's rid.
+//
+// Users: `send` and `req` go to the personal room "@U" like any room; a
+// disconnect is a kDisconnect on "@U"'s channel; a `res` for another node's
+// request goes to that node's channel (ClusterKeys::NodeChannel), which shard 0 of
+// every node subscribes to and which also carries the pub/sub lag probe
+// (shard 0 publishes its clock to its own channel once a second).
+//
+// Faults: while a room's instance is down (either connection), publications
+// are delivered locally at once (degraded), acks are not held, and commands
+// that need Redis (a `res` to another node) answer `unavailable`; so does a
+// publication when the command queue is full. When the subscriber
+// connection is back, every room is subscribed again and, once confirmed,
+// its local subscribers get {"op":"gap","room":R}: they may have missed
+// publications of other nodes. Shard thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/hash.h"
+#include "net/redis_address.h"
+#include "net/redis_conn.h"
+#include "net/uring.h"
+#include "shard/bus_port.h"
+#include "shard/cluster_envelope.h"
+#include "shard/cluster_keys.h"
+#include "shard/cluster_partitions.h"
+#include "shard/cluster_port.h"
+#include "shard/cluster_ring.h"
+#include "shard/server.h"
+#include "shard/shard_stats.h"
+
+namespace ringcast::shard {
+
+class ShardParts;
+
+class Backplane final : public ClusterPort, public net::RedisEvents {
+ public:
+  // `addresses`: one per Redis instance, resolved at start-up.
+  Backplane(unsigned shard_id, const ServerOptions& options,
+            const std::vector<net::RedisAddress>& addresses, net::Uring* ring, ShardParts* parts,
+            BusPort* port, ShardStats* stats);
+  ~Backplane() override;
+
+  void Start(uint64_t now_ms);
+  void OnCompletion(const io_uring_cqe& cqe, uint64_t now_ms);
+  // Timeouts, reconnects, the lag probe; then the round's batched
+  // SUBSCRIBE/UNSUBSCRIBE and one send per connection.
+  void Tick(uint64_t now_ms);
+  void Flush();
+  void Stop();
+
+  // ClusterPort.
+  const std::string& node_id() const override { return node_id_; }
+  void SetInterest(std::string_view room, bool interested) override;
+  bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack) override;
+  PublishResult Publish(std::unique_ptr<PubRequest>& req) override;
+  bool Announce(std::string_view room, std::string_view json) override;
+  bool SendRes(std::string_view node, const ResAnswer& answer) override;
+  void SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) override;
+  bool Disconnect(std::string_view user) override;
+
+  // net::RedisEvents.
+  void OnRedisReply(uint32_t conn, uint64_t tag, const redisReply* reply) override;
+  void OnRedisPush(uint32_t conn, const redisReply& push) override;
+  void OnRedisUp(uint32_t conn) override;
+  void OnRedisDown(uint32_t conn) override;
+
+  // The Redis instance that serves `room`, as every node computes it.
+  size_t InstanceOf(std::string_view room) const { return ring_.Of(room); }
+
+ private:
+  // The node's subscription to one room's channel.
+  struct RoomSub {
+    std::string channel;     // ClusterKeys::RoomChannel
+    bool wanted = false;     // the node has local subscribers
+    bool sent = false;       // SUBSCRIBE sent on the current connection (and no UNSUBSCRIBE since)
+    bool confirmed = false;  // Redis confirmed it and nothing is in flight
+    bool lost = false;       // publications may have been missed: gap once confirmed
+    bool dirty = false;      // in dirty_
+    uint32_t in_flight = 0;  // SUBSCRIBE/UNSUBSCRIBE sent, not yet confirmed
+    std::vector<std::pair<unsigned, bus::JoinAck>> held;  // acks waiting for the confirmation
+    // Presence frames waiting for the confirmation: published before it,
+    // this node would not hear them itself. At most one per presence delta
+    // of the room in that window.
+    std::vector<std::string> announces;
+  };
+  struct Instance {
+    std::unique_ptr<net::RedisConn> commands;
+    std::unique_ptr<net::RedisConn> subscriber;
+    bool Up() const { return commands->IsUp() && subscriber->IsUp(); }
+  };
+  using SubMap = std::unordered_map<std::string, RoomSub, core::StringHash, std::equal_to<>>;
+  using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
+
+  // What a command's reply tag names: kind in the top byte.
+  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2 };
+
+  net::RedisConn& Conn(uint32_t index);
+  bool IsSubscriber(uint32_t index) const { return index % 2 == 1; }
+  size_t InstanceOfConn(uint32_t index) const { return index / 2; }
+  void MarkDirty(const std::string& room, RoomSub& sub);
+  void FlushSubscriptions();
+  // The entry of the room on `channel`, or end().
+  SubMap::iterator FindByChannel(std::string_view channel);
+  void OnSubscribed(std::string_view channel);
+  void OnUnsubscribed(std::string_view channel);
+  void OnMessage(std::string_view channel, std::string_view payload);
+  void OnNodeMessage(const ClusterEnvelope& e);
+  void ReleaseHeld(RoomSub& sub);
+  // Publishes the announces held for the confirmation (`up`), or delivers
+  // them on this node only (Redis went down).
+  void ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up);
+  void MaybeErase(SubMap::iterator it);
+  // PUBLISH on the instance's command connection; a reply only counted.
+  bool PublishRaw(size_t instance, const std::string& channel, const std::string& payload);
+  void ProbeLag(uint64_t now_ms);
+  void UpdateGauges();
+
+  const unsigned shard_id_;
+  const std::string node_id_;
+  const ClusterPartitions partitions_;
+  const ClusterKeys keys_;
+  const RedisRing ring_;
+  const std::string node_channel_;
+  ShardParts* const parts_;
+  BusPort* const port_;
+  ShardStats* const stats_;
+  std::vector<Instance> instances_;
+  SubMap subs_;
+  NameMap room_of_channel_;  // the channels of subs_'s rooms
+  std::vector<std::string> dirty_;
+  std::unordered_map<uint64_t, std::unique_ptr<PubRequest>> publishing_;
+  uint64_t next_tag_ = 0;
+  uint64_t now_ms_ = 0;
+  uint64_t next_probe_ms_ = 0;
+  bool node_channel_sent_ = false;
+  std::string scratch_;
+  std::vector<std::string_view> argv_;
+};
+
+}  // namespace ringcast::shard

@@ -1,0 +1,165 @@
+// The presence scripts of cluster mode (shard/cluster_presence.h) on a real
+// redis-server. Time is the test's: every call passes its own "now", so
+// ageing out needs no sleeping.
+#include "shard/cluster_presence.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "tests/support/redis_process.h"
+
+namespace ringcast::shard {
+namespace {
+
+using testing::RedisProcess;
+using testing::RedisSync;
+
+constexpr uint64_t kTtlMs = 30'000;
+
+class ClusterPresenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(redis_.Start()) << redis_.error();
+    client_ = std::make_unique<RedisSync>(redis_.port());
+    ASSERT_TRUE(client_->connected());
+  }
+
+  RedisSync::Reply Run(std::vector<std::string> argv, const RedisScript& script) {
+    RedisSync::Reply r = client_->Command(argv);
+    if (RedisScript::IsNoScript(r.get())) {
+      script.ToEval(&argv);
+      r = client_->Command(argv);
+    }
+    return r;
+  }
+
+  PresenceChange Refresh(const std::string& node, uint64_t now_ms,
+                         std::vector<PresenceMember> members) {
+    RedisSync::Reply r =
+        Run(presence_.Refresh(room_, node, now_ms, kTtlMs, members), presence_.refresh_script());
+    auto parsed = ClusterPresence::ParseChange(r.get());
+    EXPECT_TRUE(parsed) << (r && r->str ? r->str : "unexpected reply");
+    return parsed.value_or(PresenceChange{});
+  }
+
+  PresenceChange Remove(const std::string& node, uint64_t now_ms, std::vector<std::string> users) {
+    RedisSync::Reply r =
+        Run(presence_.Remove(room_, node, now_ms, users), presence_.remove_script());
+    auto parsed = ClusterPresence::ParseChange(r.get());
+    EXPECT_TRUE(parsed) << (r && r->str ? r->str : "unexpected reply");
+    return parsed.value_or(PresenceChange{});
+  }
+
+  PresenceList List(uint64_t now_ms, uint32_t limit = 100) {
+    RedisSync::Reply r = Run(presence_.List(room_, now_ms, limit), presence_.list_script());
+    auto parsed = ClusterPresence::ParseList(r.get());
+    EXPECT_TRUE(parsed) << (r && r->str ? r->str : "unexpected reply");
+    PresenceList out = parsed.value_or(PresenceList{});
+    std::sort(out.users.begin(), out.users.end(),
+              [](const PresenceMember& a, const PresenceMember& b) { return a.user < b.user; });
+    return out;
+  }
+
+  RedisProcess redis_;
+  std::unique_ptr<RedisSync> client_;
+  ClusterPartitions partitions_{16};
+  ClusterKeys keys_{&partitions_};
+  RoomKeys room_ = keys_.Room("chat:lobby");
+  ClusterPresence presence_;
+};
+
+using Users = std::vector<std::string>;
+
+TEST_F(ClusterPresenceTest, MembersOfSeveralNodesAddUp) {
+  PresenceChange a = Refresh("node-a", 1000, {{"alice", 2, R"({"n":"A"})"}, {"bob", 1, ""}});
+  EXPECT_EQ(a.joined, (Users{"alice", "bob"}));
+  EXPECT_TRUE(a.left.empty());
+  // Alice on a second node is no news; carol is.
+  PresenceChange b = Refresh("node-b", 1000, {{"alice", 1, R"({"n":"A"})"}, {"carol", 1, ""}});
+  EXPECT_EQ(b.joined, (Users{"carol"}));
+  PresenceList list = List(1000);
+  EXPECT_EQ(list.count, 3u);
+  EXPECT_FALSE(list.truncated);
+  ASSERT_EQ(list.users.size(), 3u);
+  EXPECT_EQ(list.users[0].user, "alice");
+  EXPECT_EQ(list.users[0].conns, 3u);
+  EXPECT_EQ(list.users[0].info_json, R"({"n":"A"})");
+  EXPECT_EQ(list.users[1].user, "bob");
+  EXPECT_EQ(list.users[1].info_json, "");
+}
+
+TEST_F(ClusterPresenceTest, AUserLeavesWithItsLastNode) {
+  Refresh("node-a", 1000, {{"alice", 1, ""}});
+  Refresh("node-b", 1000, {{"alice", 1, ""}});
+  EXPECT_TRUE(Remove("node-a", 1000, {"alice"}).left.empty());
+  EXPECT_EQ(List(1000).count, 1u);
+  EXPECT_EQ(Remove("node-b", 1000, {"alice"}).left, (Users{"alice"}));
+  EXPECT_EQ(List(1000).count, 0u);
+  // Removing again, or someone never there, changes nothing.
+  EXPECT_TRUE(Remove("node-b", 1000, {"alice", "nobody"}).left.empty());
+  // Empty structures are gone from Redis.
+  EXPECT_EQ(client_->Text({"EXISTS", room_.presence_users, room_.presence_conns,
+                           room_.presence_expiry, room_.presence_info}),
+            "0");
+}
+
+TEST_F(ClusterPresenceTest, ACountOfZeroRemovesAndCountsChange) {
+  Refresh("node-a", 1000, {{"alice", 3, ""}});
+  Refresh("node-a", 2000, {{"alice", 1, ""}});
+  EXPECT_EQ(List(2000).users.at(0).conns, 1u);
+  EXPECT_EQ(Refresh("node-a", 3000, {{"alice", 0, ""}}).left, (Users{"alice"}));
+  EXPECT_EQ(List(3000).count, 0u);
+}
+
+TEST_F(ClusterPresenceTest, ACrashedNodesMembersAgeOut) {
+  Refresh("node-a", 1000, {{"alice", 1, ""}, {"bob", 1, ""}});
+  Refresh("node-b", 1000, {{"bob", 1, ""}});
+  // node-b keeps refreshing, node-a has crashed.
+  Refresh("node-b", 1000 + kTtlMs / 2, {{"bob", 1, ""}});
+  // Still within node-a's TTL: everyone is there.
+  EXPECT_EQ(List(1000 + kTtlMs - 1).count, 2u);
+  // Past it: alice ages out (reported once), bob stays through node-b.
+  PresenceList after = List(1000 + kTtlMs);
+  EXPECT_EQ(after.left, (Users{"alice"}));
+  EXPECT_EQ(after.count, 1u);
+  ASSERT_EQ(after.users.size(), 1u);
+  EXPECT_EQ(after.users[0].user, "bob");
+  EXPECT_EQ(after.users[0].conns, 1u);
+  EXPECT_TRUE(List(1000 + kTtlMs + 1).left.empty());
+}
+
+TEST_F(ClusterPresenceTest, ARefreshKeepsAMemberAlive) {
+  Refresh("node-a", 1000, {{"alice", 1, ""}});
+  Refresh("node-a", 1000 + kTtlMs - 1, {{"alice", 1, ""}});
+  PresenceList later = List(1000 + kTtlMs + 5);
+  EXPECT_TRUE(later.left.empty());
+  EXPECT_EQ(later.count, 1u);
+  // The keys carry a TTL of their own.
+  const int64_t pttl = std::stoll(client_->Text({"PTTL", room_.presence_expiry}));
+  EXPECT_GT(pttl, 0);
+  EXPECT_LE(pttl, static_cast<int64_t>(2 * kTtlMs));
+}
+
+TEST_F(ClusterPresenceTest, ListingIsBoundedAndSaysTruncated) {
+  std::vector<PresenceMember> many;
+  for (int i = 0; i < 250; ++i) many.push_back({"user" + std::to_string(i), 1, ""});
+  EXPECT_EQ(Refresh("node-a", 1000, many).joined.size(), 250u);
+  PresenceList some = List(1000, 40);
+  EXPECT_EQ(some.count, 250u);
+  EXPECT_TRUE(some.truncated);
+  EXPECT_EQ(some.users.size(), 40u);
+  PresenceList all = List(1000, 250);
+  EXPECT_FALSE(all.truncated);
+  EXPECT_EQ(all.users.size(), 250u);
+}
+
+TEST_F(ClusterPresenceTest, UserIdsWithNewlinesAndBraces) {
+  const std::string odd = "a\nb{c}";
+  EXPECT_EQ(Refresh("node a", 1000, {{odd, 1, ""}}).joined, (Users{odd}));
+  EXPECT_EQ(List(1000).users.at(0).user, odd);
+  EXPECT_EQ(Remove("node a", 1000, {odd}).left, (Users{odd}));
+}
+
+}  // namespace
+}  // namespace ringcast::shard
