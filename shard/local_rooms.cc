@@ -10,6 +10,9 @@
 
 namespace ringcast::shard {
 
+// Connection::presence_asks counts up to the bound.
+static_assert(LocalRooms::kMaxPresenceInFlight < (1u << Connection::kPresenceAskBits));
+
 LocalRooms::LocalRooms(BusPort* port, Sessions* sessions, const Access& access,
                        const Namespaces& namespaces, const ServerOptions& options,
                        ShardStats* stats)

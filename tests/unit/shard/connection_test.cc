@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/slab.h"
+#include "shard/local_rooms.h"
 #include "shard/subscription_index.h"
 
 namespace ringcast::shard {
@@ -13,10 +14,27 @@ namespace {
 // docs/design.md (Memory per idle connection); a field that grows them must
 // pay for itself, and the figures there and in bench/README.md change with it.
 TEST(ConnectionTest, SlotStaysWithinItsBudget) {
-  EXPECT_LE(sizeof(Connection), 192u);
+  EXPECT_LE(sizeof(Connection), 176u);
   EXPECT_EQ(sizeof(net::WsReadState), 2 * sizeof(void*));  // no opcode byte and its padding
   EXPECT_EQ(sizeof(core::BoxedString), sizeof(void*));     // the user id's inline part
   EXPECT_EQ(sizeof(OutQueue), 32u);
+}
+
+// The counters squeezed into bit-fields hold their largest values: every
+// history join of a connection at limits.max_subscriptions_per_connection's
+// bound (2^20, plus the personal room), and LocalRooms' presence bound.
+TEST(ConnectionTest, CountersHoldTheirBounds) {
+  Connection c;
+  c.history_joins = (1u << 20) + 1;
+  c.presence_asks = LocalRooms::kMaxPresenceInFlight;
+  c.announced = true;
+  EXPECT_EQ(c.history_joins, (1u << 20) + 1);
+  EXPECT_EQ(c.presence_asks, LocalRooms::kMaxPresenceInFlight);
+  --c.history_joins;
+  --c.presence_asks;
+  EXPECT_EQ(c.history_joins, 1u << 20);
+  EXPECT_EQ(c.presence_asks, LocalRooms::kMaxPresenceInFlight - 1);
+  EXPECT_TRUE(c.announced);  // its neighbour in the same word
 }
 
 // A user's personal room is a LocalRoom on each shard it is connected to: the
