@@ -61,7 +61,7 @@ struct Connection {
   // 8-byte fields.
   OutQueue out;
   net::WsReadState ws;
-  std::vector<SubRef> subs;
+  SubRefs subs;  // its rooms; the first one inline
   core::BoxedString user;
   std::unique_ptr<HttpInput> head;        // partial HTTP request, only while it is partial
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "core/slab.h"
 #include "shard/local_rooms.h"
 #include "shard/subscription_index.h"
@@ -18,6 +20,7 @@ TEST(ConnectionTest, SlotStaysWithinItsBudget) {
   EXPECT_EQ(sizeof(net::WsReadState), 2 * sizeof(void*));  // no opcode byte and its padding
   EXPECT_EQ(sizeof(core::BoxedString), sizeof(void*));     // the user id's inline part
   EXPECT_EQ(sizeof(OutQueue), 32u);
+  EXPECT_EQ(sizeof(SubRefs), 24u);  // as a std::vector, with its first entry inside
 }
 
 // The counters squeezed into bit-fields hold their largest values: every
@@ -44,6 +47,30 @@ TEST(ConnectionTest, PersonalRoomNodeStaysWithin80Bytes) {
   EXPECT_LE(sizeof(void*) + sizeof(core::BoxedString) + sizeof(LocalRoom), 80u);
 }
 
+// An idle user's one subscription, its personal room, takes no heap block on
+// either side: the connection's first SubRef and the room's first Subscriber
+// are inline; the second of each moves to the heap.
+TEST(ConnectionTest, PersonalRoomSubscriptionIsInlineOnBothSides) {
+  SubscriptionIndex index;
+  std::vector<Connection> conns(2);
+  bool created = false;
+  LocalRoom* room = index.FindOrCreate("@anon-n-0-1", &created);
+  index.Add(room, 0, &conns[0].subs);
+  EXPECT_FALSE(conns[0].subs.on_heap());
+  EXPECT_FALSE(room->subs.on_heap());
+  EXPECT_EQ(sizeof(room->subs), 24u);
+  index.Add(room, 1, &conns[1].subs);
+  EXPECT_TRUE(room->subs.on_heap());
+  EXPECT_EQ(room->subs.size(), 2u);
+  auto subs_of = [&](uint32_t slot) -> SubRefs& { return conns[slot].subs; };
+  EXPECT_FALSE(index.Remove(&conns[0].subs, 0, subs_of));
+  EXPECT_EQ(room->subs[0].slot, 1u);  // moved into the freed place, back-reference fixed
+  EXPECT_EQ(conns[1].subs[0].index, 0u);
+  EXPECT_TRUE(index.Remove(&conns[1].subs, 0, subs_of));
+  index.Erase(room);
+  EXPECT_EQ(index.local_rooms(), 0u);
+}
+
 // A default-constructed (and so a freshly accepted) connection owns no heap
 // memory: every optional part is null or empty.
 TEST(ConnectionTest, NewConnectionOwnsNothingOnTheHeap) {
@@ -56,7 +83,8 @@ TEST(ConnectionTest, NewConnectionOwnsNothingOnTheHeap) {
   EXPECT_EQ(c.grants, nullptr);
   EXPECT_EQ(c.deferred, nullptr);
   EXPECT_TRUE(c.user.empty());
-  EXPECT_EQ(c.subs.capacity(), 0u);
+  EXPECT_TRUE(c.subs.empty());
+  EXPECT_FALSE(c.subs.on_heap());
 }
 
 }  // namespace
