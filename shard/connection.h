@@ -55,10 +55,13 @@ struct HttpInput {
 // connection's slot is most of its memory (docs/design.md, Memory per idle
 // connection), and tests/unit/shard/connection_test.cc pins sizeof.
 struct Connection {
+  static constexpr int kHistoryJoinBits = 21;
+  static constexpr int kPresenceAskBits = 3;
+
   // 8-byte fields.
   OutQueue out;
   net::WsReadState ws;
-  std::vector<SubRef> subs;
+  SubRefs subs;  // its rooms; the first one inline
   core::BoxedString user;
   std::unique_ptr<HttpInput> head;        // partial HTTP request, only while it is partial
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
@@ -66,22 +69,28 @@ struct Connection {
   // Bytes that arrived after the connection was paused (already in the
   // completion queue): handled when it resumes, in order.
   std::unique_ptr<std::string> deferred;
-  uint64_t send_started_ms = 0;   // when the send in flight was submitted
-  uint64_t last_rx_ms = 0;        // last bytes from the peer (keepalive)
-  uint64_t http_start_ms = 0;     // kHandshake: when the request being read began (Sessions)
-  uint64_t refill_ms = 0;         // command token bucket: time of the last refill
+  uint64_t send_started_ms = 0;  // when the send in flight was submitted
+  uint64_t last_rx_ms = 0;       // last bytes from the peer (keepalive)
+  // One time for each life: an HTTP connection never opens a WebSocket
+  // after its upgrade, and a WebSocket never reads HTTP again.
+  union {
+    uint64_t http_start_ms = 0;  // kHandshake: when the request being read began (Sessions)
+    uint64_t refill_ms;          // kOpen on: command token bucket, time of the last refill
+  };
   uint64_t limited_since_ms = 0;  // start of the current run of refused commands, 0 if none
   uint64_t tokens_milli = 0;      // command tokens x 1000
   // 4-byte fields.
   int fd = -1;
   uint32_t send_round = 0;  // loop round that submitted the send in flight
   uint32_t in_flight_bytes = 0;
-  uint32_t history_joins = 0;  // subs to history rooms waiting for their owner's answer
-  uint32_t presence_asks = 0;  // presence queries waiting for their owner's answer
-  uint32_t token_exp_s = 0;    // the token's exp (unix seconds, clamped), 0 = none
-  // 2- and 1-byte fields.
-  uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
-  ConnState state = ConnState::kHandshake;
+  uint32_t token_exp_s = 0;  // the token's exp (unix seconds, clamped), 0 = none
+  // Subs to history rooms waiting for their owner's answer: fewer than
+  // limits.max_subscriptions_per_connection + 1 <= 2^20 + 1 (kHistoryJoinBits).
+  uint32_t history_joins : kHistoryJoinBits = 0;
+  // Presence queries waiting for their owner's answer: at most
+  // LocalRooms::kMaxPresenceInFlight, 4 (kPresenceAskBits).
+  uint32_t presence_asks : kPresenceAskBits = 0;
+  // Flags, in the rest of that word and the byte after the state.
   bool recv_armed : 1 = false;
   bool send_in_flight : 1 = false;
   bool in_flush_list : 1 = false;
@@ -90,11 +99,14 @@ struct Connection {
   bool end_after_flush : 1 = false;    // kClosing: the peer closed first; end once the echo is out
   bool is_server : 1 = false;          // presented the API key: acts as the server
   bool announced : 1 = false;          // its status 1 event went out (events room)
-  bool published : 1 = false;          // published since its last receive (backpressure)
-  bool paused : 1 = false;             // reading stopped while subscribers are behind
-  bool http_close : 1 = false;         // HTTP API: close once the pending responses are out
-  bool http_served : 1 = false;        // HTTP API: answered a request (keep-alive from then on)
-  bool websocket : 1 = false;          // upgraded: counts against max_connections_per_shard
+  // 2- and 1-byte fields.
+  uint16_t in_flight_nodes = 0;  // queue entries covered by the send in flight
+  ConnState state = ConnState::kHandshake;
+  bool published : 1 = false;    // published since its last receive (backpressure)
+  bool paused : 1 = false;       // reading stopped while subscribers are behind
+  bool http_close : 1 = false;   // HTTP API: close once the pending responses are out
+  bool http_served : 1 = false;  // HTTP API: answered a request (keep-alive from then on)
+  bool websocket : 1 = false;    // upgraded: counts against max_connections_per_shard
 };
 
 }  // namespace ringcast::shard

@@ -10,6 +10,9 @@
 
 namespace ringcast::shard {
 
+// Connection::presence_asks counts up to the bound.
+static_assert(LocalRooms::kMaxPresenceInFlight < (1u << Connection::kPresenceAskBits));
+
 LocalRooms::LocalRooms(BusPort* port, Sessions* sessions, const Access& access,
                        const Namespaces& namespaces, const ServerOptions& options,
                        ShardStats* stats)
@@ -165,9 +168,8 @@ void LocalRooms::LeaveAll(Connection& c) {
 void LocalRooms::Unsubscribe(Connection& c, uint32_t sub_index) {
   LocalRoom* room = c.subs[sub_index].room;
   if (access_.TracksPresence(room->name)) SendPresenceDelta(c, room->name, -1);
-  bool empty = index_.Remove(&c.subs, sub_index, [&](uint32_t other) -> std::vector<SubRef>& {
-    return sessions_->At(other).subs;
-  });
+  bool empty = index_.Remove(&c.subs, sub_index,
+                             [&](uint32_t other) -> SubRefs& { return sessions_->At(other).subs; });
   // A user's own connections count at the owner; a server's sub to '@u' does not.
   bool personal = room->name.front() == '@' && !c.is_server;
   if (personal && empty) {

@@ -14,7 +14,13 @@ void Sessions::OnTimer(uint64_t key) {
   Connection& c = conns_.At(slot);
   switch (TimerKindOf(key)) {
     case TimerKind::kHandshake:
-      if (c.state == ConnState::kHandshake) OnHandshakeTimer(c, slot);
+      if (c.state == ConnState::kHandshake) {
+        OnHandshakeTimer(c, slot);
+      } else if (c.state == ConnState::kOpen && handshake_timer_checks_keepalive_) {
+        // Opened since: this timer stands for the first keepalive check,
+        // which re-arms as kKeepalive.
+        OnKeepalive(c, slot);
+      }
       return;
     case TimerKind::kCloseDeadline:
       if (c.state != ConnState::kOpen) Terminate(c, slot);

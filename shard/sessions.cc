@@ -47,7 +47,9 @@ Sessions::Sessions(unsigned shard_id, const ServerOptions& options, std::string 
       front_(this, events, access, options, stats),
       backpressure_(this, io, options.max_queued_bytes),
       reader_(options.max_message_bytes),
-      keepalive_(options.ping_interval_ms, options.idle_timeout_ms) {
+      keepalive_(options.ping_interval_ms, options.idle_timeout_ms),
+      handshake_timer_checks_keepalive_(keepalive_.NextCheck(0) &&
+                                        options.handshake_timeout_ms <= *keepalive_.NextCheck(0)) {
   // Slots, HTTP reserve included, fit a timer key.
   RC_CHECK(uint64_t{max_websockets_} + options.http_reserve_per_shard < kMaxTimerSlots);
 }
@@ -228,7 +230,7 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
         std::clamp<int64_t>(*identity.expires_unix_s, 1, std::numeric_limits<uint32_t>::max()));
     ArmTokenTimer(c, h);
   }
-  ArmKeepalive(slot, keepalive_.NextCheck(0));
+  if (!handshake_timer_checks_keepalive_) ArmKeepalive(slot, keepalive_.NextCheck(0));
   scratch_.clear();
   proto::WriteWelcome(&scratch_, SidOf(slot), c.user, node_id_);
   Enqueue(c, slot, BuildText(scratch_));

@@ -17,13 +17,12 @@ LocalRoom* SubscriptionIndex::FindOrCreate(std::string_view room, bool* created)
   return &it->second;
 }
 
-void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs,
-                            bool presence) {
+void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, SubRefs* subs, bool presence) {
   room->subs.push_back(Subscriber{slot, static_cast<uint32_t>(subs->size()), presence});
   subs->push_back(SubRef{room, static_cast<uint32_t>(room->subs.size() - 1)});
 }
 
-int SubscriptionIndex::IndexOf(const std::vector<SubRef>& subs, const LocalRoom* room) {
+int SubscriptionIndex::IndexOf(const SubRefs& subs, const LocalRoom* room) {
   for (size_t i = 0; i < subs.size(); ++i) {
     if (subs[i].room == room) return static_cast<int>(i);
   }

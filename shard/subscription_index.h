@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/boxed_string.h"
+#include "core/compact_vector.h"
 #include "core/hash.h"
 #include "core/slab.h"
 
@@ -29,6 +30,10 @@ struct SubRef {
   LocalRoom* room;
   uint32_t index;  // position in room->subs
 };
+
+// A connection's reverse list: its first entry, usually its personal room,
+// is inline (no heap block for an idle connection).
+using SubRefs = core::CompactVector<SubRef>;
 
 struct Subscriber {
   uint32_t slot;       // connection slot
@@ -54,8 +59,8 @@ struct RoomWaiters {
 // mimalloc's 80-byte class: every user's personal room is one of these on
 // each shard where the user is connected.
 struct LocalRoom {
-  std::string_view name;  // the map key
-  std::vector<Subscriber> subs;
+  std::string_view name;                 // the map key
+  core::CompactVector<Subscriber> subs;  // one inline: a personal room has one
   std::unique_ptr<RoomWaiters> waiters;  // only while someone waits for the owner
   uint32_t join_epoch = 0;               // matches acks to the join that asked for them
   bool joined = false;
@@ -98,15 +103,15 @@ class SubscriptionIndex {
   // Creates the local room if needed; *created tells whether it is new.
   LocalRoom* FindOrCreate(std::string_view room, bool* created);
   // Adds a subscriber; `subs` is that connection's reverse list.
-  void Add(LocalRoom* room, uint32_t slot, std::vector<SubRef>* subs, bool presence = false);
+  void Add(LocalRoom* room, uint32_t slot, SubRefs* subs, bool presence = false);
   // Removes entry i of a connection's reverse list; subs_of(slot) returns the
   // reverse list of another connection whose position moved. Returns true
   // when the room has no subscribers and no pending joins left: the caller
   // then tells the owner and calls Erase().
   template <class SubsOf>
-  bool Remove(std::vector<SubRef>* subs, uint32_t i, SubsOf&& subs_of);
+  bool Remove(SubRefs* subs, uint32_t i, SubsOf&& subs_of);
   // The SubRef index of `room` in a connection's list, or -1.
-  static int IndexOf(const std::vector<SubRef>& subs, const LocalRoom* room);
+  static int IndexOf(const SubRefs& subs, const LocalRoom* room);
   void Erase(LocalRoom* room);
 
   size_t local_rooms() const { return local_.size(); }
@@ -117,7 +122,7 @@ class SubscriptionIndex {
 };
 
 template <class SubsOf>
-bool SubscriptionIndex::Remove(std::vector<SubRef>* subs, uint32_t i, SubsOf&& subs_of) {
+bool SubscriptionIndex::Remove(SubRefs* subs, uint32_t i, SubsOf&& subs_of) {
   SubRef ref = (*subs)[i];
   LocalRoom* room = ref.room;
   // Swap-remove from the room, fixing the moved subscriber's back-reference.
@@ -125,7 +130,7 @@ bool SubscriptionIndex::Remove(std::vector<SubRef>* subs, uint32_t i, SubsOf&& s
   room->subs[ref.index] = moved;
   room->subs.pop_back();
   if (ref.index < room->subs.size()) {
-    std::vector<SubRef>& moved_subs = subs_of(moved.slot);
+    SubRefs& moved_subs = subs_of(moved.slot);
     moved_subs[moved.sub_index].index = ref.index;
   }
   // Swap-remove from the connection's list, fixing the moved room entry.

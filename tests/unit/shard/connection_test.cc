@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "core/slab.h"
+#include "shard/local_rooms.h"
 #include "shard/subscription_index.h"
 
 namespace ringcast::shard {
@@ -13,10 +16,28 @@ namespace {
 // docs/design.md (Memory per idle connection); a field that grows them must
 // pay for itself, and the figures there and in bench/README.md change with it.
 TEST(ConnectionTest, SlotStaysWithinItsBudget) {
-  EXPECT_LE(sizeof(Connection), 192u);
+  EXPECT_LE(sizeof(Connection), 176u);
   EXPECT_EQ(sizeof(net::WsReadState), 2 * sizeof(void*));  // no opcode byte and its padding
   EXPECT_EQ(sizeof(core::BoxedString), sizeof(void*));     // the user id's inline part
   EXPECT_EQ(sizeof(OutQueue), 32u);
+  EXPECT_EQ(sizeof(SubRefs), 24u);  // as a std::vector, with its first entry inside
+}
+
+// The counters squeezed into bit-fields hold their largest values: every
+// history join of a connection at limits.max_subscriptions_per_connection's
+// bound (2^20, plus the personal room), and LocalRooms' presence bound.
+TEST(ConnectionTest, CountersHoldTheirBounds) {
+  Connection c;
+  c.history_joins = (1u << 20) + 1;
+  c.presence_asks = LocalRooms::kMaxPresenceInFlight;
+  c.announced = true;
+  EXPECT_EQ(c.history_joins, (1u << 20) + 1);
+  EXPECT_EQ(c.presence_asks, LocalRooms::kMaxPresenceInFlight);
+  --c.history_joins;
+  --c.presence_asks;
+  EXPECT_EQ(c.history_joins, 1u << 20);
+  EXPECT_EQ(c.presence_asks, LocalRooms::kMaxPresenceInFlight - 1);
+  EXPECT_TRUE(c.announced);  // its neighbour in the same word
 }
 
 // A user's personal room is a LocalRoom on each shard it is connected to: the
@@ -24,6 +45,30 @@ TEST(ConnectionTest, SlotStaysWithinItsBudget) {
 // libstdc++ caches no hash in it) fits mimalloc's 80-byte class.
 TEST(ConnectionTest, PersonalRoomNodeStaysWithin80Bytes) {
   EXPECT_LE(sizeof(void*) + sizeof(core::BoxedString) + sizeof(LocalRoom), 80u);
+}
+
+// An idle user's one subscription, its personal room, takes no heap block on
+// either side: the connection's first SubRef and the room's first Subscriber
+// are inline; the second of each moves to the heap.
+TEST(ConnectionTest, PersonalRoomSubscriptionIsInlineOnBothSides) {
+  SubscriptionIndex index;
+  std::vector<Connection> conns(2);
+  bool created = false;
+  LocalRoom* room = index.FindOrCreate("@anon-n-0-1", &created);
+  index.Add(room, 0, &conns[0].subs);
+  EXPECT_FALSE(conns[0].subs.on_heap());
+  EXPECT_FALSE(room->subs.on_heap());
+  EXPECT_EQ(sizeof(room->subs), 24u);
+  index.Add(room, 1, &conns[1].subs);
+  EXPECT_TRUE(room->subs.on_heap());
+  EXPECT_EQ(room->subs.size(), 2u);
+  auto subs_of = [&](uint32_t slot) -> SubRefs& { return conns[slot].subs; };
+  EXPECT_FALSE(index.Remove(&conns[0].subs, 0, subs_of));
+  EXPECT_EQ(room->subs[0].slot, 1u);  // moved into the freed place, back-reference fixed
+  EXPECT_EQ(conns[1].subs[0].index, 0u);
+  EXPECT_TRUE(index.Remove(&conns[1].subs, 0, subs_of));
+  index.Erase(room);
+  EXPECT_EQ(index.local_rooms(), 0u);
 }
 
 // A default-constructed (and so a freshly accepted) connection owns no heap
@@ -38,7 +83,8 @@ TEST(ConnectionTest, NewConnectionOwnsNothingOnTheHeap) {
   EXPECT_EQ(c.grants, nullptr);
   EXPECT_EQ(c.deferred, nullptr);
   EXPECT_TRUE(c.user.empty());
-  EXPECT_EQ(c.subs.capacity(), 0u);
+  EXPECT_TRUE(c.subs.empty());
+  EXPECT_FALSE(c.subs.on_heap());
 }
 
 }  // namespace

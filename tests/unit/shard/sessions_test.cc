@@ -677,6 +677,52 @@ TEST(SessionsKeepaliveTest, SilentConnectionIsPingedThenClosedIdle) {
   EXPECT_EQ(h.stats().idle_closes.load(), 1u);
 }
 
+// When handshake_timeout_ms is no longer than the first keepalive check, the
+// handshake timer still pending at the open runs that check: an open idle
+// connection has one timer entry, not two, and is pinged and closed exactly
+// as above (the ping at +100 ms, again at +200, the close at +300).
+TEST(SessionsKeepaliveTest, HandshakeTimerRunsTheFirstCheckWhenItIsDueFirst) {
+  for (uint32_t handshake_ms : {40u, 100u}) {
+    SCOPED_TRACE(handshake_ms);
+    ServerOptions o = KeepaliveOptions(100, 300);
+    o.handshake_timeout_ms = handshake_ms;
+    Harness h(o);
+    uint32_t slot = h.OpenSession(7);
+    EXPECT_EQ(h.timers().size(), 1u) << "the handshake timer only";
+    Peer peer{h, slot, 7};
+    peer.Run(90);
+    EXPECT_EQ(peer.pings(), 0u);
+    EXPECT_EQ(h.timers().size(), 1u) << "the first check re-armed as the keepalive timer";
+    peer.Run(10);  // +100
+    EXPECT_EQ(peer.pings(), 1u);
+    peer.Run(100);  // +200
+    EXPECT_EQ(peer.pings(), 2u);
+    peer.Run(90);  // +290
+    EXPECT_EQ(peer.pings(), 2u);
+    EXPECT_FALSE(peer.close());
+    peer.Run(10);  // +300
+    ASSERT_TRUE(peer.close());
+    EXPECT_EQ(peer.close()->close_reason(), "idle timeout");
+  }
+}
+
+// A handshake timeout longer than the first check: the open arms its own
+// keepalive timer beside the pending handshake timer, which then does nothing.
+TEST(SessionsKeepaliveTest, LongerHandshakeTimeoutLeavesKeepaliveToItsOwnTimer) {
+  ServerOptions o = KeepaliveOptions(100, 300);
+  o.handshake_timeout_ms = 150;
+  Harness h(o);
+  uint32_t slot = h.OpenSession(7);
+  EXPECT_EQ(h.timers().size(), 2u);
+  Peer peer{h, slot, 7};
+  peer.Run(200);  // the handshake timer fired at +150 without a check of its own
+  EXPECT_EQ(peer.pings(), 2u);
+  EXPECT_EQ(h.timers().size(), 1u);
+  peer.Run(100);  // +300
+  ASSERT_TRUE(peer.close());
+  EXPECT_EQ(peer.close()->close_reason(), "idle timeout");
+}
+
 TEST(SessionsKeepaliveTest, APongResetsTheIdleClock) {
   Harness h(KeepaliveOptions(100, 300));
   uint32_t slot = h.OpenSession(7);
