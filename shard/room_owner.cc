@@ -207,7 +207,18 @@ void RoomOwner::OnHistoryRead(unsigned to, bus::JoinAck ack, const HistoryRead* 
     c->epoch = read->epoch;
     c->delivered = read->seq;
   }
-  if (c->delivered >= read->seq) {
+  if (c->delivered > read->seq) {
+    // The live stream overtook the read (the two come on different Redis
+    // connections): the replay would miss (read->seq, delivered]. Read
+    // again: that read sees at least what this node has delivered by now.
+    req->replay.clear();
+    HistorySettings settings = ClusterHistoryOf(req->room);
+    if (!cluster_->HoldJoinAck(req->room, to, ack, &settings)) {
+      OnHistoryRead(to, std::move(ack), nullptr);
+    }
+    return;
+  }
+  if (c->delivered == read->seq) {
     port_->Post(to, std::move(ack));
     return;
   }
