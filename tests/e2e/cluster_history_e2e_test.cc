@@ -5,6 +5,7 @@
 // kill what they started.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -13,6 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "shard/cluster_envelope.h"
+#include "shard/cluster_keys.h"
+#include "shard/cluster_partitions.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
@@ -235,6 +239,55 @@ TEST(ClusterHistoryE2eTest, AClientMovesToAnotherNodeAndRecoversWhilePublishingG
   for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], last + 1 + i);
   std::vector<uint64_t> seqs = ReadPubOks(*pub, next_id);
   for (uint64_t i = 1; i <= next_id; ++i) EXPECT_EQ(seqs[i], i);
+}
+
+// A seq that skips past the last one a node delivered (here a publication
+// put on the room's channel by hand, as a lost message would look) makes the
+// node tell its subscribers `gap` before delivering it; a seq it delivered
+// already is dropped.
+TEST(ClusterHistoryE2eTest, ASeqJumpSendsGapAndARepeatIsDropped) {
+  RedisProcess redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  TempConfig config;
+  auto nodes = StartNodes(redis, config, 1);
+  auto client = Connect(*nodes[0], "watcher", 1);
+  client->SendText(R"({"op":"sub","room":"h:jump","id":1})");
+  auto ok = client->ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(ok && JsonString(*ok, "op") == "ok") << ok.value_or("nothing");
+  client->SendText(PubCommand("h:jump", "1", 2));
+  std::vector<std::string> got;
+  for (int i = 0; i < 2; ++i) got.push_back(client->ReadMessage(kReadTimeoutMs).value_or(""));
+  std::sort(got.begin(), got.end());  // the echo and the ok, in either order
+  ASSERT_EQ(JsonString(got[0], "op"), "msg") << got[0];
+  ASSERT_EQ(JsonUint(got[0], "seq"), 1u);
+  const std::string epoch = JsonString(*ok, "epoch");
+
+  shard::ClusterPartitions partitions;
+  shard::ClusterKeys keys(&partitions);
+  RedisSync sync(redis.port());
+  ASSERT_TRUE(sync.connected());
+  auto inject = [&](uint64_t seq, const std::string& data) {
+    shard::ClusterEnvelope e;
+    e.node = "elsewhere";
+    e.room = "h:jump";
+    e.from = "ghost";
+    e.seq = seq;
+    e.epoch = epoch;
+    e.data = data;
+    std::string payload;
+    e.Encode(&payload);
+    return sync.Text({"PUBLISH", keys.RoomChannel("h:jump"), payload});
+  };
+  ASSERT_EQ(inject(1, "\"again\""), "1");  // delivered already: dropped
+  ASSERT_EQ(inject(4, "\"four\""), "1");   // 2 and 3 never came
+  auto gap = client->ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(JsonString(*gap, "op"), "gap") << *gap;
+  EXPECT_EQ(JsonString(*gap, "room"), "h:jump");
+  auto four = client->ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(four);
+  EXPECT_EQ(JsonUint(*four, "seq"), 4u) << *four;
+  EXPECT_EQ(JsonField(*four, "data"), "\"four\"");
 }
 
 // Redis SIGKILLed: a publication to a history room is refused (no seq can be
