@@ -24,6 +24,27 @@ std::string_view Str(const redisReply* r) {
   return std::string_view(r->str, r->len);
 }
 
+// The parts of e's encoding (its seq and epoch left empty) with the seq and
+// the length-prefixed epoch as slots the publish script fills in.
+std::vector<MessagePart> EnvelopeParts(const ClusterEnvelope& e) {
+  std::string encoded;
+  e.Encode(&encoded);
+  // The header line ends "<seq> <flags>\n" with seq "0" and one flag digit.
+  size_t nl = encoded.find('\n');
+  RC_CHECK(nl != std::string::npos && nl >= 4 && encoded.compare(nl - 4, 3, " 0 ") == 0);
+  auto prefixed = [](const std::string& s) {
+    return std::to_string(s.size()).size() + 1 + s.size();
+  };
+  size_t epoch_at = nl + 1 + prefixed(e.room) + prefixed(e.from) + prefixed(e.rid);
+  RC_CHECK(encoded.compare(epoch_at, 2, "0:") == 0);
+  using K = MessagePart::Kind;
+  return {{K::kText, encoded.substr(0, nl - 3)},
+          {K::kSeq, ""},
+          {K::kText, encoded.substr(nl - 2, epoch_at - (nl - 2))},
+          {K::kEpochPrefixed, ""},
+          {K::kText, encoded.substr(epoch_at + 2)}};
+}
+
 }  // namespace
 
 Backplane::Backplane(unsigned shard_id, const ServerOptions& options,
@@ -134,7 +155,7 @@ void Backplane::SetInterest(std::string_view room, bool interested) {
     // Still subscribed until the round's UNSUBSCRIBE goes out (FlushSubscriptions);
     // interest back within the round keeps the subscription as it is.
     sub.lost = false;
-    ReleaseHeld(sub);  // their rooms are gone again; the local side sorts it out
+    ReleaseHeld(sub, false);  // their rooms are gone again; the local side sorts it out
     ReleaseAnnounces(it->first, sub, true);
   } else if (!instances_[InstanceOf(room)].subscriber->IsUp()) {
     sub.lost = true;  // subscribed while down: gap once Redis has it
@@ -148,12 +169,43 @@ void Backplane::MarkDirty(const std::string& room, RoomSub& sub) {
   dirty_.push_back(room);
 }
 
-bool Backplane::HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack) {
+bool Backplane::HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack,
+                            const HistorySettings* history) {
   auto it = subs_.find(room);
-  if (it == subs_.end() || !it->second.wanted || it->second.confirmed) return false;
+  if (history != nullptr && !instances_[InstanceOf(room)].Up()) return false;
+  if (it == subs_.end() || !it->second.wanted || it->second.confirmed) {
+    return history != nullptr && StartRead(room, to, ack, *history);
+  }
   if (!instances_[InstanceOf(room)].subscriber->IsUp()) return false;  // degraded: no wait
-  it->second.held.emplace_back(to, std::move(ack));
+  HeldAck held{to, std::move(ack), std::nullopt};
+  if (history != nullptr) held.history = *history;
+  it->second.held.push_back(std::move(held));
   return true;
+}
+
+bool Backplane::StartRead(std::string_view room, unsigned to, bus::JoinAck& ack,
+                          const HistorySettings& history) {
+  size_t inst = InstanceOf(room);
+  if (!instances_[inst].Up()) return false;
+  const JoinRequest& req = *ack.req;
+  std::optional<Since> since;
+  if (req.since_seq) since = Since{*req.since_seq, req.since_epoch};
+  Reading r{to,
+            {},
+            history_.Read(keys_.Room(room), history, ClusterHistory::NewEpoch(random_.Next64()),
+                          now_ms_, since)};
+  uint64_t tag = MakeTag(static_cast<uint8_t>(TagKind::kRead), ++next_tag_);
+  if (!SendScript(inst, r.argv, tag)) return false;
+  r.ack = std::move(ack);
+  reading_.emplace(tag, std::move(r));
+  return true;
+}
+
+bool Backplane::SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag) {
+  argv_.assign(argv.begin(), argv.end());
+  if (instances_[instance].commands->Command(argv_, tag)) return true;
+  Bump(stats_->redis_errors);
+  return false;
 }
 
 void Backplane::ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up) {
@@ -171,10 +223,18 @@ void Backplane::ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up) {
   }
 }
 
-void Backplane::ReleaseHeld(RoomSub& sub) {
-  std::vector<std::pair<unsigned, bus::JoinAck>> held;
+void Backplane::ReleaseHeld(RoomSub& sub, bool confirmed) {
+  std::vector<HeldAck> held;
   held.swap(sub.held);
-  for (auto& [to, ack] : held) port_->Post(to, std::move(ack));
+  for (HeldAck& h : held) {
+    if (!h.history) {
+      port_->Post(h.to, std::move(h.ack));
+      continue;
+    }
+    std::string room = h.ack.req->room;
+    if (confirmed && StartRead(room, h.to, h.ack, *h.history)) continue;
+    parts_->owner().OnHistoryRead(h.to, std::move(h.ack), nullptr);
+  }
 }
 
 void Backplane::FlushSubscriptions() {
@@ -234,9 +294,12 @@ void Backplane::MaybeErase(SubMap::iterator it) {
 
 // Publishing.
 
-PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req) {
+PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req, const HistorySettings* history) {
   size_t inst = InstanceOf(req->room);
-  if (!instances_[inst].Up()) return PublishResult::kLocal;
+  if (!instances_[inst].Up()) {
+    // A seq is Redis's to assign: without it, no publication to a history room.
+    return history != nullptr ? PublishResult::kUnavailable : PublishResult::kLocal;
+  }
   ClusterEnvelope e;
   e.kind = !req->rid.empty() ? ClusterEnvelope::Kind::kReq
            : req->direct     ? ClusterEnvelope::Kind::kDirect
@@ -248,17 +311,30 @@ PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req) {
   e.room = req->room;
   e.from = req->from;
   e.rid = req->rid;
-  e.data = std::move(req->data);
-  e.Encode(&scratch_);
   uint64_t tag = MakeTag(static_cast<uint8_t>(TagKind::kPublish), ++next_tag_);
   std::string channel = keys_.RoomChannel(req->room);
+  if (history != nullptr) {
+    Publishing p;
+    e.data = req->data;  // the stream keeps its own copy, in the `msg` envelope
+    std::vector<MessagePart> parts = EnvelopeParts(e);  // seq and epoch: the script's
+    p.argv = history_.Publish(keys_.Room(req->room), *history,
+                              ClusterHistory::NewEpoch(random_.Next64()), now_ms_, false,
+                              SplitMsgAtSeq(req->room, req->from, req->data), parts);
+    if (!SendScript(inst, p.argv, tag)) return PublishResult::kUnavailable;
+    Bump(stats_->redis_publishes);
+    p.req = std::move(req);
+    publishing_.emplace(tag, std::move(p));
+    return PublishResult::kSent;
+  }
+  e.data = std::move(req->data);
+  e.Encode(&scratch_);
   if (!instances_[inst].commands->Command({"PUBLISH", channel, scratch_}, tag)) {
     req->data = std::move(e.data);
     Bump(stats_->redis_errors);
     return PublishResult::kUnavailable;
   }
   Bump(stats_->redis_publishes);
-  publishing_.emplace(tag, std::move(req));
+  publishing_.emplace(tag, Publishing{std::move(req), {}});
   return PublishResult::kSent;
 }
 
@@ -348,16 +424,49 @@ void Backplane::ProbeLag(uint64_t now_ms) {
 
 void Backplane::OnRedisReply(uint32_t, uint64_t tag, const redisReply* reply) {
   bool failed = reply == nullptr || reply->type == REDIS_REPLY_ERROR;
-  if (failed) Bump(stats_->redis_errors);
-  if (TagKindOf(tag) != static_cast<uint8_t>(TagKind::kPublish)) return;
+  if (failed && !RedisScript::IsNoScript(reply)) Bump(stats_->redis_errors);
+  if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kPublish)) OnPublishReply(tag, reply, failed);
+  if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kRead)) OnReadReply(tag, reply, failed);
+}
+
+void Backplane::OnPublishReply(uint64_t tag, const redisReply* reply, bool failed) {
   auto it = publishing_.find(tag);
   RC_CHECK(it != publishing_.end());
-  std::unique_ptr<PubRequest> req = std::move(it->second);
+  Publishing& p = it->second;
+  if (!p.argv.empty() && RedisScript::IsNoScript(reply)) {
+    // Redis forgot the script: the same call as EVAL, same tag.
+    history_.publish_script().ToEval(&p.argv);
+    if (SendScript(InstanceOf(p.req->room), p.argv, tag)) return;
+  }
+  std::unique_ptr<PubRequest> req = std::move(p.req);
+  const bool history = !p.argv.empty();
   publishing_.erase(it);
+  if (history) {
+    std::optional<PublishedSeq> r = failed ? std::nullopt : ClusterHistory::ParsePublish(reply);
+    if (!failed && !r) Bump(stats_->redis_errors);
+    parts_->owner().AnswerCluster(*req, r ? Outcome::kAccepted : Outcome::kUnavailable, 0,
+                                  r ? std::optional<uint64_t>(r->seq) : std::nullopt);
+    return;
+  }
   uint64_t reached = !failed && reply->type == REDIS_REPLY_INTEGER && reply->integer > 0
                          ? static_cast<uint64_t>(reply->integer)
                          : 0;
   parts_->owner().AnswerCluster(*req, failed ? Outcome::kUnavailable : Outcome::kAccepted, reached);
+}
+
+void Backplane::OnReadReply(uint64_t tag, const redisReply* reply, bool failed) {
+  auto it = reading_.find(tag);
+  RC_CHECK(it != reading_.end());
+  Reading& r = it->second;
+  if (RedisScript::IsNoScript(reply)) {
+    history_.read_script().ToEval(&r.argv);
+    if (SendScript(InstanceOf(r.ack.req->room), r.argv, tag)) return;
+  }
+  Reading done = std::move(r);
+  reading_.erase(it);
+  std::optional<HistoryRead> read = failed ? std::nullopt : ClusterHistory::ParseRead(reply);
+  if (!failed && !read) Bump(stats_->redis_errors);
+  parts_->owner().OnHistoryRead(done.to, std::move(done.ack), read ? &*read : nullptr);
 }
 
 void Backplane::OnRedisPush(uint32_t, const redisReply& push) {
@@ -388,7 +497,7 @@ void Backplane::OnSubscribed(std::string_view channel) {
   if (sub.in_flight > 0) --sub.in_flight;
   if (sub.in_flight > 0 || !sub.wanted || !sub.sent) return;
   sub.confirmed = true;
-  ReleaseHeld(sub);
+  ReleaseHeld(sub, true);
   ReleaseAnnounces(it->first, sub, true);
   if (sub.lost) {
     sub.lost = false;
@@ -458,7 +567,16 @@ void Backplane::OnNodeMessage(const ClusterEnvelope& e) {
 
 void Backplane::OnRedisUp(uint32_t index) {
   UpdateGauges();
-  if (!IsSubscriber(index)) return;
+  if (!IsSubscriber(index)) {
+    // Ahead of any EVALSHA on this connection: none of them meets NOSCRIPT
+    // and comes back out of order.
+    for (const RedisScript* script : {&history_.publish_script(), &history_.read_script()}) {
+      std::vector<std::string> load = script->Load();
+      (void)SendScript(InstanceOfConn(index), load,
+                       MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0));
+    }
+    return;
+  }
   size_t inst = InstanceOfConn(index);
   // A new connection starts with no subscription: every wanted room again.
   for (auto& [room, sub] : subs_) {
@@ -486,7 +604,8 @@ void Backplane::OnRedisDown(uint32_t index) {
       sub.in_flight = 0;
       sub.confirmed = false;
       if (sub.wanted) sub.lost = true;
-      ReleaseHeld(sub);  // degraded: nobody waits for Redis
+      ReleaseHeld(sub, false);  // degraded: nobody waits for Redis
+      parts_->owner().OnClusterLost(it->first);
       ReleaseAnnounces(it->first, sub, false);
       if (!sub.dirty) MaybeErase(it);
     }

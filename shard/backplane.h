@@ -34,11 +34,22 @@
 // publication when the command queue is full. When the subscriber
 // connection is back, every room is subscribed again and, once confirmed,
 // its local subscribers get {"op":"gap","room":R}: they may have missed
-// publications of other nodes. Shard thread only.
+// publications of other nodes.
+//
+// Rooms with history (ClusterHistory): a publication is one EVALSHA of the
+// publish script (EVAL on NOSCRIPT; both scripts are loaded whenever the
+// command connection comes up, so pipelined calls do not reorder on a
+// NOSCRIPT), which assigns the seq, keeps the stream and PUBLISHes the
+// envelope with seq and epoch filled in; the publisher's `ok` carries the
+// seq. With Redis down such a publication is refused (`unavailable`): no
+// seq can be assigned cluster-wide. A join with a connection waits for the
+// subscription's confirmation, then the read script gives its seq, epoch and
+// replay (RoomOwner::OnHistoryRead). Shard thread only.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -46,11 +57,13 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "core/secure_random.h"
 #include "net/redis_address.h"
 #include "net/redis_conn.h"
 #include "net/uring.h"
 #include "shard/bus_port.h"
 #include "shard/cluster_envelope.h"
+#include "shard/cluster_history.h"
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
 #include "shard/cluster_port.h"
@@ -81,8 +94,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   // ClusterPort.
   const std::string& node_id() const override { return node_id_; }
   void SetInterest(std::string_view room, bool interested) override;
-  bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack) override;
-  PublishResult Publish(std::unique_ptr<PubRequest>& req) override;
+  bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack,
+                   const HistorySettings* history) override;
+  PublishResult Publish(std::unique_ptr<PubRequest>& req, const HistorySettings* history) override;
   bool Announce(std::string_view room, std::string_view json) override;
   bool SendRes(std::string_view node, const ResAnswer& answer) override;
   void SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) override;
@@ -98,6 +112,23 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   size_t InstanceOf(std::string_view room) const { return ring_.Of(room); }
 
  private:
+  // A join acknowledgement waiting for the subscription's confirmation.
+  struct HeldAck {
+    unsigned to = 0;
+    bus::JoinAck ack;
+    std::optional<HistorySettings> history;  // read the room's stream first
+  };
+  // A command whose reply answers someone, with its argv for the EVAL retry.
+  struct Publishing {
+    std::unique_ptr<PubRequest> req;
+    std::vector<std::string> argv;  // a history publication's EVALSHA, else empty
+  };
+  struct Reading {
+    unsigned to = 0;
+    bus::JoinAck ack;
+    std::vector<std::string> argv;
+  };
+
   // The node's subscription to one room's channel.
   struct RoomSub {
     std::string channel;     // ClusterKeys::RoomChannel
@@ -107,7 +138,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bool lost = false;       // publications may have been missed: gap once confirmed
     bool dirty = false;      // in dirty_
     uint32_t in_flight = 0;  // SUBSCRIBE/UNSUBSCRIBE sent, not yet confirmed
-    std::vector<std::pair<unsigned, bus::JoinAck>> held;  // acks waiting for the confirmation
+    std::vector<HeldAck> held;  // acks waiting for the confirmation
     // Presence frames waiting for the confirmation: published before it,
     // this node would not hear them itself. At most one per presence delta
     // of the room in that window.
@@ -122,7 +153,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
 
   // What a command's reply tag names: kind in the top byte.
-  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2 };
+  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3 };
 
   net::RedisConn& Conn(uint32_t index);
   bool IsSubscriber(uint32_t index) const { return index % 2 == 1; }
@@ -135,7 +166,17 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   void OnUnsubscribed(std::string_view channel);
   void OnMessage(std::string_view channel, std::string_view payload);
   void OnNodeMessage(const ClusterEnvelope& e);
-  void ReleaseHeld(RoomSub& sub);
+  // Sends the held acks on: history ones to a read once `confirmed`, or to
+  // the owner's degraded answer when Redis is down.
+  void ReleaseHeld(RoomSub& sub, bool confirmed);
+  // Reads `room`'s history for a join; false when it cannot be queued.
+  bool StartRead(std::string_view room, unsigned to, bus::JoinAck& ack,
+                 const HistorySettings& history);
+  // Queues argv (EVALSHA built by ClusterHistory) on the instance's command
+  // connection under `tag`.
+  bool SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag);
+  void OnPublishReply(uint64_t tag, const redisReply* reply, bool failed);
+  void OnReadReply(uint64_t tag, const redisReply* reply, bool failed);
   // Publishes the announces held for the confirmation (`up`), or delivers
   // them on this node only (Redis went down).
   void ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up);
@@ -158,7 +199,10 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   SubMap subs_;
   NameMap room_of_channel_;  // the channels of subs_'s rooms
   std::vector<std::string> dirty_;
-  std::unordered_map<uint64_t, std::unique_ptr<PubRequest>> publishing_;
+  std::unordered_map<uint64_t, Publishing> publishing_;
+  std::unordered_map<uint64_t, Reading> reading_;
+  const ClusterHistory history_;
+  core::SecureRandom random_;
   uint64_t next_tag_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t next_probe_ms_ = 0;

@@ -167,11 +167,11 @@ std::string RenderMessage(std::span<const MessagePart> parts, uint64_t seq,
   return out;
 }
 
-std::optional<PublishResult> ClusterHistory::ParsePublish(const redisReply* r) {
+std::optional<PublishedSeq> ClusterHistory::ParsePublish(const redisReply* r) {
   auto seq = reply::Integer(reply::At(r, 0));
   auto epoch = reply::String(reply::At(r, 1));
   if (reply::Size(r) != 2 || !seq || *seq <= 0 || !epoch) return std::nullopt;
-  return PublishResult{static_cast<uint64_t>(*seq), std::string(*epoch)};
+  return PublishedSeq{static_cast<uint64_t>(*seq), std::string(*epoch)};
 }
 
 std::vector<std::string> ClusterHistory::Read(const RoomKeys& keys, const HistorySettings& settings,

@@ -75,7 +75,7 @@ struct MessagePart {
 // What the script sends for these parts (the same rules as its Lua).
 std::string RenderMessage(std::span<const MessagePart> parts, uint64_t seq, std::string_view epoch);
 
-struct PublishResult {
+struct PublishedSeq {
   uint64_t seq = 0;
   std::string epoch;
 };
@@ -111,7 +111,7 @@ class ClusterHistory {
                                    std::string_view candidate_epoch, uint64_t now_ms, bool sharded,
                                    const MsgAroundSeq& msg,
                                    std::span<const MessagePart> message) const;
-  [[nodiscard]] static std::optional<PublishResult> ParsePublish(const redisReply* reply);
+  [[nodiscard]] static std::optional<PublishedSeq> ParsePublish(const redisReply* reply);
 
   std::vector<std::string> Read(const RoomKeys& keys, const HistorySettings& settings,
                                 std::string_view candidate_epoch, uint64_t now_ms,

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "shard/bus_message.h"
+#include "shard/cluster_history.h"
 
 namespace ringcast::shard {
 
@@ -36,11 +37,18 @@ class ClusterPort {
   // Owner shard: keeps `ack` (for shard `to`) until the node's subscription
   // to `room` is confirmed, and returns true; false (ack untouched) when it
   // may go now (confirmed, or Redis is down: degraded, no wait).
-  virtual bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack) = 0;
+  // `history` (a room with history): once confirmed, the room's stream is
+  // read (seq, epoch, replay) and the ack goes back through
+  // RoomOwner::OnHistoryRead instead; false only when Redis is down.
+  virtual bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack,
+                           const HistorySettings* history) = 0;
   // Owner shard: sends a publication (or direct message, or request) through
   // Redis and answers its origin once Redis has taken it (kSent: `req` is
-  // taken). Otherwise `req` is untouched.
-  [[nodiscard]] virtual PublishResult Publish(std::unique_ptr<PubRequest>& req) = 0;
+  // taken). Otherwise `req` is untouched. `history` (a room with history):
+  // Redis assigns the seq (ClusterHistory's publish script), so with Redis
+  // down the answer is kUnavailable, never kLocal.
+  [[nodiscard]] virtual PublishResult Publish(std::unique_ptr<PubRequest>& req,
+                                              const HistorySettings* history) = 0;
   // Owner shard: a presence join/leave frame's JSON, for every node's
   // subscribers (this one's included, from the channel). False when Redis is
   // unreachable: the caller delivers it locally.

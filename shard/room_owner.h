@@ -20,6 +20,14 @@
 // is forgotten), so the queue never holds more than the members; and a
 // presence answer lists at most PresenceLimits::listed_users users, with
 // the count of all of them.
+// Cluster mode, rooms with history: seq and epoch are Redis's
+// (ClusterHistory), so the local ring stays empty. Per such room with local
+// subscribers the owner keeps the cluster epoch and the last seq it
+// delivered (ClusterSeqState): a live publication at or below it is dropped
+// (the node delivered it already, or a new subscriber's replay holds it), a
+// jump past it or a new epoch sends {"op":"gap"}; a new subscriber's ack
+// (with its replay read from Redis up to seq S) waits until the live stream
+// has delivered S, so every later publication reaches it live, once.
 // Owner shard thread only; talks to other shards only through its BusPort.
 #pragma once
 
@@ -30,6 +38,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/boxed_string.h"
 #include "core/clock.h"
@@ -82,6 +92,14 @@ struct PresenceLimits {
   uint32_t listed_users = 1000;  // limits.max_presence_users: users in one presence answer
 };
 
+// Cluster mode: what the owner knows of a history room's cluster-wide seqs.
+struct ClusterSeqState {
+  std::string epoch;       // "" until the first read or publication
+  uint64_t delivered = 0;  // the last seq delivered to this node's subscribers
+  // Joins answered (replay up to their seq) waiting for `delivered` to reach it.
+  std::vector<std::pair<unsigned, bus::JoinAck>> waiting;
+};
+
 struct HistoryLimits {
   uint32_t idle_rooms = 65536;           // limits.max_idle_history_rooms
   uint64_t bytes = uint64_t{128} << 20;  // limits.max_history_bytes
@@ -101,7 +119,15 @@ class RoomOwner {
   void OnCluster(const ClusterEnvelope& e);
   // The answer to a publication Redis took (or failed to): `reached` is the
   // nodes it reached (PUBLISH's count), what a `send` reports.
-  void AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached);
+  // `seq`: the cluster-wide seq Redis assigned (rooms with history).
+  void AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached,
+                     std::optional<uint64_t> seq = std::nullopt);
+  // A join to a history room answered from Redis (`read`), or with Redis
+  // gone (nullptr: what this node knows, recovered:false), for shard `to`.
+  void OnHistoryRead(unsigned to, bus::JoinAck ack, const HistoryRead* read);
+  // Redis is gone for `room`: joins waiting for the live stream go now (the
+  // gap follows when it is back).
+  void OnClusterLost(std::string_view room);
   // Tells the room's local subscribers they may have missed publications.
   void SendGap(std::string_view room);
 
@@ -143,6 +169,11 @@ class RoomOwner {
   template <class F>
   void Edit(RoomHistory& h, F&& f);
   void FillJoin(JoinRequest* req, OwnedRoom& room, uint64_t now_ms);
+  HistorySettings ClusterHistoryOf(std::string_view room) const;
+  // A live publication with a cluster seq: dedupe, gap, fan-out, waiting joins.
+  void DeliverClusterSeq(const ClusterEnvelope& e);
+  // Posts the waiting joins whose seq is below `limit`.
+  void ReleaseWaiting(ClusterSeqState& c, uint64_t limit);
   core::SharedFrame* Frame(std::string_view room, std::string_view from, std::string_view data,
                            std::string_view rid, bool direct, std::optional<uint64_t> seq);
   // The local path of a publication: seq, history, fan-out to the shard mask.
@@ -175,6 +206,7 @@ class RoomOwner {
   RoomMap rooms_;
   std::list<std::string_view> idle_;  // idle history rooms' names (map keys), oldest use first
   uint64_t history_bytes_ = 0;
+  std::unordered_map<std::string, ClusterSeqState, core::StringHash, std::equal_to<>> cluster_seqs_;
   PendingLeaves leaves_;  // at most one per member
   uint64_t epochs_ = 0;
   uint64_t next_sweep_ms_ = 0;

@@ -35,14 +35,14 @@ class ClusterHistoryTest : public ::testing::Test {
     return r;
   }
 
-  PublishResult Publish(const std::string& room, const std::string& data, uint64_t now_ms = 1000,
-                        const std::string& epoch = "e-candidate") {
+  PublishedSeq Publish(const std::string& room, const std::string& data, uint64_t now_ms = 1000,
+                       const std::string& epoch = "e-candidate") {
     RedisSync::Reply r = Run(history_.Publish(keys_.Room(room), settings_, epoch, now_ms, false,
                                               SplitMsgAtSeq(room, "alice", data), kParts),
                              history_.publish_script());
     auto parsed = ClusterHistory::ParsePublish(r.get());
     EXPECT_TRUE(parsed) << (r ? std::string(r->str ? r->str : "non-string reply") : "no reply");
-    return parsed.value_or(PublishResult{});
+    return parsed.value_or(PublishedSeq{});
   }
 
   HistoryRead Read(const std::string& room, std::optional<Since> since, uint64_t now_ms = 1000,
@@ -81,11 +81,11 @@ class ClusterHistoryTest : public ::testing::Test {
 };
 
 TEST_F(ClusterHistoryTest, SeqIncrementsAndTheEpochSurvives) {
-  PublishResult first = Publish("chat:1", "1", 1000, "epoch-one");
+  PublishedSeq first = Publish("chat:1", "1", 1000, "epoch-one");
   EXPECT_EQ(first.seq, 1u);
   EXPECT_EQ(first.epoch, "epoch-one");
   // A later candidate does not replace the room's epoch.
-  PublishResult second = Publish("chat:1", "2", 1000, "epoch-two");
+  PublishedSeq second = Publish("chat:1", "2", 1000, "epoch-two");
   EXPECT_EQ(second.seq, 2u);
   EXPECT_EQ(second.epoch, "epoch-one");
   // Rooms count on their own.
@@ -107,7 +107,7 @@ TEST_F(ClusterHistoryTest, ALostMetaKeyStartsANewEpoch) {
   Publish("chat:1", "1", 1000, "old");
   Publish("chat:1", "2", 1000, "old");
   ASSERT_EQ(client_->Text({"DEL", keys_.Room("chat:1").meta}), "1");
-  PublishResult after = Publish("chat:1", "3", 1000, "new");
+  PublishedSeq after = Publish("chat:1", "3", 1000, "new");
   EXPECT_EQ(after.epoch, "new");
   EXPECT_EQ(after.seq, 1u);
   // The old stream went with the old epoch: only the new entry is there.
@@ -124,7 +124,7 @@ TEST_F(ClusterHistoryTest, AStreamThatOutlivedItsMetaStartsANewEpoch) {
   const RoomKeys k = keys_.Room("chat:1");
   ASSERT_EQ(client_->Text({"XADD", k.stream, "7-0", "t", "1", "m", "x"}), "7-0");
   ASSERT_EQ(client_->Text({"HSET", k.meta, "epoch", "kept", "seq", "2"}), "2");
-  PublishResult p = Publish("chat:1", "1", 1000, "fresh");
+  PublishedSeq p = Publish("chat:1", "1", 1000, "fresh");
   EXPECT_EQ(p.epoch, "fresh");
   EXPECT_EQ(p.seq, 1u);
   EXPECT_EQ(client_->Text({"XLEN", k.stream}), "1");
@@ -202,7 +202,7 @@ TEST_F(ClusterHistoryTest, ReadingARoomWithoutHistoryCreatesItsEpoch) {
   EXPECT_EQ(first.epoch, "made-by-read");
   EXPECT_EQ(first.seq, 0u);
   // The next publication continues that epoch, so a subscriber's `ok` stays valid.
-  PublishResult p = Publish("chat:9", "1", 1000, "other");
+  PublishedSeq p = Publish("chat:9", "1", 1000, "other");
   EXPECT_EQ(p.epoch, "made-by-read");
   EXPECT_EQ(p.seq, 1u);
   HistoryRead r = Read("chat:9", Since{0, "made-by-read"});
