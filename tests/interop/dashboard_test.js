@@ -320,6 +320,11 @@ async function main() {
     assert(!(await page.isVisible('#keybox')), 'the key box shows while the key works');
     // The server comes back on the same port with another key.
     await stopServer(children[children.length - 1]);
+    // The killed process's io_uring is torn down after it exits, by the kernel's workqueue,
+    // and its listening socket with it: on a loaded machine the port still accepted (and a
+    // new ringcast refused it, "address already in use") after the exit. Wait until it is gone.
+    await eventually(async () => ((await canConnect(port)) ? undefined : true),
+      'the killed server\'s listener closed');
     await startServer(['--api-key', API_KEY + '-new'], port);
     await page.waitForSelector('#keybox', { state: 'visible', timeout: STEP_TIMEOUT_MS });
     const status = await page.textContent('#status-text');

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/clock.h"
@@ -85,6 +86,10 @@ void Worker::OnTick(uint64_t now) {
       Publish(now);
     }
   } else if (phase_ == Phase::kDrain) {
+    // However late this tick, paced publishing ends with every message due by the window's end.
+    if (!publishing_done_ && s_.options->scenario != Scenario::kChurn) {
+      Publish(std::max(now, s_.control->measure_end_ns.load(std::memory_order_relaxed)));
+    }
     publishing_done_ = true;
   }
   counters_.publishing_done = publishing_done_ ? 1 : 0;
@@ -120,22 +125,32 @@ void Worker::RampConnections(uint64_t now) {
 void Worker::Publish(uint64_t now) {
   const uint64_t start = s_.control->publish_start_ns.load(std::memory_order_relaxed);
   const uint64_t end = s_.control->measure_end_ns.load(std::memory_order_relaxed);
-  if (now >= end) {
-    publishing_done_ = true;
-    return;
-  }
   if (now < start || publishing_done_) return;
   if (s_.options->closed_loop()) {
+    if (now >= end) {
+      publishing_done_ = true;
+      return;
+    }
     if (closed_loop_started_) return;
     closed_loop_started_ = true;
     for (uint32_t slot : senders_) {
       if (!conns_[slot].ready) continue;
-      for (uint32_t i = 0; i < s_.options->window; ++i) SendOne(conns_[slot], now);
+      for (uint32_t i = 0; i < s_.options->window; ++i) SendOne(conns_[slot], now, InWindow(now));
     }
     return;
   }
-  const double per_ns = s_.plan->RatePerSender() / 1e9;
-  const uint64_t due = static_cast<uint64_t>(static_cast<double>(now - start) * per_ns);
+  // Message k of a sender is due at start + k / rate. Whether it is measured follows from when it
+  // was due, not from when a tick came round to send it: a late tick sends a burst of due messages
+  // at once, and those due before the window must not count in it, nor those due before its end
+  // be lost. So each sender publishes exactly Due(end) - Due(warmup_end) measured messages,
+  // however the generator is scheduled.
+  const double rate = s_.plan->RatePerSender();
+  auto due_by = [&](uint64_t t) {
+    return static_cast<uint64_t>(static_cast<double>(t - start) * rate / 1e9);
+  };
+  const uint64_t due = due_by(std::min(now, end));
+  const uint64_t due_before_window =
+      due_by(std::max(start, s_.control->warmup_end_ns.load(std::memory_order_relaxed)));
   for (uint32_t slot : senders_) {
     Conn& c = conns_[slot];
     if (c.state != State::kOpen || !c.ready) {
@@ -145,9 +160,15 @@ void Worker::Publish(uint64_t now) {
     }
     while (c.sent < due) {
       ++c.sent;
-      SendOne(c, now);
+      SendOne(c, now, c.sent > due_before_window);
     }
   }
+  if (now >= end) publishing_done_ = true;
+}
+
+bool Worker::InWindow(uint64_t t) const {
+  return t >= s_.control->warmup_end_ns.load(std::memory_order_relaxed) &&
+         t < s_.control->measure_end_ns.load(std::memory_order_relaxed);
 }
 
 void Worker::RunChurn(uint64_t now) {
@@ -177,13 +198,11 @@ void Worker::RunChurn(uint64_t now) {
   }
 }
 
-void Worker::SendOne(Conn& c, uint64_t now) {
+void Worker::SendOne(Conn& c, uint64_t now, bool measured) {
   if (c.out.size() + c.sending.size() > kMaxBacklogBytes) {
     ++counters_.not_sent;
     return;
   }
-  const bool measured = now >= s_.control->warmup_end_ns.load(std::memory_order_relaxed) &&
-                        now < s_.control->measure_end_ns.load(std::memory_order_relaxed);
   // One room (its seq is the connection's), or the next of the rooms it takes turns over.
   Conn::Stream* stream = nullptr;
   if (!c.streams.empty()) {

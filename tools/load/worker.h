@@ -1,8 +1,9 @@
 // Worker: one generator thread with its own io_uring, provided-buffer ring, connections and
 // histograms. It connects its share of the plan at the ramp rate, upgrades, subscribes, then
 // follows the phases the Runner publishes in Control: publish (paced by a 1 ms io_uring timeout,
-// or closed loop), drain, stop. Receivers decode payloads, record one-way latency and check
-// per-sender sequence numbers.
+// or closed loop), drain, stop. A paced message is measured when it was due in the window, so a
+// paced run publishes exactly rate x duration measured messages however late its ticks come.
+// Receivers decode payloads, record one-way latency and check per-sender sequence numbers.
 //
 // Threads: Run() and everything it calls belong to the worker thread; the Runner only touches
 // Control (atomics), and TakeShared() / latency() (after join). Counters are copied to the shared
@@ -115,7 +116,9 @@ class Worker {
   void RampConnections(uint64_t now);
   void Publish(uint64_t now);
   void RunChurn(uint64_t now);
-  void SendOne(Conn& c, uint64_t now);
+  // Sends one message stamped `now`; `measured`: it counts in the window (paced: it was due there).
+  void SendOne(Conn& c, uint64_t now, bool measured);
+  bool InWindow(uint64_t t) const;  // warmup end <= t < measure end
   void PublishShared(bool merge_interval);
   void Teardown();
 

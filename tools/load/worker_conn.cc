@@ -318,7 +318,7 @@ void Worker::OnDelivery(Conn& c, std::string_view payload, uint64_t now) {
     if (c.inflight > 0) --c.inflight;
     if (phase_ == Phase::kPublish && !publishing_done_ &&
         now < s_.control->measure_end_ns.load(std::memory_order_relaxed)) {
-      SendOne(c, now);
+      SendOne(c, now, InWindow(now));
     }
   }
 }
