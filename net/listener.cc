@@ -77,22 +77,29 @@ std::string CheckNotServed(const std::string& host, uint16_t port) {
   std::string error;
   AddrInfo info = ResolveNumeric(host, port, &error);
   if (!info) return error;
-  int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = "cannot create socket: " + std::string(std::strerror(errno));
-  } else {
+  // A process killed a moment ago can still hold its listener: the kernel
+  // releases a dead process's io_uring (and the accept armed on it) after the
+  // exit, from a worker. A supervisor restarting at once would otherwise be
+  // told the port is taken, so "in use" must last kInUseGraceMs to count.
+  constexpr int kInUseGraceMs = 2000;
+  constexpr int kStepMs = 50;
+  for (int waited = 0;; waited += kStepMs) {
+    int fd = socket(info->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return "cannot create socket: " + std::string(std::strerror(errno));
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, info->ai_addr, info->ai_addrlen) < 0) {
-      error = errno == EADDRINUSE
-                  ? Describe(host, port) +
-                        ": address already in use (another process is "
-                        "listening there)"
-                  : "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
-    }
+    const int rc = bind(fd, info->ai_addr, info->ai_addrlen);
+    const int err = errno;
     close(fd);
+    if (rc == 0) return "";
+    if (err != EADDRINUSE) {
+      return "cannot listen on " + Describe(host, port) + ": " + std::strerror(err);
+    }
+    if (waited >= kInUseGraceMs) {
+      return Describe(host, port) + ": address already in use (another process is listening there)";
+    }
+    usleep(kStepMs * 1000);
   }
-  return error;
 }
 
 bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {

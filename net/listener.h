@@ -27,6 +27,9 @@ struct ListenResult {
 // TIME_WAIT do not count): that fails while anything listens there, our kind
 // included. Returns "" when the address is free, else one line like
 // "127.0.0.1:8080: address already in use (another process is listening there)".
+// "In use" must last 2 s to count: a process killed a moment ago can hold its
+// listener until the kernel has released its io_uring, and a supervisor that
+// restarts at once must not be refused for that.
 // The socket is closed before returning, so it never stands in the way of
 // our own listeners. Port 0 is not checked (the kernel picks a port that no
 // listener holds).
