@@ -154,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   RC_CHECK(a.sink.log() == b.sink.log());
   reader.Release(&a.state);
   reader.Release(&b.state);
-  RC_CHECK(a.state.ctx == nullptr && !a.state.message && a.state.message_opcode == 0);
+  RC_CHECK(a.state.ctx == nullptr && !a.state.InMessage());
   RC_CHECK(reader.borrowed() == 0);
   RC_CHECK(reader.pooled() <= 2);
   return 0;
