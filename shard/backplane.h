@@ -154,6 +154,15 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
 
   // What a command's reply tag names: kind in the top byte.
   enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3 };
+  static uint64_t MakeTag(uint8_t kind, uint64_t n) {
+    return (uint64_t{kind} << 56) | (n & ((uint64_t{1} << 56) - 1));
+  }
+  static uint8_t TagKindOf(uint64_t tag) { return static_cast<uint8_t>(tag >> 56); }
+  // A string or status reply's text; empty for anything else.
+  static std::string_view Str(const redisReply* r) {
+    if (r == nullptr || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)) return {};
+    return std::string_view(r->str, r->len);
+  }
 
   net::RedisConn& Conn(uint32_t index);
   bool IsSubscriber(uint32_t index) const { return index % 2 == 1; }
