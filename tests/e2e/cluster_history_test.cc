@@ -8,33 +8,15 @@
 #include <sys/time.h>
 
 #include "proto/envelope.h"
-#include "tests/support/redis_process.h"
+#include "tests/support/redis_script_test.h"
 
 namespace ringcast::shard {
 namespace {
 
-using testing::RedisProcess;
 using testing::RedisSync;
 
-class ClusterHistoryTest : public ::testing::Test {
+class ClusterHistoryTest : public testing::RedisScriptTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(redis_.Start()) << redis_.error();
-    client_ = std::make_unique<RedisSync>(redis_.port());
-    ASSERT_TRUE(client_->connected());
-  }
-
-  // EVALSHA, and EVAL on NOSCRIPT, as the backplane does.
-  RedisSync::Reply Run(std::vector<std::string> argv, const RedisScript& script) {
-    RedisSync::Reply r = client_->Command(argv);
-    if (RedisScript::IsNoScript(r.get())) {
-      ++noscript_;
-      script.ToEval(&argv);
-      r = client_->Command(argv);
-    }
-    return r;
-  }
-
   PublishedSeq Publish(const std::string& room, const std::string& data, uint64_t now_ms = 1000,
                        const std::string& epoch = "e-candidate") {
     RedisSync::Reply r = Run(history_.Publish(keys_.Room(room), settings_, epoch, now_ms, false,
@@ -71,13 +53,10 @@ class ClusterHistoryTest : public ::testing::Test {
     return out;
   }
 
-  RedisProcess redis_;
-  std::unique_ptr<RedisSync> client_;
   ClusterPartitions partitions_{16};
   ClusterKeys keys_{&partitions_};
   ClusterHistory history_;
   HistorySettings settings_{5, 0, 0};
-  int noscript_ = 0;
 };
 
 TEST_F(ClusterHistoryTest, SeqIncrementsAndTheEpochSurvives) {

@@ -7,33 +7,17 @@
 
 #include <algorithm>
 
-#include "tests/support/redis_process.h"
+#include "tests/support/redis_script_test.h"
 
 namespace ringcast::shard {
 namespace {
 
-using testing::RedisProcess;
 using testing::RedisSync;
 
 constexpr uint64_t kTtlMs = 30'000;
 
-class ClusterPresenceTest : public ::testing::Test {
+class ClusterPresenceTest : public testing::RedisScriptTest {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(redis_.Start()) << redis_.error();
-    client_ = std::make_unique<RedisSync>(redis_.port());
-    ASSERT_TRUE(client_->connected());
-  }
-
-  RedisSync::Reply Run(std::vector<std::string> argv, const RedisScript& script) {
-    RedisSync::Reply r = client_->Command(argv);
-    if (RedisScript::IsNoScript(r.get())) {
-      script.ToEval(&argv);
-      r = client_->Command(argv);
-    }
-    return r;
-  }
-
   PresenceChange Refresh(const std::string& node, uint64_t now_ms,
                          std::vector<PresenceMember> members) {
     RedisSync::Reply r =
@@ -61,8 +45,6 @@ class ClusterPresenceTest : public ::testing::Test {
     return out;
   }
 
-  RedisProcess redis_;
-  std::unique_ptr<RedisSync> client_;
   ClusterPartitions partitions_{16};
   ClusterKeys keys_{&partitions_};
   RoomKeys room_ = keys_.Room("chat:lobby");
