@@ -11,9 +11,6 @@ namespace ringcast::shard {
 
 namespace {
 constexpr uint64_t kSweepEveryMs = 1000;
-// The meta hash (epoch, seq) of a room whose entries expire outlives them by
-// at least this much: a quiet room keeps its seq run.
-constexpr uint64_t kMinMetaTtlMs = uint64_t{24} * 3600 * 1000;
 }  // namespace
 
 RoomOwner::RoomOwner(BusPort* port, const Namespaces& namespaces, uint32_t leave_delay_ms,
@@ -165,112 +162,6 @@ void RoomOwner::FillJoin(JoinRequest* req, OwnedRoom& o, uint64_t now_ms) {
   });
 }
 
-HistorySettings RoomOwner::ClusterHistoryOf(std::string_view room) const {
-  const NamespaceOptions& ns = namespaces_.Of(room);
-  HistorySettings s;
-  s.max_messages = ns.history_size;
-  s.entry_ttl_ms = uint64_t{ns.history_ttl_s} * 1000;
-  s.meta_ttl_ms = s.entry_ttl_ms == 0 ? 0 : std::max(kMinMetaTtlMs, 2 * s.entry_ttl_ms);
-  return s;
-}
-
-void RoomOwner::OnHistoryRead(unsigned to, bus::JoinAck ack, const HistoryRead* read) {
-  JoinRequest* req = ack.req.get();
-  auto room = rooms_.find(req->room);
-  ClusterSeqState* c = nullptr;
-  if (room != rooms_.end() && room->second.shard_mask != 0) c = &cluster_seqs_[req->room];
-  if (read == nullptr) {
-    // Redis is down: what this node delivered last; nothing is proven.
-    req->seq = c != nullptr ? c->delivered : 0;
-    req->epoch = c != nullptr ? c->epoch : std::string();
-    req->recovered = false;
-    port_->Post(to, std::move(ack));
-    return;
-  }
-  req->seq = read->seq;
-  req->epoch = read->epoch;
-  req->recovered = req->since_seq.has_value() && read->recovered;
-  if (req->since_seq && req->since_epoch == read->epoch) {
-    for (const HistoryEntry& entry : read->entries) {
-      if (entry.seq <= *req->since_seq || entry.seq > read->seq) continue;
-      req->replay.emplace_back(writer_->Build(wire::Opcode::kText, entry.envelope, req->room));
-    }
-  }
-  if (c == nullptr) {  // nobody subscribes any more: nothing to wait for
-    port_->Post(to, std::move(ack));
-    return;
-  }
-  if (c->epoch != read->epoch) {
-    // The first word on this room, or Redis started a new epoch: this
-    // node's subscribers of the old one cannot continue it.
-    if (!c->epoch.empty()) SendGap(req->room);
-    c->epoch = read->epoch;
-    c->delivered = read->seq;
-  }
-  if (c->delivered > read->seq) {
-    // The live stream overtook the read (the two come on different Redis
-    // connections): the replay would miss (read->seq, delivered]. Read
-    // again: that read sees at least what this node has delivered by now.
-    req->replay.clear();
-    HistorySettings settings = ClusterHistoryOf(req->room);
-    if (!cluster_->HoldJoinAck(req->room, to, ack, &settings)) {
-      OnHistoryRead(to, std::move(ack), nullptr);
-    }
-    return;
-  }
-  if (c->delivered == read->seq) {
-    port_->Post(to, std::move(ack));
-    return;
-  }
-  // Publications up to read->seq are still on their way on the channel
-  // (the subscription was confirmed before the read): the ack goes right
-  // after the last of them, so the subscriber gets each one exactly once.
-  c->waiting.emplace_back(to, std::move(ack));
-}
-
-void RoomOwner::ReleaseWaiting(ClusterSeqState& c, uint64_t limit) {
-  auto& w = c.waiting;
-  for (auto it = w.begin(); it != w.end();) {
-    if (it->second.req->seq < limit) {
-      port_->Post(it->first, std::move(it->second));
-      it = w.erase(it);
-    } else {
-      ++it;
-    }
-  }
-}
-
-void RoomOwner::OnClusterLost(std::string_view room) {
-  auto c = cluster_seqs_.find(room);
-  if (c == cluster_seqs_.end()) return;
-  ReleaseWaiting(c->second, UINT64_MAX);
-}
-
-void RoomOwner::DeliverClusterSeq(const ClusterEnvelope& e) {
-  auto it = rooms_.find(e.room);
-  if (it == rooms_.end() || it->second.shard_mask == 0) return;
-  ClusterSeqState& c = cluster_seqs_[e.room];
-  if (c.epoch != e.epoch) {
-    if (!c.epoch.empty()) {
-      ReleaseWaiting(c, UINT64_MAX);  // their replay is of the old epoch
-      SendGap(e.room);
-    }
-    c.epoch = e.epoch;
-  } else if (e.seq <= c.delivered) {
-    return;  // delivered already, or in a new subscriber's replay
-  } else if (e.seq > c.delivered + 1) {
-    ReleaseWaiting(c, e.seq);  // their replay ends before the hole
-    SendGap(e.room);
-  }
-  c.delivered = e.seq;
-  bool skip = !e.echo && e.node == cluster_->node_id() && e.shard < port_->shard_count();
-  Bump(stats_->publications);
-  FanOut(Frame(e.room, e.from, e.data, e.rid, false, e.seq), it->second.shard_mask,
-         Audience::kEveryone, skip ? Echo::kSkipPublisher : Echo::kYes,
-         static_cast<uint8_t>(e.shard), e.conn);
-  ReleaseWaiting(c, e.seq + 1);
-}
-
 void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) {
   auto it = rooms_.find(room);
   if (it == rooms_.end()) return;
@@ -339,68 +230,6 @@ std::optional<uint64_t> RoomOwner::Deliver(std::string_view room, std::string_vi
   }
   FanOut(frame, mask, Audience::kEveryone, echo, origin, publisher);
   return seq;
-}
-
-void RoomOwner::OnCluster(const ClusterEnvelope& e) {
-  using Kind = ClusterEnvelope::Kind;
-  switch (e.kind) {
-    case Kind::kPub:
-    case Kind::kDirect:
-    case Kind::kReq: {
-      if (e.kind == Kind::kPub && e.seq > 0) {
-        DeliverClusterSeq(e);  // a history room: the seq is Redis's
-        return;
-      }
-      // Only this node's own publisher is skipped; its shard and connection
-      // mean nothing on another node.
-      bool skip = !e.echo && e.node == cluster_->node_id() && e.shard < port_->shard_count();
-      uint64_t reached = 0;
-      (void)Deliver(e.room, e.from, e.data, e.rid, e.kind != Kind::kPub,
-                    skip ? Echo::kSkipPublisher : Echo::kYes, static_cast<uint8_t>(e.shard), e.conn,
-                    clock_->MonotonicMs(), &reached);
-      return;
-    }
-    case Kind::kAnnounce: {
-      auto it = rooms_.find(e.room);
-      if (it == rooms_.end() || it->second.shard_mask == 0) return;
-      FanOut(writer_->Build(wire::Opcode::kText, e.data, e.room), it->second.shard_mask,
-             Audience::kPresenceOnly, Echo::kYes, 0, {});
-      return;
-    }
-    case Kind::kDisconnect:
-      if (e.room.size() < 2 || e.room.front() != '@') return;
-      for (unsigned to = 0; to < port_->shard_count(); ++to) {
-        port_->Post(to, bus::Disconnect{std::make_unique<std::string>(e.room.substr(1))});
-      }
-      return;
-    case Kind::kRes:
-    case Kind::kResAck:
-    case Kind::kProbe:
-      return;  // node channel kinds; never on a room's channel
-  }
-}
-
-void RoomOwner::AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached,
-                              std::optional<uint64_t> seq) {
-  Answer(req, outcome, seq, reached);
-}
-
-void RoomOwner::SendGap(std::string_view room) {
-  // A personal room is nobody's subscription: its user did not ask for it
-  // and cannot recover it. Direct messages are at most once (docs/protocol.md).
-  if (room.starts_with('@')) return;
-  auto it = rooms_.find(room);
-  if (it == rooms_.end() || it->second.shard_mask == 0) return;
-  scratch_.clear();
-  proto::JsonWriter w(&scratch_);
-  w.BeginObject();
-  w.Field("op", "gap");
-  w.Field("room", room);
-  w.EndObject();
-  w.Flush();
-  Bump(stats_->redis_gaps);
-  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
-         Audience::kEveryone, Echo::kYes, 0, {});
 }
 
 core::SharedFrame* RoomOwner::Frame(std::string_view room, std::string_view from,
