@@ -32,10 +32,10 @@ bool Backplane::Send(size_t instance, std::span<const std::string_view> argv, ui
 bool Backplane::Resend(size_t instance, ClusterRouter::Sent& sent) {
   net::RedisConn& conn = *instances_[instance].commands;
   if (sent.asking) {
-    if (!conn.Command({"ASKING"}, MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0))) {
-      return false;
-    }
+    const uint64_t tag = MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0);
+    if (!conn.Command({"ASKING"}, tag)) return false;
     ClusterRouter::Sent asking;
+    asking.tag = tag;
     asking.internal = true;
     router_->Record(instance, std::move(asking));
   }

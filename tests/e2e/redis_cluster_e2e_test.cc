@@ -436,5 +436,58 @@ TEST_F(RedisClusterE2eTest, AMovedSlotDuringTrafficKeepsEveryRoomDelivering) {
   for (auto& node : nodes_) EXPECT_TRUE(node->child.running());
 }
 
+// Half a migration: the room's keys are already on the target, so its
+// history script is answered ASK, followed with ASKING on the target each
+// time (the map keeps the old owner); the sharded channel stays with the
+// source until the slot is handed over, and then subscribers recover what
+// the target published meanwhile.
+TEST_F(RedisClusterE2eTest, AskDuringAMigrationIsFollowedAndSubscribersRecover) {
+  StartNodes(1);
+  const std::string hroom = "h:ask";
+  HistoryReader reader(*nodes_[0], hroom, 1);
+  auto pub = Connect(*nodes_[0], "pub", 2);
+  for (uint64_t id = 1; id <= 3; ++id) pub->SendText(PubCommand(hroom, std::to_string(id), id));
+  EXPECT_EQ(ReadPubOks(*pub, 3), (std::vector<uint64_t>{0, 1, 2, 3}));
+  ASSERT_TRUE(reader.ReadUpTo(3));
+
+  const int slot = partitions_.slot(partitions_.Of(hroom));
+  const int from = cluster_.OwnerOf(slot);
+  const int to = (from + 1) % 3;
+  RedisSync src(cluster_.node(from).port());
+  RedisSync dst(cluster_.node(to).port());
+  const std::string s = std::to_string(slot);
+  const std::string to_id = dst.Text({"CLUSTER", "MYID"});
+  ASSERT_EQ(dst.Text({"CLUSTER", "SETSLOT", s, "IMPORTING", src.Text({"CLUSTER", "MYID"})}), "OK");
+  ASSERT_EQ(src.Text({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}), "OK");
+  const shard::RoomKeys k = keys_.Room(hroom);
+  ASSERT_EQ(src.Text({"MIGRATE", "127.0.0.1", std::to_string(cluster_.node(to).port()), "", "0",
+                      "5000", "KEYS", k.meta, k.stream}),
+            "OK");
+
+  const uint64_t before = StatsTotal(nodes_[0]->port(), "redis_redirects").value_or(0);
+  for (uint64_t id = 4; id <= 6; ++id) {
+    pub->SendText(PubCommand(hroom, std::to_string(id), id));
+    ASSERT_TRUE(NextIsOk(*pub, id));  // one at a time: each meets the ASK
+  }
+  EXPECT_GE(StatsTotal(nodes_[0]->port(), "redis_redirects").value_or(0), before + 3)
+      << "an ASK leaves the map alone, so every publication is asked again";
+  ASSERT_EQ(dst.Text({"ASKING"}), "OK");
+  EXPECT_EQ(dst.Text({"HGET", k.meta, "seq"}), "6");
+
+  // The hand-over: the target first, then the others. The source drops the
+  // node's sharded subscription; the reader is told `gap` and recovers 4..6.
+  for (int i : {to, from, 3 - to - from}) {
+    RedisSync c(cluster_.node(i).port());
+    ASSERT_EQ(c.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id}), "OK");
+  }
+  ASSERT_TRUE(reader.ReadUpTo(6));
+  EXPECT_EQ(reader.gaps(), 1u);
+  EXPECT_EQ(reader.recovered(), 1u);
+  pub->SendText(PubCommand(hroom, "7", 7));
+  ASSERT_TRUE(NextIsOk(*pub, 7));
+  ASSERT_TRUE(reader.ReadUpTo(7));
+  EXPECT_EQ(reader.seqs(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
+}
+
 }  // namespace
 }  // namespace ringcast::testing
