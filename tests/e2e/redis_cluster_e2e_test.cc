@@ -489,5 +489,56 @@ TEST_F(RedisClusterE2eTest, AskDuringAMigrationIsFollowedAndSubscribersRecover) 
   EXPECT_EQ(reader.seqs(), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6, 7}));
 }
 
+// A master SIGKILLed: its rooms are degraded (a history `pub` is refused, a
+// plain one is delivered on this node only) while the other masters' rooms
+// go on through Redis; once it is back (same port, same node file: it
+// serves its slots again) its rooms are subscribed again and say `gap`.
+TEST_F(RedisClusterE2eTest, AMasterThatGoesAwayMakesOnlyItsRoomsDegraded) {
+  StartNodes(1);
+  std::string down_room, up_room;
+  const int victim = OwnerOfRoom("plain");
+  for (int i = 0; i < 64 && (down_room.empty() || up_room.empty()); ++i) {
+    const std::string room = "h:x" + std::to_string(i);
+    (OwnerOfRoom(room) == victim ? down_room : up_room) = room;
+  }
+  ASSERT_FALSE(up_room.empty());
+  ASSERT_FALSE(down_room.empty());
+  auto sub = Connect(*nodes_[0], "sub", 1);
+  ASSERT_TRUE(Subscribe(*sub, "plain", 1));
+  auto pub = Connect(*nodes_[0], "pub", 2);
+  uint64_t id = 0;
+  auto publish = [&](const std::string& room) {
+    pub->SendText(PubCommand(room, "1", ++id));
+    return pub->ReadMessage(kReadTimeoutMs).value_or("");
+  };
+  ASSERT_EQ(JsonString(publish(down_room), "op"), "ok");
+
+  cluster_.node(victim).Kill();
+  ASSERT_TRUE(WaitUntil(
+      [&] { return Health(nodes_[0]->port()).find("redis: degraded") != std::string::npos; },
+      10000));
+  const std::string refused = publish(down_room);
+  EXPECT_EQ(JsonString(refused, "code"), "unavailable") << refused;
+  // The other masters still take their rooms' publications (until the
+  // cluster itself declares the slots lost: a 2 s node timeout here).
+  const std::string other = publish(up_room);
+  EXPECT_TRUE(JsonString(other, "op") == "ok" || JsonString(other, "code") == "unavailable")
+      << other;
+  EXPECT_TRUE(nodes_[0]->child.running());
+
+  ASSERT_TRUE(cluster_.node(victim).Start()) << cluster_.node(victim).error();
+  ASSERT_TRUE(WaitUntil([&] { return ClusterReady(nodes_[0]->port()); }, 20000))
+      << Health(nodes_[0]->port());
+  // Publications to the master's rooms are taken again once the cluster agrees.
+  ASSERT_TRUE(WaitUntil([&] { return JsonString(publish(down_room), "op") == "ok"; }, 20000));
+  auto gap = sub->ReadMessage(kReadTimeoutMs);
+  ASSERT_TRUE(gap);
+  EXPECT_EQ(JsonString(*gap, "op"), "gap") << *gap;
+  pub->SendText(PubCommand("plain", "\"after\"", ++id));
+  EXPECT_TRUE(NextIsOk(*pub, id));
+  EXPECT_TRUE(IsMsg(sub->ReadMessage(kReadTimeoutMs), "plain", "pub", "\"after\""));
+  EXPECT_TRUE(nodes_[0]->child.running());
+}
+
 }  // namespace
 }  // namespace ringcast::testing
