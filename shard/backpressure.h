@@ -39,13 +39,15 @@ class SessionIo;
 
 class Backpressure {
  public:
-  // Bus backlog marks in messages: half and a quarter of a bus ring (16384,
-  // shard/server.cc), far below the overflow bound of 65536 that refuses
-  // publications. A ring drains at up to 16384 messages a round, so at the
-  // resume mark the consumer still has thousands of deliveries in hand while
-  // the producer's next round reads the publishers again.
-  static constexpr uint64_t kBusPauseMessages = 8192;
-  static constexpr uint64_t kBusResumeMessages = 4096;
+  // Bus backlog marks in messages: twice and once a bus ring (16384,
+  // shard/server.cc), so the pause comes at half the overflow bound behind a
+  // full ring (65536, where publications are refused). The consumer drains
+  // up to a ring a round, and at the resume mark it still has a whole round
+  // in hand: its rounds, and so the frames per subscriber per sendmsg, stay
+  // as large as under an overload without pausing. Marks of 8192 and 4096
+  // halved the frames per send and cost ~15 % of deliveries/s (bench/README.md).
+  static constexpr uint64_t kBusPauseMessages = 32768;
+  static constexpr uint64_t kBusResumeMessages = 16384;
 
   Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes);
 
