@@ -27,10 +27,14 @@ uint64_t Backpressure::Pressure() const {
   return std::max(io_->PeerPressure(), sessions_->queued_total());
 }
 
+bool Backpressure::MayResume() const {
+  return Pressure() <= resume_mark_ && io_->BusBacklog() <= kBusResumeMessages;
+}
+
 void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
   c.published = false;
   if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
-  if (Pressure() <= high_mark_) return;
+  if (Pressure() <= high_mark_ && io_->BusBacklog() <= kBusPauseMessages) return;
   c.paused = true;
   if (paused_.empty()) paused_since_ms_ = sessions_->now_ms();
   paused_.push_back(slot);
@@ -40,7 +44,7 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
 
 void Backpressure::EndRound() {
   if (paused_.empty()) return;
-  if (Pressure() > resume_mark_) {
+  if (!MayResume()) {
     CutStalledConsumers();
     return;
   }

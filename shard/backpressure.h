@@ -13,6 +13,17 @@
 // far below the mark; and while publishers wait, connections whose send has
 // been stuck for kStalledMs are cut as slow consumers, so clients that stop
 // reading just under the limit cannot hold every publisher paused for good.
+//
+// The bus is held the same way: while more than kBusPauseMessages wait on the
+// bus toward one shard (a ring and the overflow behind it, Outbox::Backlog;
+// this shard's or any other's), publishers stop being read, until it is back
+// to kBusResumeMessages. A publication's work crosses the bus twice (to the
+// room's owner, then the owner's deliveries to every shard with subscribers),
+// so a backlog anywhere is one that publications add to, as with queued
+// bytes. Without it a backlogged bus met its bound (Outbox) and refused each
+// further publication with `rate_limited`, paying a parse and an error frame
+// for nothing where one shard simply paused its publishers; that refusal
+// stays, past Outbox's far higher bound, for what pausing cannot hold back.
 // API-key connections are never paused. Part of Sessions; shard thread only.
 #pragma once
 
@@ -28,15 +39,28 @@ class SessionIo;
 
 class Backpressure {
  public:
+  // Bus backlog marks in messages: twice and once a bus ring (16384,
+  // shard/server.cc), so the pause comes at half the overflow bound behind a
+  // full ring (65536, where publications are refused). The consumer drains
+  // up to a ring a round, and at the resume mark it still has a whole round
+  // in hand: its rounds, and so the frames per subscriber per sendmsg, stay
+  // as large as under an overload without pausing. Marks of 8192 and 4096
+  // halved the frames per send and cost ~15 % of deliveries/s (bench/README.md).
+  static constexpr uint64_t kBusPauseMessages = 32768;
+  static constexpr uint64_t kBusResumeMessages = 16384;
+
   Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes);
 
   // After input from a connection that published: pauses it if the queues
-  // are over the mark.
+  // or the bus are over their marks.
   void AfterPublish(Connection& c, uint32_t slot);
-  // Once a round: resumes paused publishers below the resume mark.
+  // Once a round: resumes paused publishers once both are at or below their
+  // resume marks.
   void EndRound();
   // The larger of this shard's queued bytes and the busiest other shard's.
   uint64_t Pressure() const;
+  // Whether the queues and the bus are both at or below their resume marks.
+  bool MayResume() const;
   uint64_t high_mark() const { return high_mark_; }
   uint64_t resume_mark() const { return resume_mark_; }
   size_t paused() const { return paused_.size(); }

@@ -7,7 +7,8 @@ Mesh::Mesh(unsigned shards, size_t ring_capacity)
       sleeping_(std::make_unique<Flag[]>(shards)),
       waiting_room_(std::make_unique<Flag[]>(size_t{shards} * shards)),
       ring_fds_(std::make_unique<Fd[]>(shards)),
-      pressure_(std::make_unique<Counter[]>(shards)) {
+      pressure_(std::make_unique<Counter[]>(shards)),
+      bus_backlog_(std::make_unique<Counter[]>(shards)) {
   RC_CHECK(shards >= 1 && shards <= kMaxShards);
   rings_.reserve(size_t{shards} * shards);
   for (unsigned i = 0; i < shards * shards; ++i) {

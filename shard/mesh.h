@@ -1,6 +1,7 @@
 // Mesh: the cross-shard bus's shared state. One bounded SPSC ring for each
 // ordered pair of shards, a "may be asleep" flag per shard for doorbells,
-// each shard's ring fd, and each shard's queued-bytes pressure.
+// each shard's ring fd, each shard's queued-bytes pressure and its bus
+// backlog (the longest queue of messages it has waiting toward one shard).
 //
 // A producer pushes, then (after a full fence) reads the consumer's sleeping
 // flag; a consumer sets its flag, fences, then re-checks its rings before it
@@ -9,7 +10,9 @@
 // producer keeps the message in its Outbox, and rather than spin until the
 // consumer makes room (the two may share a core), it raises a "waiting for
 // room" flag for that ring, fences, re-checks the ring and sleeps; a consumer
-// that pops from the ring fences, then takes the flag and rings the producer. Everything here is
+// that pops from the ring fences, then takes the flag and rings the producer.
+// A producer whose publishers are paused on a backlogged ring (Backpressure)
+// waits on the same flag for the ring to drain. Everything here is
 // touched by several threads; rings are SPSC (one producer shard, one consumer shard).
 #pragma once
 
@@ -55,6 +58,21 @@ class Mesh {
     return max;
   }
 
+  // Messages a shard has waiting toward its most backlogged target (in the
+  // ring and behind it, Outbox::Backlog), published once per loop round, so
+  // any shard can hold back publishers while the bus anywhere is behind.
+  void SetBusBacklog(unsigned shard, uint64_t messages) {
+    bus_backlog_[shard].value.store(messages, std::memory_order_relaxed);
+  }
+  // The most backlogged shard but `self`, as of its last round.
+  uint64_t MaxBusBacklogOfOthers(unsigned self) const {
+    uint64_t max = 0;
+    for (unsigned i = 0; i < shards_; ++i) {
+      if (i != self) max = std::max(max, bus_backlog_[i].value.load(std::memory_order_relaxed));
+    }
+    return max;
+  }
+
   // The producer of ring (from, to) waits for room in it (see above).
   void SetWaitingForRoom(unsigned from, unsigned to) {
     waiting_room_[from * shards_ + to].value.store(true, std::memory_order_seq_cst);
@@ -93,6 +111,7 @@ class Mesh {
   std::unique_ptr<Flag[]> waiting_room_;  // one per ring, indexed as rings_
   std::unique_ptr<Fd[]> ring_fds_;
   std::unique_ptr<Counter[]> pressure_;
+  std::unique_ptr<Counter[]> bus_backlog_;
 };
 
 }  // namespace ringcast::shard

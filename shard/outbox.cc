@@ -1,6 +1,8 @@
 #include "shard/outbox.h"
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 
 #include "core/check.h"
 
@@ -46,17 +48,33 @@ void Outbox::Flush() {
   }
 }
 
-bool Outbox::WaitForRoom() {
+size_t Outbox::BacklogToward(unsigned to) const {
+  return to == self_ ? 0 : mesh_->Ring(self_, to).SizeApprox() + overflow_[to].size();
+}
+
+size_t Outbox::Backlog() const {
+  size_t max = 0;
+  for (unsigned to = 0; to < overflow_.size(); ++to) max = std::max(max, BacklogToward(to));
+  return max;
+}
+
+bool Outbox::WaitForRoom(std::optional<size_t> drain_to) {
+  uint64_t flagged = 0;
   for (unsigned to = 0; to < overflow_.size(); ++to) {
-    if (!overflow_[to].empty()) mesh_->SetWaitingForRoom(self_, to);
+    if (to == self_) continue;
+    if (!overflow_[to].empty() || (drain_to && BacklogToward(to) > *drain_to)) {
+      mesh_->SetWaitingForRoom(self_, to);
+      flagged |= uint64_t{1} << to;
+    }
   }
   // Pairs with the consumer's fence between its pop and TakeWaitingForRoom:
   // either it sees the flag or this sees the room it made.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  for (unsigned to = 0; to < overflow_.size(); ++to) {
-    if (overflow_[to].empty()) continue;
+  for (; flagged != 0; flagged &= flagged - 1) {
+    auto to = static_cast<unsigned>(std::countr_zero(flagged));
     auto& ring = mesh_->Ring(self_, to);
-    if (ring.SizeApprox() < ring.capacity()) return false;
+    size_t in_ring = ring.SizeApprox();
+    if (!overflow_[to].empty() ? in_ring < ring.capacity() : in_ring <= *drain_to) return false;
   }
   return true;
 }

@@ -12,13 +12,17 @@
 // joins and leaves) follows from work already admitted or from a
 // subscriber's command, and is always queued: refusing it would lose a
 // message or leak a subscription. Admission therefore keeps the overflow
-// within the bound plus what admitted work produces. Shard thread only; the
-// destructor frees what never left.
+// within the bound plus what admitted work produces. Long before that bound,
+// Backlog() (ring and overflow toward the most backlogged target) makes
+// Backpressure stop reading publishers, so the bound and its refusals are
+// met only by work nothing can pause (API-key connections, many publishers
+// at once). Shard thread only; the destructor frees what never left.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "shard/bus_message.h"
@@ -51,11 +55,19 @@ class Outbox {
     return due;
   }
   bool HasOverflow() const { return total_ > 0; }
-  // Before sleeping with overflow: raises the "waiting for room" flag of
-  // every full ring toward a target with overflow (Mesh), then re-checks
-  // them. True when every one is still full: the shard may sleep, and the
-  // first consumer to pop rings it. False when one has room already.
-  [[nodiscard]] bool WaitForRoom();
+  // Messages waiting toward the most backlogged target: in its ring, as far
+  // as its consumer has got, and in the overflow behind it.
+  size_t Backlog() const;
+  size_t BacklogToward(unsigned to) const;
+  // Before sleeping with overflow, or with publishers paused until the bus
+  // drains to `drain_to` messages (Backpressure): raises the "waiting for
+  // room" flag (Mesh) of every ring toward a target with overflow and, with
+  // drain_to, of every ring holding more than that; then re-checks them. True
+  // when each ring with overflow is still full and each other flagged ring
+  // still holds more than drain_to: the shard may sleep, and the first
+  // consumer to pop from a flagged ring rings it. False when one has room or
+  // has drained already.
+  [[nodiscard]] bool WaitForRoom(std::optional<size_t> drain_to = std::nullopt);
   size_t overflow_total() const { return total_; }
   size_t overflow_toward(unsigned to) const { return overflow_[to].size(); }
   // Messages that had to wait for a full ring, ever.

@@ -11,9 +11,10 @@
 //
 // Bounds: a connection whose queued bytes pass limits.max_queued_bytes while
 // its last send is stuck is closed with 4000 (slow consumer). While more
-// than max(64 MiB, 4 x max_queued_bytes) wait in the queues of any shard,
-// connections that publish stop being read until that halves, so an
-// overload waits in publishers' sockets, not in our memory (Backpressure).
+// than max(64 MiB, 4 x max_queued_bytes) wait in the queues of any shard, or
+// more than 32768 messages on the bus toward any shard, connections that
+// publish stop being read until that falls back, so an overload waits in
+// publishers' sockets, not in our memory (Backpressure).
 // Keepalive pings silent connections and closes ones silent past the idle
 // timeout; handshakes and closes have deadlines. The slab holds
 // max_connections_per_shard WebSocket sessions plus http_reserve_per_shard
@@ -97,6 +98,10 @@ class SessionIo {
   virtual void Close(int fd) = 0;
   // Queued bytes of the busiest other shard, as of its last round.
   virtual uint64_t PeerPressure() const = 0;
+  // Messages waiting on the bus toward one shard: the most backlogged of
+  // this shard's targets (now) and of every other shard's (as of its last
+  // round). Backpressure holds publishers on it.
+  virtual uint64_t BusBacklog() const = 0;
 };
 
 // What a session reports up to the protocol layer.
@@ -198,6 +203,10 @@ class Sessions {
   void CloseSlowConsumer(Connection& c, uint32_t slot, std::string_view reason = "slow consumer");
   void Rearm(Connection& c, uint32_t slot);  // at the end of the round, if it needs it
   void CountPause();
+  // Publishers not being read (Backpressure), and whether they would be
+  // read again at the end of a round now.
+  size_t paused_publishers() const { return backpressure_.paused(); }
+  bool PublishersMayResume() const { return backpressure_.MayResume(); }
   void CountPausedMs(uint64_t ms);
   template <class F>
   void ForEach(F&& f) {

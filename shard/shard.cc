@@ -7,6 +7,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include "net/handshake.h"
@@ -132,6 +133,7 @@ bool Shard::Round() {
   stats_.bus_overflowed.store(outbox_.overflowed(), std::memory_order_relaxed);
   if (backplane_) backplane_->Flush();  // the round's Redis commands, one send per connection
   outbox_.Flush();
+  mesh_->SetBusBacklog(id_, outbox_.Backlog());
   RingDoorbells(outbox_.TakeDoorbells() | std::exchange(room_doorbells_, 0));
   if (!sessions_.draining()) return true;
   if (sessions_.DrainTold() && sessions_.size() == 0 && !accept_armed_) return false;
@@ -329,8 +331,18 @@ bool Shard::SleepAllowed() {
   if (mesh_->HasInbound(id_)) return false;
   // Overflow waits for a consumer to make room: spinning on its full ring
   // would only take the CPU from it when the two share a core (measured: a
-  // quarter million empty rounds a second). Sleep; the consumer rings.
-  return !outbox_.HasOverflow() || outbox_.WaitForRoom();
+  // quarter million empty rounds a second). Sleep; the consumer rings. So do
+  // paused publishers wait for a backlogged ring to drain (Backpressure): the
+  // consumer's ring wakes this shard to resume them, not the next tick.
+  bool paused = sessions_.paused_publishers() != 0;
+  if (!outbox_.HasOverflow() && !paused) return true;
+  if (!outbox_.WaitForRoom(paused ? std::optional<size_t>(Backpressure::kBusResumeMessages)
+                                  : std::nullopt)) {
+    return false;
+  }
+  // After the flags' fence: a ring that drained since this round's
+  // Backpressure::EndRound looked at it either rings this shard or is seen here.
+  return !paused || !sessions_.PublishersMayResume();
 }
 
 size_t Shard::InboundDepth() const {

@@ -25,6 +25,7 @@
 // MSG_RING, provided buffer rings).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <future>
@@ -79,6 +80,9 @@ class Shard final : public BusPort, public SessionIo {
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return mesh_->MaxPressureOfOthers(id_); }
+  uint64_t BusBacklog() const override {
+    return std::max<uint64_t>(outbox_.Backlog(), mesh_->MaxBusBacklogOfOthers(id_));
+  }
 
  private:
   struct SendBlock;

@@ -37,6 +37,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -142,6 +143,10 @@ class SimShard final : public BusPort, public SessionIo {
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return 0; }
+  // The longest bus queue between two shards (defined after Cluster): as
+  // Shard's, whose own figure is current and the others' a round old, but
+  // here every queue is seen as it is.
+  uint64_t BusBacklog() const override;
 
   // For tests.
   Sessions& sessions() { return sessions_; }
@@ -305,6 +310,14 @@ inline void SimShard::Post(unsigned to, BusMessage msg) {
   } else {
     cluster_->Queue(id_, to).push_back(std::move(msg));
   }
+}
+
+inline uint64_t SimShard::BusBacklog() const {
+  size_t max = 0;
+  for (unsigned from = 0; from < count_; ++from) {
+    for (unsigned to = 0; to < count_; ++to) max = std::max(max, cluster_->Queue(from, to).size());
+  }
+  return max;
 }
 
 // Shard::Dispatch, with the owner's own backlog check replaced by Admits().

@@ -1,6 +1,7 @@
 // Backpressure through Sessions: publishers stop being read while the queues
-// of any shard hold more than the mark, and what they sent meanwhile is
-// handled, in order, once the queues are back under three quarters of it.
+// of any shard hold more than the mark, or the bus toward any shard more
+// than its mark, and what they sent meanwhile is handled, in order, once
+// both are back at their resume marks.
 #include "shard/backpressure.h"
 
 #include <gtest/gtest.h>
@@ -67,6 +68,82 @@ TEST(BackpressureTest, PublisherIsPausedAndWhatArrivesMeanwhileWaitsInOrder) {
   h.Round([&] { h.Receive(slot, ClientText("pub 5")); });
   EXPECT_EQ(h.events().TextsOf(slot).back(), "pub 5");
   EXPECT_EQ(h.stats().publishers_paused.load(), 1u);
+}
+
+TEST(BackpressureTest, PublisherIsPausedWhileTheBusIsBackloggedAndResumesOnceItDrains) {
+  constexpr uint64_t kPause = Backpressure::kBusPauseMessages;
+  constexpr uint64_t kBusResume = Backpressure::kBusResumeMessages;
+  static_assert(kBusResume < kPause);
+  Harness h;
+  uint32_t slot = h.OpenSession(7);
+  size_t arms = h.io().arm_count[7];
+
+  // At the mark, not past it: read as usual.
+  h.io().bus_backlog = kPause;
+  h.Round([&] { h.Receive(slot, ClientText("pub 1")); });
+  EXPECT_FALSE(h.sessions().At(slot).paused);
+  EXPECT_TRUE(h.io().cancels.empty());
+
+  // Past it: the publication that got there is handled, then reading stops.
+  h.io().bus_backlog = kPause + 1;
+  h.Round([&] { h.Receive(slot, ClientText("pub 2")); });
+  EXPECT_EQ(h.events().TextsOf(slot), (Texts{"pub 1", "pub 2"}));
+  EXPECT_TRUE(h.sessions().At(slot).paused);
+  ASSERT_EQ(h.io().cancels.size(), 1u) << "the multishot receive is cancelled";
+  EXPECT_EQ(h.stats().publishers_paused.load(), 1u);
+  EXPECT_EQ(h.sessions().paused_publishers(), 1u);
+  h.Round([&] {
+    h.Receive(slot, ClientText("pub 3") + ClientText("plain 4"));
+    h.ReceiveResult(slot, -ECANCELED, /*more=*/false);
+  });
+
+  // Draining, but not yet down to the resume mark: still paused.
+  h.io().bus_backlog = kBusResume + 1;
+  h.Run(200);
+  EXPECT_EQ(h.events().TextsOf(slot), (Texts{"pub 1", "pub 2"}));
+  EXPECT_EQ(h.io().arm_count[7], arms);
+  EXPECT_TRUE(h.sessions().At(slot).paused);
+
+  // At the resume mark: what waited goes up in order, the receive is re-armed.
+  h.io().bus_backlog = kBusResume;
+  h.Round();
+  EXPECT_EQ(h.events().TextsOf(slot), (Texts{"pub 1", "pub 2", "pub 3", "plain 4"}));
+  EXPECT_FALSE(h.sessions().At(slot).paused);
+  EXPECT_EQ(h.io().arm_count[7], arms + 1);
+  EXPECT_EQ(h.sessions().paused_publishers(), 0u);
+}
+
+TEST(BackpressureTest, APausedPublisherWaitsForBothTheQueuesAndTheBus) {
+  Harness h;
+  uint32_t slot = h.OpenSession(7);
+  h.io().peer_pressure = kMark + 1;
+  h.io().bus_backlog = Backpressure::kBusPauseMessages + 1;
+  h.Round([&] { h.Receive(slot, ClientText("pub 1")); });
+  h.Round([&] { h.ReceiveResult(slot, -ECANCELED, false); });
+  ASSERT_TRUE(h.sessions().At(slot).paused);
+  h.io().peer_pressure = 0;  // the subscribers caught up; the bus did not
+  h.Run(100);
+  EXPECT_TRUE(h.sessions().At(slot).paused);
+  h.io().peer_pressure = kResume + 1;  // the bus drained; the queues grew again
+  h.io().bus_backlog = 0;
+  h.Run(100);
+  EXPECT_TRUE(h.sessions().At(slot).paused);
+  h.io().peer_pressure = kResume;
+  h.Round();
+  EXPECT_FALSE(h.sessions().At(slot).paused);
+  EXPECT_EQ(h.stats().publishers_paused.load(), 1u);
+}
+
+TEST(BackpressureTest, TheApiKeyIsNeverPausedOnTheBus) {
+  ServerOptions o = SmallOptions();
+  o.api_key = "k3y";
+  Harness h(o);
+  uint32_t server = h.OpenSession(8, UpgradeHead("/ws", "Authorization: apikey k3y\r\n"));
+  ASSERT_TRUE(h.sessions().At(server).is_server);
+  h.io().bus_backlog = 100 * Backpressure::kBusPauseMessages;
+  h.Round([&] { h.Receive(server, ClientText("pub a")); });
+  EXPECT_FALSE(h.sessions().At(server).paused);
+  EXPECT_TRUE(h.io().cancels.empty());
 }
 
 TEST(BackpressureTest, ThisShardsOwnQueuesCountToo) {

@@ -71,6 +71,18 @@ TEST(MeshTest, PressureOfOthersLeavesTheAskingShardOut) {
   EXPECT_EQ(single.MaxPressureOfOthers(0), 0u) << "one shard: nobody else";
 }
 
+TEST(MeshTest, BusBacklogOfOthersLeavesTheAskingShardOut) {
+  Mesh mesh(3, 2);
+  mesh.SetBusBacklog(0, 40);
+  mesh.SetBusBacklog(1, 9000);
+  mesh.SetBusBacklog(2, 0);
+  EXPECT_EQ(mesh.MaxBusBacklogOfOthers(0), 9000u);
+  EXPECT_EQ(mesh.MaxBusBacklogOfOthers(1), 40u);
+  EXPECT_EQ(mesh.MaxBusBacklogOfOthers(2), 9000u);
+  mesh.SetBusBacklog(1, 3);  // drained
+  EXPECT_EQ(mesh.MaxBusBacklogOfOthers(2), 40u);
+}
+
 TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {
   Mesh mesh(3, 2);
   Outbox out(&mesh, 0);
@@ -138,6 +150,55 @@ TEST(OutboxTest, WaitForRoomFlagsOnlyFullRingsWithOverflowAndTheConsumerTakesItO
   EXPECT_FALSE(out.WaitForRoom()) << "the ring has room: flush, do not sleep";
   out.Flush();
   EXPECT_FALSE(out.HasOverflow());
+  DrainRings(mesh);
+}
+
+// Backpressure's measure of the bus: per target, what its consumer has not
+// popped from the ring plus the overflow behind it; the shard's figure is the
+// most backlogged target's.
+TEST(OutboxTest, BacklogCountsTheRingAndTheOverflowTowardTheWorstTarget) {
+  Mesh mesh(3, 4);
+  Outbox out(&mesh, 1);
+  EXPECT_EQ(out.Backlog(), 0u);
+  for (uint32_t i = 1; i <= 6; ++i) out.Post(0, Numbered(i));  // ring of 4, two wait
+  out.Post(2, Numbered(10));
+  EXPECT_EQ(out.BacklogToward(0), 6u);
+  EXPECT_EQ(out.BacklogToward(2), 1u);
+  EXPECT_EQ(out.BacklogToward(1), 0u) << "itself: never on the bus";
+  EXPECT_EQ(out.Backlog(), 6u);
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 1u);
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 2u);
+  EXPECT_EQ(out.Backlog(), 4u) << "the consumer's pops count before any flush";
+  out.Flush();
+  EXPECT_EQ(out.Backlog(), 4u) << "a flush moves messages, it does not deliver them";
+  for (uint32_t i = 3; i <= 6; ++i) EXPECT_EQ(PopNumber(mesh, 1, 0), i);
+  EXPECT_EQ(out.Backlog(), 1u);
+  DrainRings(mesh);
+}
+
+// A shard whose publishers are paused until the bus drains sleeps on the same
+// flag as overflow: WaitForRoom(drain_to) flags each ring holding more than
+// drain_to and allows sleep while they do; the consumer's pop takes the flag
+// to ring the producer, which looks again.
+TEST(OutboxTest, WaitForRoomWithADrainMarkFlagsRingsAboveIt) {
+  Mesh mesh(3, 8);
+  Outbox out(&mesh, 1);
+  for (uint32_t i = 1; i <= 5; ++i) out.Post(0, Numbered(i));  // no overflow: 5 in the ring
+  out.Post(2, Numbered(10));
+  EXPECT_TRUE(out.WaitForRoom(3));
+  EXPECT_TRUE(mesh.TakeWaitingForRoom(1, 0)) << "5 > 3: flagged";
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 2)) << "1 <= 3: not flagged";
+  EXPECT_TRUE(out.WaitForRoom()) << "without a drain mark only overflow waits";
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 0));
+
+  EXPECT_TRUE(out.WaitForRoom(3));
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 1u);
+  EXPECT_EQ(PopNumber(mesh, 1, 0), 2u);
+  EXPECT_TRUE(mesh.TakeWaitingForRoom(1, 0)) << "the consumer rings the producer";
+  EXPECT_TRUE(out.WaitForRoom(2)) << "3 left, above 2: sleep again";
+  EXPECT_TRUE(mesh.TakeWaitingForRoom(1, 0));
+  EXPECT_TRUE(out.WaitForRoom(3)) << "3 left, at the mark: nothing to wait for";
+  EXPECT_FALSE(mesh.TakeWaitingForRoom(1, 0));
   DrainRings(mesh);
 }
 

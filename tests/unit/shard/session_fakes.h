@@ -228,6 +228,7 @@ class FakeIo final : public SessionIo {
   void Shutdown(int fd, int how) override { shutdowns.push_back({fd, how}); }
   void Close(int fd) override { closes.push_back(fd); }
   uint64_t PeerPressure() const override { return peer_pressure; }
+  uint64_t BusBacklog() const override { return bus_backlog; }
 
   void set_max_iov(size_t n) { max_iov_ = n; }
   size_t ShutdownCount(int fd, int how) const {
@@ -253,6 +254,7 @@ class FakeIo final : public SessionIo {
   std::vector<std::pair<int, int>> shutdowns;
   std::vector<int> closes;
   uint64_t peer_pressure = 0;
+  uint64_t bus_backlog = 0;
 
  private:
   size_t max_iov_ = 256;  // as Shard's kMaxIov

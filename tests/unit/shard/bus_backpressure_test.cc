@@ -1,0 +1,146 @@
+// Backpressure on the bus, through the real shard parts of two simulated
+// shards (tests/unit/shard/shard_harness.h): a publisher whose publications
+// pile up on the bus stops being read, instead of having the next ones
+// refused with rate_limited, and once the other shard drains its side every
+// publication, those that waited in its socket included, is delivered in
+// order and none is refused. Only past the Outbox's own bound (Admits) is a
+// publication still refused.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "shard/backpressure.h"
+#include "tests/unit/shard/shard_harness.h"
+
+namespace ringcast::shard {
+namespace {
+
+using harness::Client;
+using harness::Cluster;
+using harness::Error;
+using harness::Msg;
+using harness::Ok;
+using harness::Pub;
+using harness::Sub;
+using Texts = std::vector<std::string>;
+
+// More publications in one read than the bus's pause mark.
+constexpr uint64_t kBurst = Backpressure::kBusPauseMessages + 100;
+constexpr uint64_t kLater = 10;  // written while the publisher is paused
+
+ServerOptions Options() {
+  ServerOptions o;
+  o.commands_per_second = 0;                // the burst is not a command flood
+  o.max_queued_bytes = uint64_t{16} << 20;  // nor a slow consumer's backlog
+  return o;
+}
+
+// Publications without an id: a refusal would still be answered (an error
+// without id), and thousands of reply tickets would only slow the test.
+std::string Burst(const std::string& room, uint64_t first, uint64_t count) {
+  std::string bytes;
+  for (uint64_t i = first; i < first + count; ++i) {
+    bytes += harness::TextFrame(R"({"op":"pub","room":")" + room + R"(","data":)" +
+                                std::to_string(i) + "}");
+  }
+  return bytes;
+}
+
+bool Paused(Cluster& cluster, const Client& c) {
+  return cluster.shard(c.shard()).sessions().At(c.handle().slot).paused;
+}
+
+// Every publication 1..n delivered to `sub` in order, none refused to `pub`;
+// then one with an id is answered ok.
+void ExpectAllInOrder(Cluster& cluster, Client& pub, Client& sub, const std::string& room,
+                      uint64_t n) {
+  Texts msgs;
+  for (uint64_t i = 1; i <= n; ++i) msgs.push_back(Msg(room, "alice", std::to_string(i)));
+  EXPECT_EQ(pub.Texts(), Texts{}) << "nothing refused";
+  EXPECT_EQ(sub.Texts(), msgs);
+  pub.Text(Pub(room, "0", 7));
+  cluster.Settle();
+  EXPECT_EQ(pub.Texts(), Texts{Ok(7)});
+}
+
+TEST(BusBackpressureTest, APublisherIsHeldWhileTheBusTowardTheOwnerIsBacklogged) {
+  Cluster cluster(Options());
+  std::string room = cluster.RoomOwnedBy(1);
+  Client sub = cluster.ConnectUser(1, "bob");
+  sub.Text(Sub(room, 1));
+  cluster.Settle();
+  ASSERT_EQ(sub.Texts(), Texts{Ok(1)});
+  Client pub = cluster.ConnectUser(0, "alice");
+
+  // Shard 0 reads the burst while shard 1, the owner, does not run.
+  pub.Write(Burst(room, 1, kBurst));
+  cluster.shard(0).Round();
+  EXPECT_EQ(cluster.CountQueued<bus::Publish>(0, 1), kBurst);
+  EXPECT_TRUE(Paused(cluster, pub));
+  EXPECT_EQ(cluster.shard(0).stats().publishers_paused.load(), 1u);
+
+  // What the publisher writes now waits in its socket, however long shard 1 takes.
+  pub.Write(Burst(room, kBurst + 1, kLater));
+  for (int i = 0; i < 20; ++i) cluster.shard(0).Round();
+  EXPECT_TRUE(Paused(cluster, pub));
+  EXPECT_FALSE(pub.socket().recv_armed);
+  EXPECT_FALSE(pub.socket().input.empty());
+  EXPECT_EQ(cluster.CountQueued<bus::Publish>(0, 1), kBurst);
+  EXPECT_EQ(pub.Texts(), Texts{}) << "nothing refused while it waits";
+
+  // Shard 1 drains its ring: shard 0 reads the publisher again.
+  cluster.Settle();
+  EXPECT_FALSE(Paused(cluster, pub));
+  EXPECT_TRUE(pub.socket().input.empty());
+  ExpectAllInOrder(cluster, pub, sub, room, kBurst + kLater);
+  EXPECT_EQ(cluster.shard(0).stats().rate_limited.load(), 0u);
+  EXPECT_EQ(cluster.shard(0).stats().publishers_paused.load(), 1u);
+}
+
+// The owner's deliveries to the other shard count as much as publications
+// to the owner: here the room is the publisher's own shard's, and what
+// backs up is the fan-out toward the subscriber's shard.
+TEST(BusBackpressureTest, ThePublishersOwnRoomsDeliveriesBackingUpHoldItToo) {
+  Cluster cluster(Options());
+  std::string room = cluster.RoomOwnedBy(0);
+  Client sub = cluster.ConnectUser(1, "bob");
+  sub.Text(Sub(room, 1));
+  cluster.Settle();
+  ASSERT_EQ(sub.Texts(), Texts{Ok(1)});
+  Client pub = cluster.ConnectUser(0, "alice");
+
+  pub.Write(Burst(room, 1, kBurst));
+  cluster.shard(0).Round();
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(0, 1), kBurst);
+  EXPECT_TRUE(Paused(cluster, pub));
+  pub.Write(Burst(room, kBurst + 1, kLater));
+  for (int i = 0; i < 20; ++i) cluster.shard(0).Round();
+  EXPECT_TRUE(Paused(cluster, pub));
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(0, 1), kBurst);
+
+  cluster.Settle();
+  EXPECT_FALSE(Paused(cluster, pub));
+  ExpectAllInOrder(cluster, pub, sub, room, kBurst + kLater);
+}
+
+// Past the Outbox's bound (Admits) a publication is refused as before: the
+// fallback for what pausing cannot hold back, such as the API key.
+TEST(BusBackpressureTest, PastTheOutboxBoundAPublicationIsStillRefused) {
+  Cluster cluster(Options());
+  std::string room = cluster.RoomOwnedBy(1);
+  Client pub = cluster.ConnectUser(0, "alice");
+  cluster.shard(0).set_admits(false);
+  pub.Text(Pub(room, "1", 1));
+  cluster.Settle();
+  EXPECT_EQ(pub.Texts(), Texts{Error(1, "rate_limited",
+                                     "server busy: the room's shard is backlogged, retry later")});
+  EXPECT_EQ(cluster.shard(0).stats().publishers_paused.load(), 0u);
+  cluster.shard(0).set_admits(true);
+  pub.Text(Pub(room, "2", 2));
+  cluster.Settle();
+  EXPECT_EQ(pub.Texts(), Texts{Ok(2)});
+}
+
+}  // namespace
+}  // namespace ringcast::shard
