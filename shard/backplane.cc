@@ -47,7 +47,8 @@ Backplane::Backplane(unsigned shard_id, const ServerOptions& options,
       node_channel_(keys_.NodeChannel(options.node_id)),
       parts_(parts),
       port_(port),
-      stats_(stats) {
+      stats_(stats),
+      presence_ttl_ms_(options.redis_presence_ttl_ms) {
   RC_CHECK(!addresses.empty() && addresses.size() == options.redis.size());
   net::RedisConnLimits limits;
   limits.max_pending = options.redis_max_pending;

@@ -44,12 +44,18 @@
 // seq. With Redis down such a publication is refused (`unavailable`): no
 // seq can be assigned cluster-wide. A join with a connection waits for the
 // subscription's confirmation, then the read script gives its seq, epoch and
-// replay (RoomOwner::OnHistoryRead). Shard thread only.
+// replay (RoomOwner::OnHistoryRead).
+//
+// Presence (ClusterPresence, backplane_presence.cc): the owner's batches
+// become refresh and remove script calls (at most kPresencePerCall users
+// each), whose joined/left answers go back to the owner to announce; a
+// query is one list script call. Shard thread only.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -67,6 +73,7 @@
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
 #include "shard/cluster_port.h"
+#include "shard/cluster_presence.h"
 #include "shard/cluster_ring.h"
 #include "shard/server.h"
 #include "shard/shard_stats.h"
@@ -101,6 +108,13 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool SendRes(std::string_view node, const ResAnswer& answer) override;
   void SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) override;
   bool Disconnect(std::string_view user) override;
+  bool SyncPresence(std::string_view room, std::span<const PresenceMember> members,
+                    std::span<const std::string> removed, uint64_t unix_ms) override;
+  void ListPresence(std::unique_ptr<PresenceQuery> query, unsigned to, uint32_t limit,
+                    uint64_t unix_ms) override;
+
+  // Users per presence refresh or remove call: a large room's batch is split.
+  static constexpr size_t kPresencePerCall = 1000;
 
   // net::RedisEvents.
   void OnRedisReply(uint32_t conn, uint64_t tag, const redisReply* reply) override;
@@ -128,6 +142,14 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bus::JoinAck ack;
     std::vector<std::string> argv;
   };
+  // A presence script call: a change (refresh, remove) or a query (list).
+  struct PresenceCall {
+    std::string room;
+    const RedisScript* script = nullptr;
+    std::vector<std::string> argv;
+    std::unique_ptr<PresenceQuery> query;  // list only
+    unsigned to = 0;                       // list only: the asking shard
+  };
 
   // The node's subscription to one room's channel.
   struct RoomSub {
@@ -153,7 +175,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
 
   // What a command's reply tag names: kind in the top byte.
-  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3 };
+  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3, kPresence = 4 };
   static uint64_t MakeTag(uint8_t kind, uint64_t n) {
     return (uint64_t{kind} << 56) | (n & ((uint64_t{1} << 56) - 1));
   }
@@ -186,6 +208,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag);
   void OnPublishReply(uint64_t tag, const redisReply* reply, bool failed);
   void OnReadReply(uint64_t tag, const redisReply* reply, bool failed);
+  // Sends a presence call; false (call untouched) when it cannot be queued.
+  bool SendPresence(size_t instance, PresenceCall& call);
+  void OnPresenceReply(uint64_t tag, const redisReply* reply, bool failed);
   // Publishes the announces held for the confirmation (`up`), or delivers
   // them on this node only (Redis went down).
   void ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up);
@@ -211,6 +236,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   std::unordered_map<uint64_t, Publishing> publishing_;
   std::unordered_map<uint64_t, Reading> reading_;
   const ClusterHistory history_;
+  const ClusterPresence presence_;
+  const uint64_t presence_ttl_ms_;
+  std::unordered_map<uint64_t, PresenceCall> presence_calls_;
   core::SecureRandom random_;
   uint64_t next_tag_ = 0;
   uint64_t now_ms_ = 0;

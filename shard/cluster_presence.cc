@@ -10,7 +10,7 @@ namespace {
 // Shared by the three scripts. KEYS: info, users, conns, expiry.
 constexpr char kCommonLua[] = R"lua(
 local info, users, conns, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
--- Drops one entry; returns its user when that was the user's last connection.
+-- Drops one entry; returns its user and info when that was the user's last connection.
 local function drop(entry)
   redis.call('ZREM', expiry, entry)
   local had = redis.call('HGET', conns, entry)
@@ -19,62 +19,75 @@ local function drop(entry)
   local user = string.match(entry, '^(.*)\n[^\n]*$')
   if not user then return nil end
   if redis.call('HINCRBY', users, user, -tonumber(had)) <= 0 then
+    local shown = redis.call('HGET', info, user) or ''
     redis.call('HDEL', users, user)
     redis.call('HDEL', info, user)
-    return user
+    return user, shown
   end
   return nil
 end
-local function purge(now, left)
+local function purge(now, left, left_info)
   local gone = redis.call('ZRANGEBYSCORE', expiry, '-inf', now, 'LIMIT', 0, 1000)
   for _, entry in ipairs(gone) do
-    local user = drop(entry)
-    if user then left[#left + 1] = user end
+    local user, shown = drop(entry)
+    if user then
+      left[#left + 1] = user
+      left_info[#left_info + 1] = shown
+    end
   end
 end
 )lua";
 
 // ARGV: node, now ms, expire-at ms, key TTL ms, then user, conns, info triples.
 constexpr char kRefreshLua[] = R"lua(
-local joined, left = {}, {}
+local joined, left, joined_info, left_info = {}, {}, {}, {}
 for i = 5, #ARGV, 3 do
   local user, n = ARGV[i], tonumber(ARGV[i + 1])
   local entry = user .. '\n' .. ARGV[1]
   if n <= 0 then
-    local gone = drop(entry)
-    if gone then left[#left + 1] = gone end
+    local gone, shown = drop(entry)
+    if gone then
+      left[#left + 1] = gone
+      left_info[#left_info + 1] = shown
+    end
   else
     local old = tonumber(redis.call('HGET', conns, entry) or '0')
     local total = redis.call('HINCRBY', users, user, n - old)
-    if old == 0 and total == n then joined[#joined + 1] = user end
+    if old == 0 and total == n then
+      joined[#joined + 1] = user
+      joined_info[#joined_info + 1] = ARGV[i + 2]
+    end
     redis.call('HSET', conns, entry, n)
     redis.call('ZADD', expiry, ARGV[3], entry)
     redis.call('HSET', info, user, ARGV[i + 2])
   end
 end
-purge(ARGV[2], left)
+purge(ARGV[2], left, left_info)
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[4]) end
-return {joined, left}
+return {joined, left, joined_info, left_info}
 )lua";
 
 // ARGV: node, now ms, then users.
 constexpr char kRemoveLua[] = R"lua(
-local left = {}
+local left, left_info = {}, {}
 for i = 3, #ARGV do
-  local gone = drop(ARGV[i] .. '\n' .. ARGV[1])
-  if gone then left[#left + 1] = gone end
+  local gone, shown = drop(ARGV[i] .. '\n' .. ARGV[1])
+  if gone then
+    left[#left + 1] = gone
+    left_info[#left_info + 1] = shown
+  end
 end
-purge(ARGV[2], left)
-return {{}, left}
+purge(ARGV[2], left, left_info)
+return {{}, left, {}, left_info}
 )lua";
 
-// ARGV: now ms, limit. Returns {count, truncated, left, user, conns, info, ...}.
+// ARGV: now ms, limit. Returns {count, truncated, left, left info, user, conns, info, ...}.
 constexpr char kListLua[] = R"lua(
-local left = {}
-purge(ARGV[1], left)
+local left, left_info = {}, {}
+purge(ARGV[1], left, left_info)
 local limit = tonumber(ARGV[2])
 local count = redis.call('HLEN', users)
-local out = {count, 0, left}
+local out = {count, 0, left, left_info}
 local listed, seen, cursor = 0, {}, '0'
 repeat
   local page = redis.call('HSCAN', users, cursor, 'COUNT', 100)
@@ -145,8 +158,14 @@ std::vector<std::string> ClusterPresence::Remove(const RoomKeys& keys, std::stri
 std::optional<PresenceChange> ClusterPresence::ParseChange(const redisReply* r) {
   auto joined = Strings(reply::At(r, 0));
   auto left = Strings(reply::At(r, 1));
-  if (reply::Size(r) != 2 || !joined || !left) return std::nullopt;
-  return PresenceChange{std::move(*joined), std::move(*left)};
+  auto joined_info = Strings(reply::At(r, 2));
+  auto left_info = Strings(reply::At(r, 3));
+  if (reply::Size(r) != 4 || !joined || !left || !joined_info || !left_info ||
+      joined_info->size() != joined->size() || left_info->size() != left->size()) {
+    return std::nullopt;
+  }
+  return PresenceChange{std::move(*joined), std::move(*left), std::move(*joined_info),
+                        std::move(*left_info)};
 }
 
 std::vector<std::string> ClusterPresence::List(const RoomKeys& keys, uint64_t now_ms,
@@ -159,15 +178,18 @@ std::optional<PresenceList> ClusterPresence::ParseList(const redisReply* r) {
   auto count = reply::Integer(reply::At(r, 0));
   auto truncated = reply::Integer(reply::At(r, 1));
   auto left = Strings(reply::At(r, 2));
+  auto left_info = Strings(reply::At(r, 3));
   const size_t n = reply::Size(r);
-  if (n < 3 || (n - 3) % 3 != 0 || !count || *count < 0 || !truncated || !left) {
+  if (n < 4 || (n - 4) % 3 != 0 || !count || *count < 0 || !truncated || !left || !left_info ||
+      left_info->size() != left->size()) {
     return std::nullopt;
   }
   PresenceList out;
   out.count = static_cast<uint64_t>(*count);
   out.truncated = *truncated == 1;
   out.left = std::move(*left);
-  for (size_t i = 3; i < n; i += 3) {
+  out.left_info = std::move(*left_info);
+  for (size_t i = 4; i < n; i += 3) {
     auto user = reply::String(reply::At(r, i));
     auto conns = reply::Integer(reply::At(r, i + 1));
     auto info = reply::String(reply::At(r, i + 2));

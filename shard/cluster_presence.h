@@ -20,7 +20,7 @@
 //   List     the members, at most `limit` users, with the total count and
 //            `truncated`, like the single-node answer.
 // Each first purges up to kPurgeBudget expired entries (bounded work per
-// call) and reports users left by that too, so the caller can send `leave`
+// call) and reports users left by that too (with the info they had), so the caller can send `leave`
 // for a crashed node's users. Redis deletes a hash or sorted set that
 // becomes empty, and Refresh sets the keys' own TTL to twice the entry TTL,
 // so a room whose nodes all vanished leaves nothing behind even if no one
@@ -49,9 +49,13 @@ struct PresenceMember {
   std::string info_json;  // "" when the user has no info
 };
 
+// Users who joined or left the room cluster-wide, with their info JSON
+// ("" when none) at the same index.
 struct PresenceChange {
   std::vector<std::string> joined;
   std::vector<std::string> left;
+  std::vector<std::string> joined_info;
+  std::vector<std::string> left_info;
 };
 
 struct PresenceList {
@@ -59,6 +63,7 @@ struct PresenceList {
   bool truncated = false;
   std::vector<PresenceMember> users;
   std::vector<std::string> left;  // aged out by this call's purge
+  std::vector<std::string> left_info;
 };
 
 class ClusterPresence {

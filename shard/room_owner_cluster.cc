@@ -1,8 +1,10 @@
 // RoomOwner in cluster mode: seq and history of history rooms live in Redis
 // (shard/cluster_history.h), so the owner reads the stream for joins, holds
 // their acks until the live stream passes the replay, delivers envelopes in
-// cluster seq order and tells subscribers about gaps. The single-node half
-// is room_owner.cc.
+// cluster seq order and tells subscribers about gaps. Presence lives in
+// Redis too (shard/cluster_presence.h): the owner sends its node's members
+// (PresenceSync's batches), announces the joins and leaves Redis reports and
+// answers queries from Redis. The single-node half is room_owner.cc.
 #include <algorithm>
 
 #include "proto/envelope.h"
@@ -165,6 +167,68 @@ void RoomOwner::OnCluster(const ClusterEnvelope& e) {
 void RoomOwner::AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached,
                               std::optional<uint64_t> seq) {
   Answer(req, outcome, seq, reached);
+}
+
+void RoomOwner::FlushPresence(uint64_t now_ms) {
+  std::vector<PresenceSync::Batch> batches = sync_->Take(now_ms);
+  if (batches.empty()) return;
+  const uint64_t unix_ms = clock_->UnixMs();
+  std::vector<PresenceMember> members;
+  for (PresenceSync::Batch& b : batches) {
+    members.clear();
+    auto it = rooms_.find(b.room);
+    const MemberMap* mm = it == rooms_.end() ? nullptr : it->second.members.get();
+    // A member whose leave is pending keeps its entry (count at least 1)
+    // until the leave is due: back on any node by then, it never left.
+    auto add = [&](const std::string& user, const Member& m) {
+      members.push_back(PresenceMember{user, std::max<uint64_t>(m.conns, 1), m.info_json});
+    };
+    if (mm != nullptr && b.whole) {
+      for (const auto& [user, m] : *mm) add(user, m);
+    } else if (mm != nullptr) {
+      for (const std::string& user : b.changed) {
+        auto m = mm->find(user);
+        if (m != mm->end()) add(m->first, m->second);
+      }
+    }
+    if (members.empty() && b.removed.empty()) continue;
+    if (!cluster_->SyncPresence(b.room, members, b.removed, unix_ms)) sync_->Retry(b.room, now_ms);
+  }
+}
+
+void RoomOwner::OnPresenceChange(std::string_view room, const PresenceChange& change) {
+  for (size_t i = 0; i < change.joined.size(); ++i) {
+    Announce(room, "join", change.joined[i], change.joined_info[i]);
+  }
+  for (size_t i = 0; i < change.left.size(); ++i) {
+    Announce(room, "leave", change.left[i], change.left_info[i]);
+  }
+}
+
+void RoomOwner::OnPresenceList(std::unique_ptr<PresenceQuery> q, unsigned to,
+                               const PresenceList* list) {
+  if (list == nullptr) {
+    q->unavailable = true;
+    port_->Post(to, bus::PresenceAnswer{std::move(q)});
+    return;
+  }
+  // Users the list script aged out (a node that stopped refreshing).
+  OnPresenceChange(q->room, PresenceChange{{}, list->left, {}, list->left_info});
+  q->users_json.clear();
+  proto::JsonWriter w(&q->users_json);
+  w.BeginArray();
+  for (const PresenceMember& m : list->users) {
+    w.BeginObject();
+    w.Field("user", m.user);
+    w.RawField("info", m.info_json.empty() ? std::string_view("null") : m.info_json);
+    w.Field("conns", m.conns);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Flush();
+  q->count = list->count;
+  q->truncated = list->truncated;
+  port_->Post(to, bus::PresenceAnswer{std::move(q)});
 }
 
 void RoomOwner::SendGap(std::string_view room) {

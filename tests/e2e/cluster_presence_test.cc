@@ -56,6 +56,7 @@ using Users = std::vector<std::string>;
 TEST_F(ClusterPresenceTest, MembersOfSeveralNodesAddUp) {
   PresenceChange a = Refresh("node-a", 1000, {{"alice", 2, R"({"n":"A"})"}, {"bob", 1, ""}});
   EXPECT_EQ(a.joined, (Users{"alice", "bob"}));
+  EXPECT_EQ(a.joined_info, (Users{R"({"n":"A"})", ""}));
   EXPECT_TRUE(a.left.empty());
   // Alice on a second node is no news; carol is.
   PresenceChange b = Refresh("node-b", 1000, {{"alice", 1, R"({"n":"A"})"}, {"carol", 1, ""}});
@@ -76,7 +77,9 @@ TEST_F(ClusterPresenceTest, AUserLeavesWithItsLastNode) {
   Refresh("node-b", 1000, {{"alice", 1, ""}});
   EXPECT_TRUE(Remove("node-a", 1000, {"alice"}).left.empty());
   EXPECT_EQ(List(1000).count, 1u);
-  EXPECT_EQ(Remove("node-b", 1000, {"alice"}).left, (Users{"alice"}));
+  PresenceChange gone = Remove("node-b", 1000, {"alice"});
+  EXPECT_EQ(gone.left, (Users{"alice"}));
+  EXPECT_EQ(gone.left_info, (Users{""}));
   EXPECT_EQ(List(1000).count, 0u);
   // Removing again, or someone never there, changes nothing.
   EXPECT_TRUE(Remove("node-b", 1000, {"alice", "nobody"}).left.empty());
@@ -95,7 +98,7 @@ TEST_F(ClusterPresenceTest, ACountOfZeroRemovesAndCountsChange) {
 }
 
 TEST_F(ClusterPresenceTest, ACrashedNodesMembersAgeOut) {
-  Refresh("node-a", 1000, {{"alice", 1, ""}, {"bob", 1, ""}});
+  Refresh("node-a", 1000, {{"alice", 1, R"("A")"}, {"bob", 1, ""}});
   Refresh("node-b", 1000, {{"bob", 1, ""}});
   // node-b keeps refreshing, node-a has crashed.
   Refresh("node-b", 1000 + kTtlMs / 2, {{"bob", 1, ""}});
@@ -104,6 +107,7 @@ TEST_F(ClusterPresenceTest, ACrashedNodesMembersAgeOut) {
   // Past it: alice ages out (reported once), bob stays through node-b.
   PresenceList after = List(1000 + kTtlMs);
   EXPECT_EQ(after.left, (Users{"alice"}));
+  EXPECT_EQ(after.left_info, (Users{R"("A")"})) << "a leave shows the info the user had";
   EXPECT_EQ(after.count, 1u);
   ASSERT_EQ(after.users.size(), 1u);
   EXPECT_EQ(after.users[0].user, "bob");
