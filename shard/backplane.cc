@@ -340,12 +340,12 @@ bool Backplane::PublishRaw(size_t instance, const std::string& channel,
   return true;
 }
 
-bool Backplane::Announce(std::string_view room, std::string_view json) {
+bool Backplane::Announce(std::string_view room, std::string_view frames) {
   size_t inst = InstanceOf(room);
   if (!instances_[inst].Up()) return false;
   auto it = subs_.find(room);
   if (it != subs_.end() && it->second.wanted && !it->second.confirmed) {
-    it->second.announces.emplace_back(json);  // after the subscription, or we miss it
+    it->second.announces.emplace_back(frames);  // after the subscription, or we miss it
     return true;
   }
   ClusterEnvelope e;
@@ -353,7 +353,7 @@ bool Backplane::Announce(std::string_view room, std::string_view json) {
   e.node = node_id_;
   e.shard = shard_id_;
   e.room = room;
-  e.data = json;
+  e.data = frames;
   e.Encode(&scratch_);
   return PublishRaw(inst, keys_.RoomChannel(room), scratch_);
 }

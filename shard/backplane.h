@@ -104,7 +104,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack,
                    const HistorySettings* history) override;
   PublishResult Publish(std::unique_ptr<PubRequest>& req, const HistorySettings* history) override;
-  bool Announce(std::string_view room, std::string_view json) override;
+  bool Announce(std::string_view room, std::string_view frames) override;
   bool SendRes(std::string_view node, const ResAnswer& answer) override;
   void SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) override;
   bool Disconnect(std::string_view user) override;
@@ -161,9 +161,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bool dirty = false;      // in dirty_
     uint32_t in_flight = 0;  // SUBSCRIBE/UNSUBSCRIBE sent, not yet confirmed
     std::vector<HeldAck> held;  // acks waiting for the confirmation
-    // Presence frames waiting for the confirmation: published before it,
-    // this node would not hear them itself. At most one per presence delta
-    // of the room in that window.
+    // Presence frame batches waiting for the confirmation: published before
+    // it, this node would not hear them itself. At most one per presence
+    // script answer of the room in that window.
     std::vector<std::string> announces;
   };
   struct Instance {

@@ -52,10 +52,11 @@ class ClusterPort {
   // down the answer is kUnavailable, never kLocal.
   [[nodiscard]] virtual PublishResult Publish(std::unique_ptr<PubRequest>& req,
                                               const HistorySettings* history) = 0;
-  // Owner shard: a presence join/leave frame's JSON, for every node's
-  // subscribers (this one's included, from the channel). False when Redis is
-  // unreachable: the caller delivers it locally.
-  [[nodiscard]] virtual bool Announce(std::string_view room, std::string_view json) = 0;
+  // Owner shard: presence join/leave frames ("<length>:<json>" back to
+  // back), for every node's subscribers (this one's included, from the
+  // channel). False when Redis is unreachable: the caller delivers them
+  // locally.
+  [[nodiscard]] virtual bool Announce(std::string_view room, std::string_view frames) = 0;
   // Owner shard: this node's members of `room` to Redis (ClusterPresence's
   // refresh: counts, info, expiry ttl after `unix_ms`) and the users gone
   // from it on this node (remove: first). Who joined or left cluster-wide

@@ -58,11 +58,16 @@ void PresenceSync::Retry(std::string_view room, uint64_t now_ms) {
 
 std::vector<PresenceSync::Batch> PresenceSync::Take(uint64_t now_ms) {
   std::vector<Batch> out;
-  out.reserve(dirty_.size());
-  for (const std::string& room : dirty_) {
+  std::vector<std::string> later;
+  for (std::string& room : dirty_) {
     auto it = rooms_.find(room);
     RC_CHECK(it != rooms_.end() && it->second.dirty);
     RoomState& s = it->second;
+    if (now_ms < s.batch_ms) {
+      later.push_back(std::move(room));
+      continue;
+    }
+    s.batch_ms = now_ms + kBatchMs;
     Batch b;
     b.room = room;
     b.changed.swap(s.changed);
@@ -73,7 +78,7 @@ std::vector<PresenceSync::Batch> PresenceSync::Take(uint64_t now_ms) {
     s.dirty = false;
     if (!s.tracked) rooms_.erase(it);
   }
-  dirty_.clear();
+  dirty_.swap(later);
   size_t budget = kRoomsPerTake;
   TakeDue(retry_, now_ms, &budget, &out);
   TakeDue(schedule_, now_ms, &budget, &out);

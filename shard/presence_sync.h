@@ -3,10 +3,13 @@
 //
 // A change on this node (a user's first connection in a room, its count
 // changing, or the user gone for good after the leave delay) puts the room
-// on the round's dirty list with the users concerned, and the round's Take
-// turns each dirty room into one batch: one refresh call and one remove call
-// for the room whatever the number of changes, so 1000 subscribers joining
-// in one round cost one script call, not 1000. Every room with members is
+// on the dirty list with the users concerned, and Take turns each dirty room
+// into one batch: one refresh call and one remove call for the room whatever
+// the number of changes, so 1000 subscribers joining in one round cost one
+// script call, not 1000. A room's changes go at most once per kBatchMs (the
+// shard's tick), so subscribers trickling in one per round do not cost a
+// call each either; a join or leave reaches Redis at most that much later.
+// Every room with members is
 // also refreshed whole every ttl/3 (Redis drops an entry ttl after its last
 // refresh), oldest first and at most kRoomsPerTake rooms per round, so one
 // round's work stays bounded and a live node's entries never expire. A room
@@ -36,6 +39,7 @@ class PresenceSync {
  public:
   static constexpr size_t kRoomsPerTake = 256;
   static constexpr uint64_t kRetryMs = 1000;
+  static constexpr uint64_t kBatchMs = 20;
 
   // ttl_ms >= 3: entries of this node expire this long after a refresh.
   explicit PresenceSync(uint64_t ttl_ms);
@@ -56,8 +60,8 @@ class PresenceSync {
     std::vector<std::string> changed;  // else these (sorted, unique)
     std::vector<std::string> removed;  // sorted, unique; removed before the refresh
   };
-  // The round's batches: every dirty room, then the rooms due for a whole
-  // refresh (at most kRoomsPerTake of those).
+  // The round's batches: every dirty room whose last batch is kBatchMs old,
+  // then the rooms due for a whole refresh (at most kRoomsPerTake of those).
   std::vector<Batch> Take(uint64_t now_ms);
 
   uint64_t refresh_every_ms() const { return every_ms_; }
@@ -67,7 +71,8 @@ class PresenceSync {
   struct RoomState {
     bool tracked = false;
     bool dirty = false;
-    uint64_t due_ms = 0;  // of its one valid schedule entry
+    uint64_t due_ms = 0;    // of its one valid schedule entry
+    uint64_t batch_ms = 0;  // its changes may go from then on
     std::vector<std::string> changed;
     std::vector<std::string> removed;
   };

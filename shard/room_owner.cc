@@ -330,14 +330,10 @@ void RoomOwner::CancelLeave(Member& m) {
   stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
 }
 
-void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
-                         std::string_view info_json) {
-  auto it = rooms_.find(room);
-  const uint64_t mask = it == rooms_.end() ? 0 : it->second.shard_mask;
-  // Cluster mode announces without local subscribers too: other nodes may have some.
-  if (mask == 0 && cluster_ == nullptr) return;
-  scratch_.clear();
-  proto::JsonWriter w(&scratch_);
+void RoomOwner::WritePresence(std::string* out, std::string_view op, std::string_view room,
+                              std::string_view user, std::string_view info_json) {
+  out->clear();
+  proto::JsonWriter w(out);
   w.BeginObject();
   w.Field("op", op);
   w.Field("room", room);
@@ -345,11 +341,15 @@ void RoomOwner::Announce(std::string_view room, std::string_view op, std::string
   w.RawField("info", info_json.empty() ? std::string_view("null") : info_json);
   w.EndObject();
   w.Flush();
-  // Cluster mode: every node's presence subscribers, this one's from the channel.
-  if (cluster_ != nullptr && cluster_->Announce(room, scratch_)) return;
-  if (mask == 0) return;
-  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), mask, Audience::kPresenceOnly,
-         Echo::kYes, 0, {});
+}
+
+void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
+                         std::string_view info_json) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  WritePresence(&scratch_, op, room, user, info_json);
+  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
+         Audience::kPresenceOnly, Echo::kYes, 0, {});
 }
 
 void RoomOwner::Tick(uint64_t now_ms) {

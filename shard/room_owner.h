@@ -200,8 +200,17 @@ class RoomOwner {
               core::SlabHandle publisher);
   void Answer(const PubRequest& req, Outcome outcome, std::optional<uint64_t> seq,
               uint64_t reached);
+  // {"op":op,"room":room,"user":user,"info":info} into *out.
+  static void WritePresence(std::string* out, std::string_view op, std::string_view room,
+                            std::string_view user, std::string_view info_json);
+  // One node: a join or leave to the room's presence subscribers.
   void Announce(std::string_view room, std::string_view op, std::string_view user,
                 std::string_view info_json);
+  // Cluster mode: presence frames ("<length>:<json>" back to back) to every
+  // node's presence subscribers in one PUBLISH, or to this node's if Redis
+  // is down; DeliverAnnounces fans such a batch out on this node.
+  void AnnounceCluster(std::string_view room, const std::string& batch);
+  void DeliverAnnounces(std::string_view room, std::string_view batch);
   void SweepLeaves(uint64_t now_ms);
   // Cluster mode: the round's presence batches to Redis.
   void FlushPresence(uint64_t now_ms);

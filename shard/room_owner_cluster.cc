@@ -6,6 +6,7 @@
 // (PresenceSync's batches), announces the joins and leaves Redis reports and
 // answers queries from Redis. The single-node half is room_owner.cc.
 #include <algorithm>
+#include <charconv>
 
 #include "proto/envelope.h"
 #include "proto/json_writer.h"
@@ -17,6 +18,8 @@ namespace {
 // The meta hash (epoch, seq) of a room whose entries expire outlives them by
 // at least this much: a quiet room keeps its seq run.
 constexpr uint64_t kMinMetaTtlMs = uint64_t{24} * 3600 * 1000;
+// A batch of presence frames is published once it reaches this size.
+constexpr size_t kAnnounceBatchBytes = 64 * 1024;
 }  // namespace
 
 HistorySettings RoomOwner::ClusterHistoryOf(std::string_view room) const {
@@ -144,13 +147,9 @@ void RoomOwner::OnCluster(const ClusterEnvelope& e) {
                     clock_->MonotonicMs(), &reached);
       return;
     }
-    case Kind::kAnnounce: {
-      auto it = rooms_.find(e.room);
-      if (it == rooms_.end() || it->second.shard_mask == 0) return;
-      FanOut(writer_->Build(wire::Opcode::kText, e.data, e.room), it->second.shard_mask,
-             Audience::kPresenceOnly, Echo::kYes, 0, {});
+    case Kind::kAnnounce:
+      DeliverAnnounces(e.room, e.data);
       return;
-    }
     case Kind::kDisconnect:
       if (e.room.size() < 2 || e.room.front() != '@') return;
       for (unsigned to = 0; to < port_->shard_count(); ++to) {
@@ -197,11 +196,45 @@ void RoomOwner::FlushPresence(uint64_t now_ms) {
 }
 
 void RoomOwner::OnPresenceChange(std::string_view room, const PresenceChange& change) {
+  // One PUBLISH for the change, not one per user: 1000 subscribers joining
+  // in a round cost a handful.
+  std::string batch;
+  auto add = [&](std::string_view op, const std::string& user, const std::string& info) {
+    WritePresence(&scratch_, op, room, user, info);
+    batch += std::to_string(scratch_.size());
+    batch += ':';
+    batch += scratch_;
+    if (batch.size() < kAnnounceBatchBytes) return;
+    AnnounceCluster(room, batch);
+    batch.clear();
+  };
   for (size_t i = 0; i < change.joined.size(); ++i) {
-    Announce(room, "join", change.joined[i], change.joined_info[i]);
+    add("join", change.joined[i], change.joined_info[i]);
   }
-  for (size_t i = 0; i < change.left.size(); ++i) {
-    Announce(room, "leave", change.left[i], change.left_info[i]);
+  for (size_t i = 0; i < change.left.size(); ++i) add("leave", change.left[i], change.left_info[i]);
+  if (!batch.empty()) AnnounceCluster(room, batch);
+}
+
+void RoomOwner::AnnounceCluster(std::string_view room, const std::string& batch) {
+  // Every node's presence subscribers, this one's from the channel.
+  if (!cluster_->Announce(room, batch)) DeliverAnnounces(room, batch);
+}
+
+void RoomOwner::DeliverAnnounces(std::string_view room, std::string_view batch) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  while (!batch.empty()) {
+    size_t len = 0;
+    auto [end, err] = std::from_chars(batch.data(), batch.data() + batch.size(), len);
+    size_t head = static_cast<size_t>(end - batch.data());
+    if (err != std::errc() || head == batch.size() || *end != ':' ||
+        len > batch.size() - head - 1) {
+      Bump(stats_->redis_bad_messages);  // not what a node writes
+      return;
+    }
+    FanOut(writer_->Build(wire::Opcode::kText, batch.substr(head + 1, len), room),
+           it->second.shard_mask, Audience::kPresenceOnly, Echo::kYes, 0, {});
+    batch.remove_prefix(head + 1 + len);
   }
 }
 

@@ -28,6 +28,24 @@ TEST(PresenceSyncTest, ARoundsChangesToARoomAreOneBatch) {
   EXPECT_EQ(sync.tracked(), 2u);
 }
 
+TEST(PresenceSyncTest, ChangesTricklingInWaitForTheRoomsNextBatch) {
+  PresenceSync sync(kTtlMs);
+  sync.Changed("lobby", "a", 100);
+  ASSERT_EQ(sync.Take(100).size(), 1u);
+  // One join per round after that: held until kBatchMs after the last batch.
+  uint64_t now = 101;
+  for (; now < 100 + PresenceSync::kBatchMs; ++now) {
+    sync.Changed("lobby", "u" + std::to_string(now), now);
+    ASSERT_TRUE(sync.Take(now).empty()) << now;
+  }
+  sync.Changed("other", "x", now);
+  std::vector<PresenceSync::Batch> batches = sync.Take(now);
+  ASSERT_EQ(batches.size(), 2u) << "another room has its own window";
+  EXPECT_EQ(batches[0].room, "lobby");
+  EXPECT_EQ(batches[0].changed.size(), PresenceSync::kBatchMs - 1);
+  EXPECT_EQ(batches[1].room, "other");
+}
+
 TEST(PresenceSyncTest, TrackedRoomsAreRefreshedWholeEveryThirdOfTheTtl) {
   PresenceSync sync(kTtlMs);
   EXPECT_EQ(sync.refresh_every_ms(), 1000u);
@@ -55,7 +73,7 @@ TEST(PresenceSyncTest, AnUntrackedRoomIsNoLongerRefreshedButItsRemovesGo) {
   (void)sync.Take(0);
   sync.Removed("a", "u");
   sync.Untrack("a");
-  std::vector<PresenceSync::Batch> batches = sync.Take(10);
+  std::vector<PresenceSync::Batch> batches = sync.Take(PresenceSync::kBatchMs);
   ASSERT_EQ(batches.size(), 1u);
   EXPECT_EQ(batches[0].removed, (Names{"u"}));
   EXPECT_EQ(sync.tracked(), 0u);
