@@ -112,6 +112,7 @@ void Backplane::Tick(uint64_t now_ms) {
 
 void Backplane::Flush() {
   FlushSubscriptions();
+  FlushPresence();
   for (Instance& inst : instances_) {
     inst.commands->Flush();
     inst.subscriber->Flush();

@@ -46,13 +46,15 @@
 // subscription's confirmation, then the read script gives its seq, epoch and
 // replay (RoomOwner::OnHistoryRead).
 //
-// Presence (ClusterPresence, backplane_presence.cc): the owner's batches
-// become refresh and remove script calls (at most kPresencePerCall users
-// each), whose joined/left answers go back to the owner to announce; a
+// Presence (ClusterPresence, backplane_presence.cc): the round's batches of
+// the owner's rooms become refresh script calls, one per Redis instance and
+// partition (at most kPresencePerCall users each: many small rooms cost one
+// call), whose joined/left answers go back to the owner to announce; a
 // query is one list script call. Shard thread only.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -142,13 +144,18 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bus::JoinAck ack;
     std::vector<std::string> argv;
   };
-  // A presence script call: a change (refresh, remove) or a query (list).
+  // A presence script call: a refresh of one or more rooms, or a query (list).
   struct PresenceCall {
-    std::string room;
+    std::vector<std::string> rooms;  // in the call's order
     const RedisScript* script = nullptr;
     std::vector<std::string> argv;
     std::unique_ptr<PresenceQuery> query;  // list only
     unsigned to = 0;                       // list only: the asking shard
+  };
+  // One room's presence work of the round, sent by FlushPresence.
+  struct PresenceOut {
+    std::string room;
+    std::vector<PresenceMember> members;  // users gone first (count 0), then the others
   };
 
   // The node's subscription to one room's channel.
@@ -208,6 +215,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag);
   void OnPublishReply(uint64_t tag, const redisReply* reply, bool failed);
   void OnReadReply(uint64_t tag, const redisReply* reply, bool failed);
+  // The round's presence work: one refresh call per instance and partition
+  // (rooms of a partition share a slot), at most kPresencePerCall users each.
+  void FlushPresence();
   // Sends a presence call; false (call untouched) when it cannot be queued.
   bool SendPresence(size_t instance, PresenceCall& call);
   void OnPresenceReply(uint64_t tag, const redisReply* reply, bool failed);
@@ -239,6 +249,8 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   const ClusterPresence presence_;
   const uint64_t presence_ttl_ms_;
   std::unordered_map<uint64_t, PresenceCall> presence_calls_;
+  std::map<std::pair<size_t, uint32_t>, std::vector<PresenceOut>> presence_out_;
+  uint64_t presence_unix_ms_ = 0;  // "now" of the round's presence work
   core::SecureRandom random_;
   uint64_t next_tag_ = 0;
   uint64_t now_ms_ = 0;

@@ -7,7 +7,8 @@ namespace ringcast::shard {
 
 namespace {
 
-// Shared by the three scripts. KEYS: info, users, conns, expiry.
+// Shared by the three scripts. KEYS: info, users, conns, expiry (Refresh:
+// of each room in turn; the functions see the room being worked on).
 constexpr char kCommonLua[] = R"lua(
 local info, users, conns, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 -- Drops one entry; returns its user and info when that was the user's last connection.
@@ -38,33 +39,43 @@ local function purge(now, left, left_info)
 end
 )lua";
 
-// ARGV: node, now ms, expire-at ms, key TTL ms, then user, conns, info triples.
+// ARGV: node, now ms, expire-at ms, key TTL ms, then per room (its four KEYS
+// in order): its number of members m, then m user, conns, info triples.
+// Returns per room {joined, left, joined info, left info}.
 constexpr char kRefreshLua[] = R"lua(
-local joined, left, joined_info, left_info = {}, {}, {}, {}
-for i = 5, #ARGV, 3 do
-  local user, n = ARGV[i], tonumber(ARGV[i + 1])
-  local entry = user .. '\n' .. ARGV[1]
-  if n <= 0 then
-    local gone, shown = drop(entry)
-    if gone then
-      left[#left + 1] = gone
-      left_info[#left_info + 1] = shown
+local out, at = {}, 5
+for r = 1, #KEYS / 4 do
+  local b = 4 * (r - 1)
+  info, users, conns, expiry = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4]
+  local joined, left, joined_info, left_info = {}, {}, {}, {}
+  local last = at + 3 * tonumber(ARGV[at])
+  for i = at + 1, last, 3 do
+    local user, n = ARGV[i], tonumber(ARGV[i + 1])
+    local entry = user .. '\n' .. ARGV[1]
+    if n <= 0 then
+      local gone, shown = drop(entry)
+      if gone then
+        left[#left + 1] = gone
+        left_info[#left_info + 1] = shown
+      end
+    else
+      local old = tonumber(redis.call('HGET', conns, entry) or '0')
+      local total = redis.call('HINCRBY', users, user, n - old)
+      if old == 0 and total == n then
+        joined[#joined + 1] = user
+        joined_info[#joined_info + 1] = ARGV[i + 2]
+      end
+      redis.call('HSET', conns, entry, n)
+      redis.call('ZADD', expiry, ARGV[3], entry)
+      redis.call('HSET', info, user, ARGV[i + 2])
     end
-  else
-    local old = tonumber(redis.call('HGET', conns, entry) or '0')
-    local total = redis.call('HINCRBY', users, user, n - old)
-    if old == 0 and total == n then
-      joined[#joined + 1] = user
-      joined_info[#joined_info + 1] = ARGV[i + 2]
-    end
-    redis.call('HSET', conns, entry, n)
-    redis.call('ZADD', expiry, ARGV[3], entry)
-    redis.call('HSET', info, user, ARGV[i + 2])
   end
+  at = last + 1
+  purge(ARGV[2], left, left_info)
+  for j = b + 1, b + 4 do redis.call('PEXPIRE', KEYS[j], ARGV[4]) end
+  out[r] = {joined, left, joined_info, left_info}
 end
-purge(ARGV[2], left, left_info)
-for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[4]) end
-return {joined, left, joined_info, left_info}
+return out
 )lua";
 
 // ARGV: node, now ms, then users.
@@ -135,16 +146,28 @@ ClusterPresence::ClusterPresence()
 std::vector<std::string> ClusterPresence::Refresh(const RoomKeys& keys, std::string_view node,
                                                   uint64_t now_ms, uint64_t ttl_ms,
                                                   std::span<const PresenceMember> members) const {
-  RC_CHECK(ttl_ms > 0);
+  const PresenceRoomUpdate one{&keys, members};
+  return RefreshRooms({&one, 1}, node, now_ms, ttl_ms);
+}
+
+std::vector<std::string> ClusterPresence::RefreshRooms(std::span<const PresenceRoomUpdate> rooms,
+                                                       std::string_view node, uint64_t now_ms,
+                                                       uint64_t ttl_ms) const {
+  RC_CHECK(ttl_ms > 0 && !rooms.empty());
+  std::vector<std::string> keys;
+  keys.reserve(4 * rooms.size());
   std::vector<std::string> args = {ClusterKeys::Escape(node), std::to_string(now_ms),
                                    std::to_string(now_ms + ttl_ms), std::to_string(2 * ttl_ms)};
-  args.reserve(args.size() + 3 * members.size());
-  for (const PresenceMember& m : members) {
-    args.push_back(m.user);
-    args.push_back(std::to_string(m.conns));
-    args.push_back(m.info_json);
+  for (const PresenceRoomUpdate& room : rooms) {
+    for (std::string& key : KeysOf(*room.keys)) keys.push_back(std::move(key));
+    args.push_back(std::to_string(room.members.size()));
+    for (const PresenceMember& m : room.members) {
+      args.push_back(m.user);
+      args.push_back(std::to_string(m.conns));
+      args.push_back(m.info_json);
+    }
   }
-  return refresh_.EvalSha(KeysOf(keys), args);
+  return refresh_.EvalSha(keys, args);
 }
 
 std::vector<std::string> ClusterPresence::Remove(const RoomKeys& keys, std::string_view node,
@@ -166,6 +189,19 @@ std::optional<PresenceChange> ClusterPresence::ParseChange(const redisReply* r) 
   }
   return PresenceChange{std::move(*joined), std::move(*left), std::move(*joined_info),
                         std::move(*left_info)};
+}
+
+std::optional<std::vector<PresenceChange>> ClusterPresence::ParseChanges(const redisReply* r,
+                                                                         size_t rooms) {
+  if (!reply::IsArray(r) || reply::Size(r) != rooms) return std::nullopt;
+  std::vector<PresenceChange> out;
+  out.reserve(rooms);
+  for (size_t i = 0; i < rooms; ++i) {
+    std::optional<PresenceChange> change = ParseChange(reply::At(r, i));
+    if (!change) return std::nullopt;
+    out.push_back(std::move(*change));
+  }
+  return out;
 }
 
 std::vector<std::string> ClusterPresence::List(const RoomKeys& keys, uint64_t now_ms,

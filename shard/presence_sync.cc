@@ -58,16 +58,12 @@ void PresenceSync::Retry(std::string_view room, uint64_t now_ms) {
 
 std::vector<PresenceSync::Batch> PresenceSync::Take(uint64_t now_ms) {
   std::vector<Batch> out;
-  std::vector<std::string> later;
-  for (std::string& room : dirty_) {
+  if (now_ms < batch_ms_) return out;
+  out.reserve(dirty_.size());
+  for (const std::string& room : dirty_) {
     auto it = rooms_.find(room);
     RC_CHECK(it != rooms_.end() && it->second.dirty);
     RoomState& s = it->second;
-    if (now_ms < s.batch_ms) {
-      later.push_back(std::move(room));
-      continue;
-    }
-    s.batch_ms = now_ms + kBatchMs;
     Batch b;
     b.room = room;
     b.changed.swap(s.changed);
@@ -78,11 +74,23 @@ std::vector<PresenceSync::Batch> PresenceSync::Take(uint64_t now_ms) {
     s.dirty = false;
     if (!s.tracked) rooms_.erase(it);
   }
-  dirty_.swap(later);
-  size_t budget = kRoomsPerTake;
+  dirty_.clear();
+  Earn(now_ms);
+  const size_t allowed = std::min(static_cast<size_t>(credit_), kRoomsPerTake);
+  size_t budget = allowed;
   TakeDue(retry_, now_ms, &budget, &out);
   TakeDue(schedule_, now_ms, &budget, &out);
+  credit_ -= static_cast<double>(allowed - budget);
+  if (!out.empty()) batch_ms_ = now_ms + kBatchMs;
   return out;
+}
+
+void PresenceSync::Earn(uint64_t now_ms) {
+  const uint64_t elapsed = now_ms > credit_ms_ ? now_ms - credit_ms_ : 0;
+  credit_ms_ = std::max(credit_ms_, now_ms);
+  const double per_ms = 2.0 * static_cast<double>(tracked_) / static_cast<double>(every_ms_);
+  const double cap = std::max(kMinCredit, per_ms * static_cast<double>(kCreditMs));
+  credit_ = std::min(cap, credit_ + per_ms * static_cast<double>(elapsed));
 }
 
 void PresenceSync::TakeDue(Schedule& schedule, uint64_t now_ms, size_t* budget,

@@ -6,13 +6,18 @@
 // on the dirty list with the users concerned, and Take turns each dirty room
 // into one batch: one refresh call and one remove call for the room whatever
 // the number of changes, so 1000 subscribers joining in one round cost one
-// script call, not 1000. A room's changes go at most once per kBatchMs (the
-// shard's tick), so subscribers trickling in one per round do not cost a
-// call each either; a join or leave reaches Redis at most that much later.
+// script call, not 1000. Changes go at most once per kBatchMs (the shard's
+// tick), all dirty rooms together, so subscribers trickling in one per round
+// do not cost a call each either (the backplane puts the rooms of one
+// partition in one call); a join or leave reaches Redis at most that much
+// later.
 // Every room with members is
 // also refreshed whole every ttl/3 (Redis drops an entry ttl after its last
-// refresh), oldest first and at most kRoomsPerTake rooms per round, so one
-// round's work stays bounded and a live node's entries never expire. A room
+// refresh), oldest first, at most kRoomsPerTake rooms per round and at most
+// twice the steady rate (tracked rooms per ttl/3, earned as time passes, up
+// to kCreditMs of it or kMinCredit): rooms that arrived together are
+// refreshed spread over time rather than in one burst, still within half of
+// ttl/3 of their due time, far inside the TTL. A room
 // whose calls Redis could not take is refreshed whole kRetryMs later
 // instead; removes lost that way expire in Redis and come back as leaves.
 //
@@ -40,6 +45,8 @@ class PresenceSync {
   static constexpr size_t kRoomsPerTake = 256;
   static constexpr uint64_t kRetryMs = 1000;
   static constexpr uint64_t kBatchMs = 20;
+  static constexpr uint64_t kCreditMs = 100;
+  static constexpr double kMinCredit = 16;
 
   // ttl_ms >= 3: entries of this node expire this long after a refresh.
   explicit PresenceSync(uint64_t ttl_ms);
@@ -60,8 +67,8 @@ class PresenceSync {
     std::vector<std::string> changed;  // else these (sorted, unique)
     std::vector<std::string> removed;  // sorted, unique; removed before the refresh
   };
-  // The round's batches: every dirty room whose last batch is kBatchMs old,
-  // then the rooms due for a whole refresh (at most kRoomsPerTake of those).
+  // The round's batches, if the last ones went kBatchMs ago or more: every
+  // dirty room, then rooms due for a whole refresh, as many as earned.
   std::vector<Batch> Take(uint64_t now_ms);
 
   uint64_t refresh_every_ms() const { return every_ms_; }
@@ -71,14 +78,15 @@ class PresenceSync {
   struct RoomState {
     bool tracked = false;
     bool dirty = false;
-    uint64_t due_ms = 0;    // of its one valid schedule entry
-    uint64_t batch_ms = 0;  // its changes may go from then on
+    uint64_t due_ms = 0;  // of its one valid schedule entry
     std::vector<std::string> changed;
     std::vector<std::string> removed;
   };
   using Schedule = std::deque<std::pair<std::string, uint64_t>>;
 
   RoomState& Dirty(std::string_view room);
+  // Adds the whole refreshes earned since the last call.
+  void Earn(uint64_t now_ms);
   // Pops due entries of `schedule` into whole batches while budget lasts.
   void TakeDue(Schedule& schedule, uint64_t now_ms, size_t* budget, std::vector<Batch>* out);
 
@@ -88,6 +96,9 @@ class PresenceSync {
   Schedule schedule_;  // due every_ms_ after the last whole refresh
   Schedule retry_;     // due kRetryMs after a failure
   size_t tracked_ = 0;
+  uint64_t batch_ms_ = 0;       // the next batch may go from then on
+  double credit_ = kMinCredit;  // whole refreshes that may go now
+  uint64_t credit_ms_ = 0;
 };
 
 }  // namespace ringcast::shard

@@ -22,9 +22,9 @@ class ClusterPresenceTest : public testing::RedisScriptTest {
                          std::vector<PresenceMember> members) {
     RedisSync::Reply r =
         Run(presence_.Refresh(room_, node, now_ms, kTtlMs, members), presence_.refresh_script());
-    auto parsed = ClusterPresence::ParseChange(r.get());
+    auto parsed = ClusterPresence::ParseChanges(r.get(), 1);
     EXPECT_TRUE(parsed) << (r && r->str ? r->str : "unexpected reply");
-    return parsed.value_or(PresenceChange{});
+    return parsed ? (*parsed)[0] : PresenceChange{};
   }
 
   PresenceChange Remove(const std::string& node, uint64_t now_ms, std::vector<std::string> users) {
@@ -138,6 +138,30 @@ TEST_F(ClusterPresenceTest, ListingIsBoundedAndSaysTruncated) {
   PresenceList all = List(1000, 250);
   EXPECT_FALSE(all.truncated);
   EXPECT_EQ(all.users.size(), 250u);
+}
+
+TEST_F(ClusterPresenceTest, OneCallRefreshesSeveralRoomsEachWithItsOwnAnswer) {
+  RoomKeys other = keys_.Room("chat:other");
+  Refresh("node-a", 1000, {{"alice", 1, ""}});
+  std::vector<PresenceMember> lobby = {{"alice", 0, ""}, {"bob", 2, R"("B")"}};
+  std::vector<PresenceMember> elsewhere = {{"alice", 1, R"("A")"}};
+  std::vector<PresenceRoomUpdate> rooms = {{&room_, lobby}, {&other, elsewhere}};
+  RedisSync::Reply r =
+      Run(presence_.RefreshRooms(rooms, "node-a", 2000, kTtlMs), presence_.refresh_script());
+  auto changes = ClusterPresence::ParseChanges(r.get(), 2);
+  ASSERT_TRUE(changes) << (r && r->str ? r->str : "unexpected reply");
+  EXPECT_EQ((*changes)[0].joined, (Users{"bob"}));
+  EXPECT_EQ((*changes)[0].joined_info, (Users{R"("B")"}));
+  EXPECT_EQ((*changes)[0].left, (Users{"alice"})) << "a count of 0 removes";
+  EXPECT_EQ((*changes)[1].joined, (Users{"alice"}));
+  EXPECT_TRUE((*changes)[1].left.empty());
+  EXPECT_EQ(List(2000).count, 1u);
+  RedisSync::Reply l = Run(presence_.List(other, 2000, 10), presence_.list_script());
+  auto listed = ClusterPresence::ParseList(l.get());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->count, 1u);
+  EXPECT_EQ(listed->users.at(0).info_json, R"("A")");
+  EXPECT_FALSE(ClusterPresence::ParseChanges(r.get(), 3)) << "one answer per room";
 }
 
 TEST_F(ClusterPresenceTest, UserIdsWithNewlinesAndBraces) {
