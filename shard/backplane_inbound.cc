@@ -163,9 +163,8 @@ void Backplane::OnRedisUp(uint32_t index) {
   if (!IsSubscriber(index)) {
     // Ahead of any EVALSHA on this connection: none of them meets NOSCRIPT
     // and comes back out of order.
-    for (const RedisScript* script :
-         {&history_.publish_script(), &history_.read_script(), &presence_.refresh_script(),
-          &presence_.remove_script(), &presence_.list_script()}) {
+    for (const RedisScript* script : {&history_.publish_script(), &history_.read_script(),
+                                      &presence_.refresh_script(), &presence_.list_script()}) {
       std::vector<std::string> load = script->Load();
       (void)SendScript(InstanceOfConn(index), load,
                        MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0));

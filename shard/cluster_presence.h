@@ -18,6 +18,8 @@
 //            and expiry; a count of 0 removes. Returns per room the users that joined
 //            (had no entry on any node) and those that left.
 //   Remove   one node's users leaving; returns the users that left the room.
+//            (The backplane removes through Refresh with a count of 0, in
+//            the same call as the round's other changes.)
 //   List     the members, at most `limit` users, with the total count and
 //            `truncated`, like the single-node answer.
 // Each first purges up to kPurgeBudget expired entries (bounded work per
