@@ -2,11 +2,59 @@
 
 #include <netdb.h>
 
+#include <charconv>
 #include <cstring>
 
 #include "net/listener.h"
 
 namespace ringcast::net {
+
+std::optional<RedisAddress> RedisAddress::Parse(std::string_view text) {
+  const size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = text.substr(0, colon);
+  std::string_view port_text = text.substr(colon + 1);
+  uint32_t port = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  for (char ch : host) {
+    if (static_cast<unsigned char>(ch) <= ' ') return std::nullopt;
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  if (host == "?") host = {};
+  RedisAddress out;
+  out.host = std::string(host);
+  out.port = static_cast<uint16_t>(port);
+  return out;
+}
+
+std::string RedisAddress::ToString() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  std::string out = v6 ? "[" + host + "]" : host;
+  out.push_back(':');
+  out.append(std::to_string(port));
+  return out;
+}
+
+std::string RedisAddress::Resolve(bool numeric_only) {
+  if (host.empty()) return "no host";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (numeric_only ? AI_NUMERICHOST : 0);
+  addrinfo* res = nullptr;
+  const std::string port_text = std::to_string(port);
+  const int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
+  if (rc != 0 || res == nullptr) return std::string("cannot resolve: ") + gai_strerror(rc);
+  std::memcpy(&addr, res->ai_addr, res->ai_addrlen);
+  addr_len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return {};
+}
 
 RedisAddressResult ParseRedisUrl(std::string_view url) {
   RedisAddressResult r;
@@ -33,17 +81,9 @@ RedisAddressResult ParseRedisUrl(std::string_view url) {
     host = bracketed ? std::string(rest.substr(1, rest.size() - 2)) : std::string(rest);
   }
   if (host.empty()) return fail("no host");
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* res = nullptr;
-  std::string port_text = std::to_string(port);
-  int rc = getaddrinfo(host.c_str(), port_text.c_str(), &hints, &res);
-  if (rc != 0 || res == nullptr) return fail(std::string("cannot resolve: ") + gai_strerror(rc));
-  std::memcpy(&r.address.addr, res->ai_addr, res->ai_addrlen);
-  r.address.addr_len = res->ai_addrlen;
-  freeaddrinfo(res);
-  r.address.text = host + ":" + port_text;
+  r.address.host = std::move(host);
+  r.address.port = port;
+  if (std::string error = r.address.Resolve(false); !error.empty()) return fail(error);
   return r;
 }
 

@@ -105,7 +105,7 @@ class RedisConn {
   bool IsUp() const { return state_ == State::kUp; }
   State state() const { return state_; }
   RedisRole role() const { return role_; }
-  const std::string& address() const { return address_.text; }
+  std::string address() const { return address_.ToString(); }
   uint64_t reconnects() const { return reconnects_; }  // successful connects after the first
   uint64_t failures() const { return failures_; }
   uint64_t refused() const { return refused_; }  // commands refused (down or full)

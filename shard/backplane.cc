@@ -1,6 +1,7 @@
 #include "shard/backplane.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/check.h"
 #include "shard/shard_parts.h"
@@ -45,26 +46,33 @@ Backplane::Backplane(unsigned shard_id, const ServerOptions& options,
       keys_(&partitions_),
       ring_(options.redis),
       node_channel_(keys_.NodeChannel(options.node_id)),
+      uring_(ring),
+      seed_(core::HashBytes(options.node_id) ^ (uint64_t{shard_id} << 32)),
       parts_(parts),
       port_(port),
       stats_(stats),
       presence_ttl_ms_(options.redis_presence_ttl_ms) {
   RC_CHECK(!addresses.empty() && addresses.size() == options.redis.size());
-  net::RedisConnLimits limits;
-  limits.max_pending = options.redis_max_pending;
-  limits.probe_interval_ms = options.redis_probe_interval_ms;
-  limits.reply_timeout_ms = options.redis_reply_timeout_ms;
-  limits.connect_timeout_ms = options.redis_reply_timeout_ms;
-  uint64_t seed = core::HashBytes(node_id_) ^ (uint64_t{shard_id} << 32);
-  for (size_t i = 0; i < addresses.size(); ++i) {
-    auto index = static_cast<uint32_t>(2 * i);
-    Instance inst;
-    inst.commands = std::make_unique<net::RedisConn>(
-        ring, index, addresses[i], net::RedisRole::kCommands, limits, this, seed + index);
-    inst.subscriber = std::make_unique<net::RedisConn>(
-        ring, index + 1, addresses[i], net::RedisRole::kSubscriber, limits, this, seed + index + 1);
-    instances_.push_back(std::move(inst));
+  limits_.max_pending = options.redis_max_pending;
+  limits_.probe_interval_ms = options.redis_probe_interval_ms;
+  limits_.reply_timeout_ms = options.redis_reply_timeout_ms;
+  limits_.connect_timeout_ms = options.redis_reply_timeout_ms;
+  if (options.redis_cluster) router_.emplace(addresses);
+  for (const net::RedisAddress& address : addresses) AddInstance(address);
+}
+
+void Backplane::AddInstance(const net::RedisAddress& address) {
+  auto index = static_cast<uint32_t>(2 * instances_.size());
+  Instance inst;
+  inst.commands = std::make_unique<net::RedisConn>(
+      uring_, index, address, net::RedisRole::kCommands, limits_, this, seed_ + index);
+  inst.subscriber = std::make_unique<net::RedisConn>(
+      uring_, index + 1, address, net::RedisRole::kSubscriber, limits_, this, seed_ + index + 1);
+  if (started_) {
+    inst.commands->Start(now_ms_);
+    inst.subscriber->Start(now_ms_);
   }
+  instances_.push_back(std::move(inst));
   stats_->redis_connections.store(2 * instances_.size(), std::memory_order_relaxed);
 }
 
@@ -78,6 +86,7 @@ net::RedisConn& Backplane::Conn(uint32_t index) {
 void Backplane::Start(uint64_t now_ms) {
   now_ms_ = now_ms;
   next_probe_ms_ = now_ms + kProbeEveryMs;
+  started_ = true;
   for (Instance& inst : instances_) {
     inst.commands->Start(now_ms);
     inst.subscriber->Start(now_ms);
@@ -104,6 +113,7 @@ void Backplane::Tick(uint64_t now_ms) {
     inst.commands->Tick(now_ms);
     inst.subscriber->Tick(now_ms);
   }
+  if (router_) TickCluster(now_ms);
   if (shard_id_ == 0 && now_ms >= next_probe_ms_) {
     next_probe_ms_ = now_ms + kProbeEveryMs;
     ProbeLag(now_ms);
@@ -111,6 +121,7 @@ void Backplane::Tick(uint64_t now_ms) {
 }
 
 void Backplane::Flush() {
+  SubscribeNodeChannel();
   FlushSubscriptions();
   FlushPresence();
   for (Instance& inst : instances_) {
@@ -139,6 +150,7 @@ void Backplane::SetInterest(std::string_view room, bool interested) {
     if (!interested) return;
     it = subs_.try_emplace(std::string(room)).first;
     it->second.channel = keys_.RoomChannel(room);
+    if (router_) it->second.slot = core::HashSlot(it->second.channel);
     room_of_channel_.emplace(it->second.channel, it->first);
   }
   RoomSub& sub = it->second;
@@ -195,7 +207,7 @@ bool Backplane::StartRead(std::string_view room, unsigned to, bus::JoinAck& ack,
 
 bool Backplane::SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag) {
   argv_.assign(argv.begin(), argv.end());
-  if (instances_[instance].commands->Command(argv_, tag)) return true;
+  if (Send(instance, argv_, tag)) return true;
   Bump(stats_->redis_errors);
   return false;
 }
@@ -231,29 +243,35 @@ void Backplane::ReleaseHeld(RoomSub& sub, bool confirmed) {
 
 void Backplane::FlushSubscriptions() {
   if (dirty_.empty()) return;
-  std::vector<std::vector<std::string>> sub_batches(instances_.size());
-  std::vector<std::vector<std::string>> unsub_batches(instances_.size());
+  // Per instance and slot (a sharded subscribe names channels of one slot;
+  // without a Redis Cluster every room's slot is 0): channels to subscribe
+  // and to unsubscribe.
+  struct Batch {
+    std::vector<std::string> sub;
+    std::vector<std::string> unsub;
+  };
+  std::map<std::pair<size_t, int>, Batch> batches;
   for (const std::string& room : dirty_) {
     auto it = subs_.find(room);
     if (it == subs_.end()) continue;
     RoomSub& sub = it->second;
-    size_t inst = InstanceOf(room);
-    if (!instances_[inst].subscriber->IsUp()) {
-      sub.dirty = false;  // OnRedisUp subscribes every wanted room
-      MaybeErase(it);
-      continue;
-    }
+    sub.dirty = false;
     if (sub.wanted && !sub.sent) {
-      sub_batches[inst].push_back(sub.channel);
-      sub.sent = true;
-      ++sub.in_flight;
+      size_t inst = InstanceOf(room);
+      if (instances_[inst].subscriber->IsUp()) {
+        batches[{inst, sub.slot}].sub.push_back(sub.channel);
+        sub.instance = inst;
+        sub.sent = true;
+        ++sub.in_flight;
+      }  // else OnRedisUp (or a new slot map) subscribes every wanted room
     } else if (!sub.wanted && sub.sent) {
-      unsub_batches[inst].push_back(sub.channel);
       sub.sent = false;
       sub.confirmed = false;
-      ++sub.in_flight;
+      if (instances_[sub.instance].subscriber->IsUp()) {
+        batches[{sub.instance, sub.slot}].unsub.push_back(sub.channel);
+        ++sub.in_flight;
+      }
     }
-    sub.dirty = false;
     MaybeErase(it);
   }
   dirty_.clear();
@@ -269,10 +287,22 @@ void Backplane::FlushSubscriptions() {
       if (!instances_[inst].subscriber->Command(argv_, 0)) Bump(stats_->redis_errors);
     }
   };
-  for (size_t inst = 0; inst < instances_.size(); ++inst) {
-    send(inst, "SUBSCRIBE", sub_batches[inst]);
-    send(inst, "UNSUBSCRIBE", unsub_batches[inst]);
+  for (auto& [where, batch] : batches) {
+    send(where.first, Verb("SUBSCRIBE", "SSUBSCRIBE"), batch.sub);
+    send(where.first, Verb("UNSUBSCRIBE", "SUNSUBSCRIBE"), batch.unsub);
   }
+}
+
+void Backplane::SubscribeNodeChannel() {
+  if (shard_id_ != 0 || node_channel_sent_) return;
+  size_t inst = ChannelInstance(node_channel_);
+  if (!instances_[inst].subscriber->IsUp()) return;
+  if (!instances_[inst].subscriber->Command({Verb("SUBSCRIBE", "SSUBSCRIBE"), node_channel_}, 0)) {
+    Bump(stats_->redis_errors);
+    return;
+  }
+  node_channel_sent_ = true;
+  node_instance_ = inst;
 }
 
 void Backplane::MaybeErase(SubMap::iterator it) {
@@ -309,9 +339,9 @@ PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req, const History
     Publishing p;
     e.data = req->data;  // the stream keeps its own copy, in the `msg` envelope
     std::vector<MessagePart> parts = EnvelopeParts(e);  // seq and epoch: the script's
-    p.argv = history_.Publish(keys_.Room(req->room), *history,
-                              ClusterHistory::NewEpoch(random_.Next64()), now_ms_, false,
-                              SplitMsgAtSeq(req->room, req->from, req->data), parts);
+    p.argv = history_.Publish(
+        keys_.Room(req->room), *history, ClusterHistory::NewEpoch(random_.Next64()), now_ms_,
+        router_.has_value(), SplitMsgAtSeq(req->room, req->from, req->data), parts);
     if (!SendScript(inst, p.argv, tag)) return PublishResult::kUnavailable;
     Bump(stats_->redis_publishes);
     p.req = std::move(req);
@@ -320,7 +350,7 @@ PublishResult Backplane::Publish(std::unique_ptr<PubRequest>& req, const History
   }
   e.data = std::move(req->data);
   e.Encode(&scratch_);
-  if (!instances_[inst].commands->Command({"PUBLISH", channel, scratch_}, tag)) {
+  if (!Send(inst, {Verb("PUBLISH", "SPUBLISH"), channel, scratch_}, tag)) {
     req->data = std::move(e.data);
     Bump(stats_->redis_errors);
     return PublishResult::kUnavailable;
@@ -334,7 +364,7 @@ bool Backplane::PublishRaw(size_t instance, const std::string& channel,
                            const std::string& payload) {
   if (!instances_[instance].commands->IsUp()) return false;
   uint64_t tag = MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0);
-  if (!instances_[instance].commands->Command({"PUBLISH", channel, payload}, tag)) {
+  if (!Send(instance, {Verb("PUBLISH", "SPUBLISH"), channel, payload}, tag)) {
     Bump(stats_->redis_errors);
     return false;
   }
@@ -385,7 +415,8 @@ bool Backplane::SendRes(std::string_view node, const ResAnswer& answer) {
   e.from = answer.from;
   e.data = answer.data;
   e.Encode(&scratch_);
-  return PublishRaw(0, keys_.NodeChannel(node), scratch_);
+  std::string channel = keys_.NodeChannel(node);
+  return PublishRaw(ChannelInstance(channel), channel, scratch_);
 }
 
 void Backplane::SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) {
@@ -400,7 +431,8 @@ void Backplane::SendResAck(std::string_view node, unsigned shard, const bus::Res
   e.Encode(&scratch_);
   // Lost only with Redis: the responder's `ok` then never comes, as with any
   // reply from a node that went away.
-  if (!PublishRaw(0, keys_.NodeChannel(node), scratch_)) Bump(stats_->redis_errors);
+  std::string channel = keys_.NodeChannel(node);
+  if (!PublishRaw(ChannelInstance(channel), channel, scratch_)) Bump(stats_->redis_errors);
 }
 
 void Backplane::ProbeLag(uint64_t now_ms) {
@@ -409,7 +441,7 @@ void Backplane::ProbeLag(uint64_t now_ms) {
   e.node = node_id_;
   e.seq = now_ms;
   e.Encode(&scratch_);
-  (void)PublishRaw(0, node_channel_, scratch_);
+  (void)PublishRaw(ChannelInstance(node_channel_), node_channel_, scratch_);
 }
 
 }  // namespace ringcast::shard

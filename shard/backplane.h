@@ -36,6 +36,22 @@
 // its local subscribers get {"op":"gap","room":R}: they may have missed
 // publications of other nodes.
 //
+// Redis Cluster (`--redis-cluster`): the addresses are seeds. ClusterRouter
+// holds the slot map (CLUSTER SLOTS, asked on a command connection at start,
+// after a MOVED, and every second while a master is unreachable) and the
+// instances: a command + subscriber connection pair per master. A room's
+// commands go to the master of its partition's slot (InstanceOf):
+// SPUBLISH, the history and presence scripts (every key under the
+// partition's tag), and SSUBSCRIBE/SUNSUBSCRIBE, batched per slot since a
+// sharded subscribe names channels of one slot. Node channels are sharded
+// channels on the master of their own tag's slot. A MOVED moves the slot in
+// the map and resends the command there; an ASK resends it once after
+// ASKING; TRYAGAIN resends it next round; at most
+// ClusterRouter::kMaxRedirects times, then it fails (`unavailable`). When a
+// slot moves away, Redis drops its sharded subscriptions (a `sunsubscribe`
+// push): the room is subscribed again on the new master and, as after a
+// reconnect, its subscribers get `gap` once that is confirmed.
+//
 // Rooms with history (ClusterHistory): a publication is one EVALSHA of the
 // publish script (EVAL on NOSCRIPT; both scripts are loaded whenever the
 // command connection comes up, so pipelined calls do not reorder on a
@@ -54,6 +70,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +81,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/crc16.h"
 #include "core/hash.h"
 #include "core/secure_random.h"
 #include "net/redis_address.h"
@@ -77,6 +95,7 @@
 #include "shard/cluster_port.h"
 #include "shard/cluster_presence.h"
 #include "shard/cluster_ring.h"
+#include "shard/cluster_router.h"
 #include "shard/server.h"
 #include "shard/shard_stats.h"
 
@@ -124,8 +143,13 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   void OnRedisUp(uint32_t conn) override;
   void OnRedisDown(uint32_t conn) override;
 
-  // The Redis instance that serves `room`, as every node computes it.
-  size_t InstanceOf(std::string_view room) const { return ring_.Of(room); }
+  // The Redis instance that serves `room`, as every node computes it (in a
+  // Redis Cluster: the master of the room's partition slot, as this shard's
+  // map says; a stale map is corrected by MOVED).
+  size_t InstanceOf(std::string_view room) const {
+    return router_ ? router_->InstanceOfSlot(partitions_.slot(partitions_.Of(room)))
+                   : ring_.Of(room);
+  }
 
  private:
   // A join acknowledgement waiting for the subscription's confirmation.
@@ -161,6 +185,8 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   // The node's subscription to one room's channel.
   struct RoomSub {
     std::string channel;     // ClusterKeys::RoomChannel
+    int slot = 0;            // its hash slot (Redis Cluster; 0 otherwise)
+    size_t instance = 0;     // where the last SUBSCRIBE/UNSUBSCRIBE went
     bool wanted = false;     // the node has local subscribers
     bool sent = false;       // SUBSCRIBE sent on the current connection (and no UNSUBSCRIBE since)
     bool confirmed = false;  // Redis confirmed it and nothing is in flight
@@ -182,7 +208,13 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
 
   // What a command's reply tag names: kind in the top byte.
-  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3, kPresence = 4 };
+  enum class TagKind : uint8_t {
+    kPublish = 1,
+    kFireAndForget = 2,
+    kRead = 3,
+    kSlots = 4,
+    kPresence = 5
+  };
   static uint64_t MakeTag(uint8_t kind, uint64_t n) {
     return (uint64_t{kind} << 56) | (n & ((uint64_t{1} << 56) - 1));
   }
@@ -194,6 +226,37 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   }
 
   net::RedisConn& Conn(uint32_t index);
+  void AddInstance(const net::RedisAddress& address);
+  // Every command on a command connection goes here: in a Redis Cluster it
+  // is remembered until its reply, so a redirect can resend it.
+  bool Send(size_t instance, std::span<const std::string_view> argv, uint64_t tag);
+  bool Send(size_t instance, std::initializer_list<std::string_view> argv, uint64_t tag) {
+    return Send(instance, std::span<const std::string_view>(argv.begin(), argv.size()), tag);
+  }
+  // A command's reply, redirects already followed.
+  void Dispatch(size_t instance, uint64_t tag, const redisReply* reply);
+  // The instance a non-room channel (a node channel) lives on.
+  size_t ChannelInstance(std::string_view channel) const {
+    return router_ ? router_->InstanceOfSlot(core::HashSlot(channel)) : 0;
+  }
+  const char* Verb(const char* plain, const char* sharded) const {
+    return router_ ? sharded : plain;
+  }
+  void SubscribeNodeChannel();
+
+  // Redis Cluster (backplane_cluster.cc).
+  // True when `reply` was a redirect (or TRYAGAIN) and `sent` went on.
+  bool FollowRedirect(size_t from, ClusterRouter::Sent& sent, const redisReply* reply);
+  bool Resend(size_t instance, ClusterRouter::Sent& sent);
+  void OnClusterSlots(size_t instance, const redisReply* reply);
+  void RequestSlots() { slots_wanted_ = true; }
+  // The round's cluster chores: TRYAGAIN resends, the slot map's reload.
+  void TickCluster(uint64_t now_ms);
+  // An error push on a subscriber connection: a MOVED for a sharded subscribe.
+  void OnSubscribeError(size_t instance, const redisReply& push);
+  // Instances for endpoints the router learned, connections started.
+  void AddInstances();
+  void UpdateClusterGauges();
   bool IsSubscriber(uint32_t index) const { return index % 2 == 1; }
   size_t InstanceOfConn(uint32_t index) const { return index / 2; }
   void MarkDirty(const std::string& room, RoomSub& sub);
@@ -201,7 +264,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   // The entry of the room on `channel`, or end().
   SubMap::iterator FindByChannel(std::string_view channel);
   void OnSubscribed(std::string_view channel);
-  void OnUnsubscribed(std::string_view channel);
+  void OnUnsubscribed(std::string_view channel, size_t instance);
   void OnMessage(std::string_view channel, std::string_view payload);
   void OnNodeMessage(const ClusterEnvelope& e);
   // Sends the held acks on: history ones to a read once `confirmed`, or to
@@ -236,6 +299,10 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   const ClusterKeys keys_;
   const RedisRing ring_;
   const std::string node_channel_;
+  net::Uring* const uring_;
+  net::RedisConnLimits limits_;
+  const uint64_t seed_;
+  std::optional<ClusterRouter> router_;  // Redis Cluster only
   ShardParts* const parts_;
   BusPort* const port_;
   ShardStats* const stats_;
@@ -255,7 +322,15 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   uint64_t next_tag_ = 0;
   uint64_t now_ms_ = 0;
   uint64_t next_probe_ms_ = 0;
-  bool node_channel_sent_ = false;
+  bool node_channel_sent_ = false;  // (S)SUBSCRIBE sent (shard 0), on node_instance_
+  size_t node_instance_ = 0;
+  bool started_ = false;
+  // Redis Cluster: the slot map's reload, and commands to resend next round (TRYAGAIN).
+  bool slots_wanted_ = true;
+  bool slots_in_flight_ = false;
+  uint64_t next_slots_ms_ = 0;
+  uint64_t next_slots_check_ms_ = 0;
+  std::vector<std::pair<size_t, ClusterRouter::Sent>> retry_;
   std::string scratch_;
   std::vector<std::string_view> argv_;
 };

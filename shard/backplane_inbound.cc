@@ -12,7 +12,21 @@ namespace ringcast::shard {
 
 // Redis events.
 
-void Backplane::OnRedisReply(uint32_t, uint64_t tag, const redisReply* reply) {
+void Backplane::OnRedisReply(uint32_t conn, uint64_t tag, const redisReply* reply) {
+  const size_t inst = InstanceOfConn(conn);
+  if (router_) {
+    ClusterRouter::Sent sent = router_->Pop(inst);
+    RC_CHECK(sent.tag == tag);
+    if (sent.internal || FollowRedirect(inst, sent, reply)) return;  // ASKING's OK; or resent
+  }
+  Dispatch(inst, tag, reply);
+}
+
+void Backplane::Dispatch(size_t inst, uint64_t tag, const redisReply* reply) {
+  if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kSlots)) {
+    OnClusterSlots(inst, reply);
+    return;
+  }
   bool failed = reply == nullptr || reply->type == REDIS_REPLY_ERROR;
   if (failed && !RedisScript::IsNoScript(reply)) Bump(stats_->redis_errors);
   if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kPublish)) OnPublishReply(tag, reply, failed);
@@ -62,19 +76,23 @@ void Backplane::OnReadReply(uint64_t tag, const redisReply* reply, bool failed) 
   parts_->owner().OnHistoryRead(done.to, std::move(done.ack), read ? &*read : nullptr);
 }
 
-void Backplane::OnRedisPush(uint32_t, const redisReply& push) {
+void Backplane::OnRedisPush(uint32_t conn, const redisReply& push) {
+  if (push.type == REDIS_REPLY_ERROR) {
+    OnSubscribeError(InstanceOfConn(conn), push);
+    return;
+  }
   if (push.type != REDIS_REPLY_ARRAY || push.elements < 3) {
     Bump(stats_->redis_errors);  // an error reply to SUBSCRIBE, or something we never asked
     return;
   }
   std::string_view kind = Str(push.element[0]);
   std::string_view channel = Str(push.element[1]);
-  if (kind == "message") {
+  if (kind == "message" || kind == "smessage") {
     OnMessage(channel, Str(push.element[2]));
-  } else if (kind == "subscribe") {
+  } else if (kind == "subscribe" || kind == "ssubscribe") {
     OnSubscribed(channel);
-  } else if (kind == "unsubscribe") {
-    OnUnsubscribed(channel);
+  } else if (kind == "unsubscribe" || kind == "sunsubscribe") {
+    OnUnsubscribed(channel, InstanceOfConn(conn));
   }
 }
 
@@ -98,10 +116,31 @@ void Backplane::OnSubscribed(std::string_view channel) {
   }
 }
 
-void Backplane::OnUnsubscribed(std::string_view channel) {
+void Backplane::OnUnsubscribed(std::string_view channel, size_t instance) {
+  if (channel == node_channel_) {
+    // Never unsubscribed by us: Redis Cluster moved its slot away.
+    if (node_instance_ == instance) node_channel_sent_ = false;
+    RequestSlots();
+    return;
+  }
   auto it = FindByChannel(channel);
   if (it == subs_.end()) return;
-  if (it->second.in_flight > 0) --it->second.in_flight;
+  RoomSub& sub = it->second;
+  if (sub.in_flight > 0) {
+    --sub.in_flight;
+  } else if (sub.sent && sub.instance == instance) {
+    // Not asked for: Redis Cluster moved the slot to another master and
+    // dropped its sharded subscriptions. Subscribe there; what was published
+    // in between is missed, so subscribers get `gap` once it is confirmed.
+    Bump(stats_->redis_redirects);
+    sub.sent = false;
+    sub.confirmed = false;
+    if (sub.wanted) {
+      sub.lost = true;
+      MarkDirty(it->first, sub);
+    }
+    RequestSlots();
+  }
   MaybeErase(it);
 }
 
@@ -172,17 +211,13 @@ void Backplane::OnRedisUp(uint32_t index) {
     return;
   }
   size_t inst = InstanceOfConn(index);
-  // A new connection starts with no subscription: every wanted room again.
+  // A new connection starts with no subscription: every wanted room served
+  // here again (OnRedisDown cleared `sent` of those subscribed on it). The
+  // node channel follows in Flush.
   for (auto& [room, sub] : subs_) {
-    if (InstanceOf(room) != inst || !sub.wanted) continue;
-    sub.sent = false;
-    sub.in_flight = 0;
+    if (!sub.wanted || sub.sent || InstanceOf(room) != inst) continue;
+    if (sub.instance == inst) sub.in_flight = 0;
     MarkDirty(room, sub);
-  }
-  if (shard_id_ == 0 && inst == 0) {
-    if (!instances_[0].subscriber->Command({"SUBSCRIBE", node_channel_}, 0)) {
-      Bump(stats_->redis_errors);
-    }
   }
 }
 
@@ -190,10 +225,14 @@ void Backplane::OnRedisDown(uint32_t index) {
   UpdateGauges();
   if (!IsSubscriber(index)) return;
   size_t inst = InstanceOfConn(index);
+  if (node_instance_ == inst) node_channel_sent_ = false;
+  if (router_) RequestSlots();  // a failover may have moved its slots
   for (auto it = subs_.begin(); it != subs_.end();) {
     auto next = std::next(it);
     RoomSub& sub = it->second;
-    if (InstanceOf(it->first) == inst) {
+    const bool here =
+        sub.sent || sub.in_flight > 0 ? sub.instance == inst : InstanceOf(it->first) == inst;
+    if (here) {
       sub.sent = false;
       sub.in_flight = 0;
       sub.confirmed = false;

@@ -5,30 +5,6 @@
 
 namespace ringcast::shard {
 
-std::optional<RedisAddress> RedisAddress::Parse(std::string_view text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos) return std::nullopt;
-  std::string_view host = text.substr(0, colon);
-  auto port = reply::ParseInt(text.substr(colon + 1));
-  if (!port || *port < 1 || *port > 65535) return std::nullopt;
-  for (char ch : host) {
-    if (static_cast<unsigned char>(ch) <= ' ') return std::nullopt;
-  }
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host == "?") host = {};
-  return RedisAddress{std::string(host), static_cast<uint16_t>(*port)};
-}
-
-std::string RedisAddress::ToString() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  std::string out = v6 ? "[" + host + "]" : host;
-  out.push_back(':');
-  out.append(std::to_string(port));
-  return out;
-}
-
 SlotMap::SlotMap() : owner_(core::kRedisSlots, -1) {}
 
 std::optional<SlotMap> SlotMap::FromClusterSlots(const redisReply* r) {

@@ -6,9 +6,8 @@
 // without a replica) has no node: commands for it fail as `unavailable`
 // rather than guessing.
 //
-// RedisAddress is one endpoint "host:port". Redis answers an empty host (or
-// "?") when it does not know a node's preferred endpoint; then the client is
-// to use the host it asked, so the host stays empty and the caller fills it.
+// Nodes are net::RedisAddress endpoints, as CLUSTER SLOTS names them (an
+// empty host: the host the reply came from; the caller fills it in).
 // Plain values: owned by one shard, copied freely.
 #pragma once
 
@@ -21,18 +20,11 @@
 #include <vector>
 
 #include "core/crc16.h"
+#include "net/redis_address.h"
 
 namespace ringcast::shard {
 
-struct RedisAddress {
-  std::string host;  // empty: the host the reply came from
-  uint16_t port = 0;
-
-  // "host:port", "[v6]:port" or "v6:port" (split at the last ':'); port 1..65535.
-  [[nodiscard]] static std::optional<RedisAddress> Parse(std::string_view text);
-  std::string ToString() const;
-  bool operator==(const RedisAddress&) const = default;
-};
+using net::RedisAddress;
 
 class SlotMap {
  public:

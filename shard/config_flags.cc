@@ -60,6 +60,10 @@ std::string CheckCombination(const ServerOptions& s, const Sources& sources) {
            sources.Mention(ping, std::to_string(s.ping_interval_ms)) +
            " (or set either to 0): quiet clients would be closed before being pinged";
   }
+  if (s.redis_cluster && s.redis.empty()) {
+    return sources.Subject(*FindByKey("cluster.redis_cluster")) +
+           " needs the cluster's seed addresses in " + sources.Subject(*FindByKey("cluster.redis"));
+  }
   for (const Option& o : config_internal::Options()) {
     if (o.kind == Kind::kSecret &&
         s.*std::get<std::string ServerOptions::*>(o.field) == config_internal::kRedacted) {

@@ -109,6 +109,10 @@ const Option kOptions[] = {
     {"cluster.redis", "--redis", Kind::kRedis, Field{}, 0, 0, "URL",
      "cluster mode: redis://HOST:PORT of a Redis instance; repeat (or comma-separate) for "
      "several, rooms spread over them; empty = a single node"},
+    {"cluster.redis_cluster", "--redis-cluster", Kind::kBool, &ServerOptions::redis_cluster, 0, 0,
+     "true|false",
+     "the cluster.redis addresses are seeds of one Redis Cluster: sharded pub/sub, rooms "
+     "spread over its masters by hash slot, MOVED/ASK followed"},
     {"cluster.max_pending_commands", "--redis-max-pending", Kind::kUint,
      &ServerOptions::redis_max_pending, 16, 1u << 24, "N",
      "commands waiting for Redis per connection; past it commands needing Redis get "

@@ -1,7 +1,9 @@
 #include "shard/metrics.h"
 
+#include <algorithm>
 #include <atomic>
 
+#include "core/crc16.h"
 #include "proto/json_writer.h"
 
 namespace ringcast::shard {
@@ -91,6 +93,14 @@ constexpr Metric kMetrics[] = {
      &ShardStats::redis_gaps},
     {"redis_local_only", "Publications delivered on this node only because Redis was down.", true,
      &ShardStats::redis_local_only},
+    {"redis_redirects",
+     "Redis Cluster: MOVED, ASK and TRYAGAIN answers followed, and subscriptions moved with "
+     "their slot.",
+     true, &ShardStats::redis_redirects},
+    {"redis_cluster_masters", "Redis Cluster: masters serving slots, in the shards' slot maps.",
+     false, &ShardStats::redis_cluster_masters},
+    {"redis_cluster_slots", "Redis Cluster: hash slots with a known master, in the shards' maps.",
+     false, &ShardStats::redis_cluster_slots},
 };
 
 uint64_t Read(const ShardStats* s, const Metric& m) {
@@ -106,9 +116,23 @@ std::string Metrics::RedisHealth() const {
     up += s->redis_connections_up.load(std::memory_order_relaxed);
   }
   if (conns == 0) return "";
-  if (up == conns) return "redis: up\n";
-  return "redis: degraded (" + std::to_string(up) + " of " + std::to_string(conns) +
-         " connections up): local delivery only where down\n";
+  std::string out = up == conns ? "redis: up\n"
+                                : "redis: degraded (" + std::to_string(up) + " of " +
+                                      std::to_string(conns) +
+                                      " connections up): local delivery only where down\n";
+  // Redis Cluster: each shard keeps its own slot map; the least complete one counts.
+  uint64_t masters = 0, slots = core::kRedisSlots, redirects = 0;
+  for (const ShardStats* s : shards_) {
+    masters = std::max(masters, s->redis_cluster_masters.load(std::memory_order_relaxed));
+    slots = std::min(slots, s->redis_cluster_slots.load(std::memory_order_relaxed));
+    redirects += s->redis_redirects.load(std::memory_order_relaxed);
+  }
+  if (masters > 0) {
+    out += "redis cluster: " + std::to_string(masters) + " masters, " + std::to_string(slots) +
+           " of " + std::to_string(core::kRedisSlots) + " slots covered, " +
+           std::to_string(redirects) + " redirects\n";
+  }
+  return out;
 }
 
 std::string Metrics::StatsJson() const {

@@ -94,10 +94,7 @@ void RoomOwner::Forget(RoomMap::iterator it) {
     if (sync_) sync_->Untrack(it->first);
   }
   if (!IsPersonal(it->first)) Drop(stats_->rooms);
-  if (auto c = cluster_seqs_.find(std::string_view(it->first)); c != cluster_seqs_.end()) {
-    ReleaseWaiting(c->second, UINT64_MAX);
-    cluster_seqs_.erase(c);
-  }
+  DropClusterSeq(it->first);
   rooms_.erase(it);  // its presence members go with it
 }
 
@@ -179,6 +176,9 @@ void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) 
   o.shard_mask &= ~(uint64_t{1} << from);
   if (o.shard_mask != 0) return;
   if (cluster_ != nullptr) cluster_->SetInterest(room, false);
+  // The room may stay (presence leaves pending) but what it knew of the
+  // channel's seqs goes with the subscription: a later join starts afresh.
+  DropClusterSeq(room);
   UpdateIdle(it);
   MaybeForget(it);
   Enforce(nullptr);

@@ -187,6 +187,9 @@ class RoomOwner {
   HistorySettings ClusterHistoryOf(std::string_view room) const;
   // A live publication with a cluster seq: dedupe, gap, fan-out, waiting joins.
   void DeliverClusterSeq(const ClusterEnvelope& e);
+  // Forgets the room's ClusterSeqState (its local subscribers are gone),
+  // posting the joins that waited on it.
+  void DropClusterSeq(std::string_view room);
   // Posts the waiting joins whose seq is below `limit`.
   void ReleaseWaiting(ClusterSeqState& c, uint64_t limit);
   core::SharedFrame* Frame(std::string_view room, std::string_view from, std::string_view data,

@@ -97,6 +97,13 @@ void RoomOwner::ReleaseWaiting(ClusterSeqState& c, uint64_t limit) {
   }
 }
 
+void RoomOwner::DropClusterSeq(std::string_view room) {
+  auto c = cluster_seqs_.find(room);
+  if (c == cluster_seqs_.end()) return;
+  ReleaseWaiting(c->second, UINT64_MAX);
+  cluster_seqs_.erase(c);
+}
+
 void RoomOwner::OnClusterLost(std::string_view room) {
   auto c = cluster_seqs_.find(room);
   if (c == cluster_seqs_.end()) return;

@@ -12,6 +12,7 @@
 #include "core/check.h"
 #include "net/handshake.h"
 #include "net/listener.h"
+#include "shard/cluster_router.h"
 #include "shard/fd_budget.h"
 #include "shard/mesh.h"
 #include "shard/metrics.h"
@@ -90,6 +91,10 @@ std::optional<std::string> Server::Start() {
     net::RedisAddressResult r = net::ParseRedisUrl(url);
     if (!r.error.empty()) return r.error;
     redis_.push_back(std::move(r.address));
+  }
+  if (options_.redis_cluster && redis_.size() > ClusterRouter::kMaxInstances) {
+    return "--redis-cluster takes at most " + std::to_string(ClusterRouter::kMaxInstances) +
+           " seed addresses, got " + std::to_string(redis_.size());
   }
   // The first SHA-1 initialises OpenSSL (its providers and about 2 MB of code
   // pages): do it now, checked against RFC 6455's example, rather than in the

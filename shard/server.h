@@ -83,6 +83,8 @@ struct ServerOptions {
 
   // [cluster] (shard/backplane.h): empty redis = a single node, nothing changes.
   std::vector<std::string> redis;  // cluster.redis / --redis URL (repeatable, or comma-separated)
+  bool redis_cluster =
+      false;  // cluster.redis_cluster / --redis-cluster: redis = seeds of one Redis Cluster
   uint32_t redis_max_pending = 65536;       // cluster.max_pending_commands, per Redis connection
   uint32_t redis_probe_interval_ms = 1000;  // cluster.probe_interval_ms: PING an idle connection
   uint32_t redis_reply_timeout_ms = 3000;   // cluster.reply_timeout_ms: unanswered this long = dead

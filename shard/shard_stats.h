@@ -54,6 +54,11 @@ struct ShardStats {
   std::atomic<uint64_t> redis_pubsub_lag_ms{0};   // gauge: last probe's round trip (shard 0)
   std::atomic<uint64_t> redis_gaps{0};            // rooms whose subscribers were sent `gap`
   std::atomic<uint64_t> redis_local_only{0};      // publications delivered locally: Redis down
+  // Redis Cluster (--redis-cluster) only.
+  std::atomic<uint64_t> redis_redirects{0};  // MOVED/ASK/TRYAGAIN followed, subscriptions moved
+  std::atomic<uint64_t> redis_cluster_masters{
+      0};  // gauge: masters serving slots, per the shard's map
+  std::atomic<uint64_t> redis_cluster_slots{0};  // gauge: slots with a known master (of 16384)
 };
 
 inline void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {

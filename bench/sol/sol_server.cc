@@ -19,6 +19,8 @@
 // three quarters of that (as ringcast: lower, the subscribers run dry first), so the overload
 // rows measure it with bounded memory.
 //
+// The plain data and the command matching are in sol_parts.h.
+//
 // usage: ringcast-sol [--port N]   (listens on 127.0.0.1, default 19500). SIGTERM or SIGINT
 // prints its counters (sendmsg calls, frames, bytes, pauses) to stderr and exits.
 #include <sys/socket.h>
@@ -36,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/sol/sol_parts.h"
 #include "core/check.h"
 #include "core/shared_frame.h"
 #include "core/wire.h"
@@ -54,7 +57,6 @@ constexpr unsigned kSqEntries = 4096;
 constexpr uint16_t kBufferGroup = 1;
 constexpr uint32_t kRecvBuffers = 512;
 constexpr uint32_t kRecvBufferBytes = 16384;
-constexpr size_t kMaxIov = 256;  // as ringcast's shard
 constexpr size_t kSendBlocks = 128;
 constexpr size_t kMaxHeadBytes = 8192;
 constexpr size_t kMaxMessageBytes = 65536;
@@ -63,75 +65,6 @@ constexpr uint64_t kTickNs = 100'000'000;             // to notice a signal whil
 
 volatile sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
-
-// A SharedFrame wrapped once per publication: `refs` counts the queues that still hold it
-// (plus one while the fan-out loop runs), so no atomic operation is paid per subscriber.
-struct Local {
-  core::SharedFrame* frame;
-  uint32_t refs;
-};
-
-void Unref(Local* l) {
-  if (--l->refs == 0) {
-    l->frame->Unref();
-    delete l;
-  }
-}
-
-struct Conn {
-  int fd = -1;
-  uint32_t gen = 0;
-  bool live = false;
-  bool open = false;  // past the handshake
-  bool dead = false;  // shut down; freed once the kernel gave its operations back
-  bool recv_armed = false;
-  bool send_in_flight = false;
-  bool dirty = false;
-  bool paused = false;
-  std::string head;  // the request head while it arrives
-  net::WsReadState ws;
-  std::vector<Local*> out;  // queued frames from out_head on
-  size_t out_head = 0;
-  uint32_t head_offset = 0;  // bytes of out[out_head] already sent
-  uint64_t queued = 0;
-  size_t in_flight = 0;  // frames the send in flight covers
-};
-
-struct Member {
-  uint32_t slot;
-  uint32_t gen;
-};
-
-struct SendBlock {
-  msghdr msg;
-  iovec iov[kMaxIov];
-};
-
-// The room, publication data and id of a `sub`/`pub` command, found by string matching.
-std::string_view StringAfter(std::string_view text, std::string_view key) {
-  size_t at = text.find(key);
-  if (at == std::string_view::npos) return {};
-  at += key.size();
-  size_t end = text.find('"', at);
-  return end == std::string_view::npos ? std::string_view{} : text.substr(at, end - at);
-}
-
-std::string_view IdAfter(std::string_view text) {
-  size_t at = text.find("\"id\":");
-  if (at == std::string_view::npos) return {};
-  at += 5;
-  size_t end = at;
-  while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
-  return text.substr(at, end - at);
-}
-
-// The raw JSON value of "data": everything after it up to the object's closing brace.
-std::string_view DataAfter(std::string_view text) {
-  size_t at = text.find("\"data\":");
-  size_t close = text.rfind('}');
-  if (at == std::string_view::npos || close == std::string_view::npos || close < at + 7) return {};
-  return text.substr(at + 7, close - at - 7);
-}
 
 class Server final : public net::FrameSink {
  public:

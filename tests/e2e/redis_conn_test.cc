@@ -290,9 +290,9 @@ TEST(RedisConnTest, ConnectRefusedBacksOffUntilRedisComes) {
 }
 
 TEST(RedisAddressTest, ParsesAndRefusesClearly) {
-  EXPECT_EQ(ParseRedisUrl("redis://127.0.0.1:7000").address.text, "127.0.0.1:7000");
-  EXPECT_EQ(ParseRedisUrl("127.0.0.1").address.text, "127.0.0.1:6379");
-  EXPECT_EQ(ParseRedisUrl("redis://[::1]:7001").address.text, "::1:7001");
+  EXPECT_EQ(ParseRedisUrl("redis://127.0.0.1:7000").address.ToString(), "127.0.0.1:7000");
+  EXPECT_EQ(ParseRedisUrl("127.0.0.1").address.ToString(), "127.0.0.1:6379");
+  EXPECT_EQ(ParseRedisUrl("redis://[::1]:7001").address.ToString(), "[::1]:7001");
   EXPECT_NE(ParseRedisUrl("rediss://h:1").error.find("TLS"), std::string::npos);
   EXPECT_NE(ParseRedisUrl("redis://u:p@h:1").error.find("password"), std::string::npos);
   EXPECT_NE(ParseRedisUrl("redis://h:1/3").error.find("database"), std::string::npos);

@@ -15,7 +15,7 @@
 
 const { spawn } = require('child_process');
 const fs = require('fs');
-const net = require('net');
+const support = require('./support');
 const os = require('os');
 const path = require('path');
 const WebSocket = require('ws');
@@ -81,13 +81,7 @@ function assert(cond, message) {
 }
 
 function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout: ' + what)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  return support.withTimeout(promise, what, ms);
 }
 
 // Polls `probe` (async, returns a value or undefined) until it gives a value.
@@ -104,35 +98,16 @@ async function eventually(probe, what, ms = STEP_TIMEOUT_MS) {
   throw new Error('timeout: ' + what);
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
-}
-
 // Starts ringcast on a free loopback port; resolves once it accepts.
 async function startServer(extraArgs, port = undefined) {
-  if (port === undefined) port = await freePort();
+  if (port === undefined) port = await support.freePort();
   const child = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--shards', '2', ...extraArgs], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   children.push(child);
   const spawnError = new Promise((_, reject) => child.on('error', reject));
   await withTimeout(Promise.race([spawnError, (async () => {
-    while (!(await canConnect(port))) {
+    while (!(await support.canConnect(port))) {
       if (child.exitCode !== null || child.signalCode !== null) {
         throw new Error('ringcast exited early: ' + (child.exitCode ?? child.signalCode));
       }
@@ -323,7 +298,7 @@ async function main() {
     // The killed process's io_uring is torn down after it exits, by the kernel's workqueue,
     // and its listening socket with it: on a loaded machine the port still accepted (and a
     // new ringcast refused it, "address already in use") after the exit. Wait until it is gone.
-    await eventually(async () => ((await canConnect(port)) ? undefined : true),
+    await eventually(async () => ((await support.canConnect(port)) ? undefined : true),
       'the killed server\'s listener closed');
     await startServer(['--api-key', API_KEY + '-new'], port);
     await page.waitForSelector('#keybox', { state: 'visible', timeout: STEP_TIMEOUT_MS });

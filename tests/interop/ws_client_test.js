@@ -5,7 +5,7 @@
 // Prints `N passed, M failed` and exits non-zero on any failure.
 
 const { spawn } = require('child_process');
-const net = require('net');
+const support = require('./support');
 const WebSocket = require('ws');
 
 const binary = process.argv[2];
@@ -46,32 +46,7 @@ function finish(extra = []) {
 }
 
 function withTimeout(promise, what, ms = STEP_TIMEOUT_MS) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timeout: ' + what)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.on('connect', () => { s.destroy(); resolve(true); });
-    s.on('error', () => resolve(false));
-  });
+  return support.withTimeout(promise, what, ms);
 }
 
 async function waitAccepting(port, ms) {
@@ -80,7 +55,7 @@ async function waitAccepting(port, ms) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error('ringcast exited early: ' + (child.exitCode ?? child.signalCode));
     }
-    if (await canConnect(port)) return;
+    if (await support.canConnect(port)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('ringcast did not accept within ' + ms + ' ms');
@@ -167,7 +142,7 @@ async function connect(url) {
 }
 
 async function main() {
-  const port = await freePort();
+  const port = await support.freePort();
   child = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--shards', '2'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -275,7 +275,14 @@ bool RedisCluster::MoveSlot(int slot, int to) {
       return false;
     }
   }
+  // The target first, then the source, then the rest (as redis-cli does): the
+  // source's MOVED never points at a target still importing, which would
+  // send the client back.
+  std::vector<int> order = {to, from};
   for (int i = 0; i < size(); ++i) {
+    if (i != to && i != from) order.push_back(i);
+  }
+  for (int i : order) {
     RedisSync c(node(i).port());
     if (c.Text({"CLUSTER", "SETSLOT", s, "NODE", to_id}) != "OK") {
       error_ = "SETSLOT NODE failed on node " + std::to_string(i);

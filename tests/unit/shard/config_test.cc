@@ -552,6 +552,17 @@ TEST_F(ConfigTest, IdleTimeoutMustOutlastThePingInterval) {
   Ok({"--idle-timeout-ms", "0", "--ping-interval-ms", "3600000"});
 }
 
+TEST_F(ConfigTest, RedisClusterNeedsSeeds) {
+  EXPECT_FALSE(options_.redis_cluster);
+  EXPECT_EQ(Error({"--redis-cluster", "true"}),
+            "--redis-cluster needs the cluster's seed addresses in cluster.redis");
+  Ok({"--redis", "127.0.0.1:7000,127.0.0.1:7001", "--redis-cluster", "true"});
+  EXPECT_TRUE(options_.redis_cluster);
+  Ok({"--config", File("[cluster]\nredis = [\"127.0.0.1:7000\"]\nredis_cluster = true\n")});
+  EXPECT_TRUE(options_.redis_cluster);
+  EXPECT_CONTAINS(Error({"--redis-cluster", "yes"}), "must be true or false");
+}
+
 TEST_F(ConfigTest, AFailureLeavesTheOptionsUntouched) {
   options_.shards = 7;
   Error({"--shards", "3", "--bogus"});

@@ -67,6 +67,9 @@ constexpr Counter kExported[] = {
     {"redis_pubsub_lag_ms", false, &ShardStats::redis_pubsub_lag_ms},
     {"redis_gaps", true, &ShardStats::redis_gaps},
     {"redis_local_only", true, &ShardStats::redis_local_only},
+    {"redis_redirects", true, &ShardStats::redis_redirects},
+    {"redis_cluster_masters", false, &ShardStats::redis_cluster_masters},
+    {"redis_cluster_slots", false, &ShardStats::redis_cluster_slots},
 };
 
 constexpr size_t kShards = 3;
