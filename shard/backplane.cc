@@ -50,7 +50,8 @@ Backplane::Backplane(unsigned shard_id, const ServerOptions& options,
       seed_(core::HashBytes(options.node_id) ^ (uint64_t{shard_id} << 32)),
       parts_(parts),
       port_(port),
-      stats_(stats) {
+      stats_(stats),
+      presence_ttl_ms_(options.redis_presence_ttl_ms) {
   RC_CHECK(!addresses.empty() && addresses.size() == options.redis.size());
   limits_.max_pending = options.redis_max_pending;
   limits_.probe_interval_ms = options.redis_probe_interval_ms;
@@ -122,6 +123,7 @@ void Backplane::Tick(uint64_t now_ms) {
 void Backplane::Flush() {
   SubscribeNodeChannel();
   FlushSubscriptions();
+  FlushPresence();
   for (Instance& inst : instances_) {
     inst.commands->Flush();
     inst.subscriber->Flush();
@@ -369,12 +371,12 @@ bool Backplane::PublishRaw(size_t instance, const std::string& channel,
   return true;
 }
 
-bool Backplane::Announce(std::string_view room, std::string_view json) {
+bool Backplane::Announce(std::string_view room, std::string_view frames) {
   size_t inst = InstanceOf(room);
   if (!instances_[inst].Up()) return false;
   auto it = subs_.find(room);
   if (it != subs_.end() && it->second.wanted && !it->second.confirmed) {
-    it->second.announces.emplace_back(json);  // after the subscription, or we miss it
+    it->second.announces.emplace_back(frames);  // after the subscription, or we miss it
     return true;
   }
   ClusterEnvelope e;
@@ -382,7 +384,7 @@ bool Backplane::Announce(std::string_view room, std::string_view json) {
   e.node = node_id_;
   e.shard = shard_id_;
   e.room = room;
-  e.data = json;
+  e.data = frames;
   e.Encode(&scratch_);
   return PublishRaw(inst, keys_.RoomChannel(room), scratch_);
 }

@@ -60,11 +60,18 @@
 // seq. With Redis down such a publication is refused (`unavailable`): no
 // seq can be assigned cluster-wide. A join with a connection waits for the
 // subscription's confirmation, then the read script gives its seq, epoch and
-// replay (RoomOwner::OnHistoryRead). Shard thread only.
+// replay (RoomOwner::OnHistoryRead).
+//
+// Presence (ClusterPresence, backplane_presence.cc): the round's batches of
+// the owner's rooms become refresh script calls, one per Redis instance and
+// partition (at most kPresencePerCall users each: many small rooms cost one
+// call), whose joined/left answers go back to the owner to announce; a
+// query is one list script call. Shard thread only.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -86,6 +93,7 @@
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
 #include "shard/cluster_port.h"
+#include "shard/cluster_presence.h"
 #include "shard/cluster_ring.h"
 #include "shard/cluster_router.h"
 #include "shard/server.h"
@@ -117,10 +125,17 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool HoldJoinAck(std::string_view room, unsigned to, bus::JoinAck& ack,
                    const HistorySettings* history) override;
   PublishResult Publish(std::unique_ptr<PubRequest>& req, const HistorySettings* history) override;
-  bool Announce(std::string_view room, std::string_view json) override;
+  bool Announce(std::string_view room, std::string_view frames) override;
   bool SendRes(std::string_view node, const ResAnswer& answer) override;
   void SendResAck(std::string_view node, unsigned shard, const bus::ResAck& ack) override;
   bool Disconnect(std::string_view user) override;
+  bool SyncPresence(std::string_view room, std::span<const PresenceMember> members,
+                    std::span<const std::string> removed, uint64_t unix_ms) override;
+  void ListPresence(std::unique_ptr<PresenceQuery> query, unsigned to, uint32_t limit,
+                    uint64_t unix_ms) override;
+
+  // Users per presence refresh or remove call: a large room's batch is split.
+  static constexpr size_t kPresencePerCall = 1000;
 
   // net::RedisEvents.
   void OnRedisReply(uint32_t conn, uint64_t tag, const redisReply* reply) override;
@@ -153,6 +168,19 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bus::JoinAck ack;
     std::vector<std::string> argv;
   };
+  // A presence script call: a refresh of one or more rooms, or a query (list).
+  struct PresenceCall {
+    std::vector<std::string> rooms;  // in the call's order
+    const RedisScript* script = nullptr;
+    std::vector<std::string> argv;
+    std::unique_ptr<PresenceQuery> query;  // list only
+    unsigned to = 0;                       // list only: the asking shard
+  };
+  // One room's presence work of the round, sent by FlushPresence.
+  struct PresenceOut {
+    std::string room;
+    std::vector<PresenceMember> members;  // users gone first (count 0), then the others
+  };
 
   // The node's subscription to one room's channel.
   struct RoomSub {
@@ -166,9 +194,9 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
     bool dirty = false;      // in dirty_
     uint32_t in_flight = 0;  // SUBSCRIBE/UNSUBSCRIBE sent, not yet confirmed
     std::vector<HeldAck> held;  // acks waiting for the confirmation
-    // Presence frames waiting for the confirmation: published before it,
-    // this node would not hear them itself. At most one per presence delta
-    // of the room in that window.
+    // Presence frame batches waiting for the confirmation: published before
+    // it, this node would not hear them itself. At most one per presence
+    // script answer of the room in that window.
     std::vector<std::string> announces;
   };
   struct Instance {
@@ -180,7 +208,13 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   using NameMap = std::unordered_map<std::string, std::string, core::StringHash, std::equal_to<>>;
 
   // What a command's reply tag names: kind in the top byte.
-  enum class TagKind : uint8_t { kPublish = 1, kFireAndForget = 2, kRead = 3, kSlots = 4 };
+  enum class TagKind : uint8_t {
+    kPublish = 1,
+    kFireAndForget = 2,
+    kRead = 3,
+    kSlots = 4,
+    kPresence = 5
+  };
   static uint64_t MakeTag(uint8_t kind, uint64_t n) {
     return (uint64_t{kind} << 56) | (n & ((uint64_t{1} << 56) - 1));
   }
@@ -244,6 +278,12 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   bool SendScript(size_t instance, const std::vector<std::string>& argv, uint64_t tag);
   void OnPublishReply(uint64_t tag, const redisReply* reply, bool failed);
   void OnReadReply(uint64_t tag, const redisReply* reply, bool failed);
+  // The round's presence work: one refresh call per instance and partition
+  // (rooms of a partition share a slot), at most kPresencePerCall users each.
+  void FlushPresence();
+  // Sends a presence call; false (call untouched) when it cannot be queued.
+  bool SendPresence(size_t instance, PresenceCall& call);
+  void OnPresenceReply(uint64_t tag, const redisReply* reply, bool failed);
   // Publishes the announces held for the confirmation (`up`), or delivers
   // them on this node only (Redis went down).
   void ReleaseAnnounces(std::string_view room, RoomSub& sub, bool up);
@@ -273,6 +313,11 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   std::unordered_map<uint64_t, Publishing> publishing_;
   std::unordered_map<uint64_t, Reading> reading_;
   const ClusterHistory history_;
+  const ClusterPresence presence_;
+  const uint64_t presence_ttl_ms_;
+  std::unordered_map<uint64_t, PresenceCall> presence_calls_;
+  std::map<std::pair<size_t, uint32_t>, std::vector<PresenceOut>> presence_out_;
+  uint64_t presence_unix_ms_ = 0;  // "now" of the round's presence work
   core::SecureRandom random_;
   uint64_t next_tag_ = 0;
   uint64_t now_ms_ = 0;

@@ -31,6 +31,9 @@ void Backplane::Dispatch(size_t inst, uint64_t tag, const redisReply* reply) {
   if (failed && !RedisScript::IsNoScript(reply)) Bump(stats_->redis_errors);
   if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kPublish)) OnPublishReply(tag, reply, failed);
   if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kRead)) OnReadReply(tag, reply, failed);
+  if (TagKindOf(tag) == static_cast<uint8_t>(TagKind::kPresence)) {
+    OnPresenceReply(tag, reply, failed);
+  }
 }
 
 void Backplane::OnPublishReply(uint64_t tag, const redisReply* reply, bool failed) {
@@ -199,7 +202,8 @@ void Backplane::OnRedisUp(uint32_t index) {
   if (!IsSubscriber(index)) {
     // Ahead of any EVALSHA on this connection: none of them meets NOSCRIPT
     // and comes back out of order.
-    for (const RedisScript* script : {&history_.publish_script(), &history_.read_script()}) {
+    for (const RedisScript* script : {&history_.publish_script(), &history_.read_script(),
+                                      &presence_.refresh_script(), &presence_.list_script()}) {
       std::vector<std::string> load = script->Load();
       (void)SendScript(InstanceOfConn(index), load,
                        MakeTag(static_cast<uint8_t>(TagKind::kFireAndForget), 0));

@@ -67,9 +67,10 @@ struct PresenceQuery {
   std::string room;
   core::SlabHandle conn{};
   uint32_t ticket = 0;
-  std::string users_json;  // filled by the owner: [{"user":..,"info":..,"conns":n},...]
-  uint64_t count = 0;      // users present, listed or not
-  bool truncated = false;  // users_json lists only limits.max_presence_users of them
+  std::string users_json;    // filled by the owner: [{"user":..,"info":..,"conns":n},...]
+  uint64_t count = 0;        // users present, listed or not
+  bool truncated = false;    // users_json lists only limits.max_presence_users of them
+  bool unavailable = false;  // cluster mode: Redis could not answer (`unavailable`)
 };
 
 // An answer to a `req`, on its way to the requester's shard, which takes it

@@ -29,7 +29,7 @@ struct ClusterEnvelope {
     kPub = 'p',
     kDirect = 'd',
     kReq = 'q',
-    kAnnounce = 'a',  // presence join/leave: data is the whole frame's JSON
+    kAnnounce = 'a',  // presence join/leave: data is frames' JSON, each "<len>:<json>"
     kDisconnect = 'x',
     kRes = 'r',
     kResAck = 'k',

@@ -12,12 +12,15 @@
 // at once (degraded). Shard thread only.
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "shard/bus_message.h"
 #include "shard/cluster_history.h"
+#include "shard/cluster_presence.h"
 
 namespace ringcast::shard {
 
@@ -49,10 +52,25 @@ class ClusterPort {
   // down the answer is kUnavailable, never kLocal.
   [[nodiscard]] virtual PublishResult Publish(std::unique_ptr<PubRequest>& req,
                                               const HistorySettings* history) = 0;
-  // Owner shard: a presence join/leave frame's JSON, for every node's
-  // subscribers (this one's included, from the channel). False when Redis is
-  // unreachable: the caller delivers it locally.
-  [[nodiscard]] virtual bool Announce(std::string_view room, std::string_view json) = 0;
+  // Owner shard: presence join/leave frames ("<length>:<json>" back to
+  // back), for every node's subscribers (this one's included, from the
+  // channel). False when Redis is unreachable: the caller delivers them
+  // locally.
+  [[nodiscard]] virtual bool Announce(std::string_view room, std::string_view frames) = 0;
+  // Owner shard: this node's members of `room` to Redis (ClusterPresence's
+  // refresh: counts, info, expiry ttl after `unix_ms`) and the users gone
+  // from it on this node (remove: first). Who joined or left cluster-wide
+  // comes back through RoomOwner::OnPresenceChange. False when Redis cannot
+  // take the calls (nothing was sent).
+  [[nodiscard]] virtual bool SyncPresence(std::string_view room,
+                                          std::span<const PresenceMember> members,
+                                          std::span<const std::string> removed,
+                                          uint64_t unix_ms) = 0;
+  // Owner shard: answers `query` (for shard `to`) from Redis's list script,
+  // at most `limit` users, through RoomOwner::OnPresenceList (nullptr:
+  // Redis is unreachable or failed it).
+  virtual void ListPresence(std::unique_ptr<PresenceQuery> query, unsigned to, uint32_t limit,
+                            uint64_t unix_ms) = 0;
   // Any shard: a `res` for a request made on node `node`. False when Redis
   // is unreachable (the responder gets `unavailable`).
   [[nodiscard]] virtual bool SendRes(std::string_view node, const ResAnswer& answer) = 0;

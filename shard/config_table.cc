@@ -123,6 +123,10 @@ const Option kOptions[] = {
     {"cluster.reply_timeout_ms", "--redis-reply-timeout-ms", Kind::kUint,
      &ServerOptions::redis_reply_timeout_ms, 50, 600000, "MS",
      "a Redis connection with a command or PING unanswered this long is restarted"},
+    {"cluster.presence_ttl_ms", "--redis-presence-ttl-ms", Kind::kUint,
+     &ServerOptions::redis_presence_ttl_ms, 300, kHourMs, "MS",
+     "a node's presence entries in Redis expire unless refreshed (every third of this): a "
+     "crashed node's users leave after it"},
 };
 
 const NamespaceKey kNamespaceKeys[] = {

@@ -297,6 +297,19 @@ void LocalRooms::OnPresenceAnswer(std::unique_ptr<PresenceQuery> q) {
   if (c == nullptr) return;
   --c->presence_asks;
   const ReplyTickets::Ticket* t = sessions_->FindTicket(*c, q->ticket);
+  if (q->unavailable) {  // cluster mode: presence is Redis's
+    constexpr std::string_view kNoRedis = "Redis is unreachable or behind: retry later";
+    if (t->http) {
+      sessions_->CompleteTicket(*c, q->conn.slot, q->ticket,
+                                core::SharedFrame::CreateRaw(net::BuildHttpJsonError(
+                                    503, "unavailable", kNoRedis, t->keep_alive)));
+      return;
+    }
+    scratch_.clear();
+    proto::WriteError(&scratch_, t->id, wire::ErrorCode::kUnavailable, kNoRedis);
+    sessions_->CompleteTicket(*c, q->conn.slot, q->ticket, sessions_->BuildText(scratch_));
+    return;
+  }
   std::string body;
   proto::JsonWriter w(&body);
   w.BeginObject();

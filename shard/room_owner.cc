@@ -37,6 +37,11 @@ bool IsPersonal(std::string_view room) { return !room.empty() && room.front() ==
 
 RoomOwner::~RoomOwner() { idle_.clear(); }
 
+void RoomOwner::SetCluster(ClusterPort* cluster) {
+  cluster_ = cluster;
+  sync_ = cluster == nullptr ? nullptr : std::make_unique<PresenceSync>(presence_.cluster_ttl_ms);
+}
+
 const OwnedRoom* RoomOwner::Find(std::string_view room) const {
   auto it = rooms_.find(room);
   return it == rooms_.end() ? nullptr : &it->second;
@@ -66,6 +71,9 @@ OwnedRoom& RoomOwner::Ensure(std::string_view room) {
 void RoomOwner::MaybeForget(RoomMap::iterator it) {
   const OwnedRoom& o = it->second;
   if (o.shard_mask != 0 || (o.history && !o.history->empty())) return;
+  // Cluster mode: members whose leave is pending stay until it is sent to
+  // Redis (the user may be back on another node meanwhile: no leave then).
+  if (sync_ && o.members && !o.members->empty()) return;
   Forget(it);
 }
 
@@ -80,16 +88,13 @@ void RoomOwner::Forget(RoomMap::iterator it) {
     for (auto& [user, m] : *o.members) {
       if (!m.leave) continue;
       CancelLeave(m);
-      // Other nodes may still have subscribers: they hear the leave now
-      // rather than never (this node has none left to tell).
-      if (cluster_ != nullptr) Announce(it->first, "leave", user, m.info_json);
+      // Cluster mode: gone from this node now rather than never.
+      if (sync_) sync_->Removed(it->first, user);
     }
+    if (sync_) sync_->Untrack(it->first);
   }
   if (!IsPersonal(it->first)) Drop(stats_->rooms);
-  if (auto c = cluster_seqs_.find(std::string_view(it->first)); c != cluster_seqs_.end()) {
-    ReleaseWaiting(c->second, UINT64_MAX);
-    cluster_seqs_.erase(c);
-  }
+  DropClusterSeq(it->first);
   rooms_.erase(it);  // its presence members go with it
 }
 
@@ -171,6 +176,9 @@ void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) 
   o.shard_mask &= ~(uint64_t{1} << from);
   if (o.shard_mask != 0) return;
   if (cluster_ != nullptr) cluster_->SetInterest(room, false);
+  // The room may stay (presence leaves pending) but what it knew of the
+  // channel's seqs goes with the subscription: a later join starts afresh.
+  DropClusterSeq(room);
   UpdateIdle(it);
   MaybeForget(it);
   Enforce(nullptr);
@@ -287,17 +295,24 @@ void RoomOwner::OnPresence(const PresenceDelta& d, uint64_t now_ms) {
   if (d.delta > 0) {
     Member& m = members[d.user];
     m.info_json = d.info_json;
+    if (sync_) sync_->Changed(d.room, d.user, now_ms);  // its count on this node
     if (++m.conns > 1) return;
     if (m.leave) {
       CancelLeave(m);  // back within the delay: no leave, no join
       return;
     }
-    Announce(d.room, "join", d.user, m.info_json);
+    // Cluster mode: Redis says whether the user is new cluster-wide.
+    if (!sync_) Announce(d.room, "join", d.user, m.info_json);
     return;
   }
   auto m = members.find(d.user);
   if (m == members.end() || m->second.conns == 0) return;
-  if (--m->second.conns > 0) return;
+  if (--m->second.conns > 0) {
+    if (sync_) sync_->Changed(d.room, d.user, now_ms);
+    return;
+  }
+  // Cluster mode: the entry in Redis stays while the leave is pending, so a
+  // user back on any node within the delay makes no noise.
   QueueLeave(it->first, m->first, m->second, now_ms);
 }
 
@@ -315,13 +330,10 @@ void RoomOwner::CancelLeave(Member& m) {
   stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
 }
 
-void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
-                         std::string_view info_json) {
-  auto it = rooms_.find(room);
-  // Cluster mode announces without local subscribers too: other nodes may have some.
-  if (it == rooms_.end() || (it->second.shard_mask == 0 && cluster_ == nullptr)) return;
-  scratch_.clear();
-  proto::JsonWriter w(&scratch_);
+void RoomOwner::WritePresence(std::string* out, std::string_view op, std::string_view room,
+                              std::string_view user, std::string_view info_json) {
+  out->clear();
+  proto::JsonWriter w(out);
   w.BeginObject();
   w.Field("op", op);
   w.Field("room", room);
@@ -329,15 +341,20 @@ void RoomOwner::Announce(std::string_view room, std::string_view op, std::string
   w.RawField("info", info_json.empty() ? std::string_view("null") : info_json);
   w.EndObject();
   w.Flush();
-  // Cluster mode: every node's presence subscribers, this one's from the channel.
-  if (cluster_ != nullptr && cluster_->Announce(room, scratch_)) return;
-  if (it->second.shard_mask == 0) return;
+}
+
+void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
+                         std::string_view info_json) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  WritePresence(&scratch_, op, room, user, info_json);
   FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
          Audience::kPresenceOnly, Echo::kYes, 0, {});
 }
 
 void RoomOwner::Tick(uint64_t now_ms) {
   SweepLeaves(now_ms);
+  if (sync_) FlushPresence(now_ms);
   if (now_ms < next_sweep_ms_) return;
   next_sweep_ms_ = now_ms + kSweepEveryMs;
   SweepHistory(now_ms);
@@ -356,7 +373,15 @@ void RoomOwner::SweepLeaves(uint64_t now_ms) {
     std::string user = m->first;
     std::string info = std::move(m->second.info_json);
     members.erase(m);
-    Announce(it->first, "leave", user, info);
+    if (!sync_) {
+      Announce(it->first, "leave", user, info);
+      continue;
+    }
+    // Cluster mode: gone from this node; Redis says whether from the room.
+    sync_->Removed(it->first, user);
+    if (!members.empty()) continue;
+    sync_->Untrack(it->first);
+    MaybeForget(it);
   }
 }
 
@@ -378,6 +403,10 @@ void RoomOwner::SweepHistory(uint64_t now_ms) {
 }
 
 void RoomOwner::OnPresenceAsk(std::unique_ptr<PresenceQuery> q, unsigned from) {
+  if (cluster_ != nullptr) {  // members of every node: Redis's
+    cluster_->ListPresence(std::move(q), from, presence_.listed_users, clock_->UnixMs());
+    return;
+  }
   q->users_json.clear();
   proto::JsonWriter w(&q->users_json);
   w.BeginArray();

@@ -28,6 +28,13 @@
 // jump past it or a new epoch sends {"op":"gap"}; a new subscriber's ack
 // (with its replay read from Redis up to seq S) waits until the live stream
 // has delivered S, so every later publication reaches it live, once.
+// Cluster mode, presence: the owner keeps its node's members and their
+// leave debounce as on one node, and PresenceSync sends them to Redis
+// (batched per room per round, refreshed within the TTL); Redis's scripts
+// say who joined or left cluster-wide (OnPresenceChange), and only that is
+// announced, once, by the node whose call saw it. A room keeps its members
+// with pending leaves until those are sent, subscribers or not. Queries are
+// answered from Redis (OnPresenceList).
 // Owner shard thread only; talks to other shards only through its BusPort.
 #pragma once
 
@@ -50,6 +57,7 @@
 #include "shard/cluster_envelope.h"
 #include "shard/cluster_port.h"
 #include "shard/namespaces.h"
+#include "shard/presence_sync.h"
 #include "shard/room_history.h"
 #include "shard/shard_stats.h"
 
@@ -89,7 +97,8 @@ struct OwnedRoom {
 };
 
 struct PresenceLimits {
-  uint32_t listed_users = 1000;  // limits.max_presence_users: users in one presence answer
+  uint32_t listed_users = 1000;     // limits.max_presence_users: users in one presence answer
+  uint32_t cluster_ttl_ms = 15000;  // cluster.presence_ttl_ms: a node's entries in Redis
 };
 
 // Cluster mode: what the owner knows of a history room's cluster-wide seqs.
@@ -113,7 +122,7 @@ class RoomOwner {
   ~RoomOwner();
 
   // Cluster mode (shard/backplane.h): set once, before the first message.
-  void SetCluster(ClusterPort* cluster) { cluster_ = cluster; }
+  void SetCluster(ClusterPort* cluster);
   // A publication, direct message, presence announcement or disconnect that
   // came back from the room's Redis channel: delivered like a local one.
   void OnCluster(const ClusterEnvelope& e);
@@ -130,6 +139,12 @@ class RoomOwner {
   void OnClusterLost(std::string_view room);
   // Tells the room's local subscribers they may have missed publications.
   void SendGap(std::string_view room);
+  // Who joined or left `room` cluster-wide, as a presence script of this
+  // node saw it: announced to every node's presence subscribers.
+  void OnPresenceChange(std::string_view room, const PresenceChange& change);
+  // A presence query answered from Redis for shard `to` (nullptr: Redis is
+  // unreachable or failed it: `unavailable`).
+  void OnPresenceList(std::unique_ptr<PresenceQuery> query, unsigned to, const PresenceList* list);
 
   // Frames, records and fans out a publication, then answers its origin.
   // `refuse`: the bus is backlogged; the publication is refused instead.
@@ -172,6 +187,9 @@ class RoomOwner {
   HistorySettings ClusterHistoryOf(std::string_view room) const;
   // A live publication with a cluster seq: dedupe, gap, fan-out, waiting joins.
   void DeliverClusterSeq(const ClusterEnvelope& e);
+  // Forgets the room's ClusterSeqState (its local subscribers are gone),
+  // posting the joins that waited on it.
+  void DropClusterSeq(std::string_view room);
   // Posts the waiting joins whose seq is below `limit`.
   void ReleaseWaiting(ClusterSeqState& c, uint64_t limit);
   core::SharedFrame* Frame(std::string_view room, std::string_view from, std::string_view data,
@@ -185,9 +203,20 @@ class RoomOwner {
               core::SlabHandle publisher);
   void Answer(const PubRequest& req, Outcome outcome, std::optional<uint64_t> seq,
               uint64_t reached);
+  // {"op":op,"room":room,"user":user,"info":info} into *out.
+  static void WritePresence(std::string* out, std::string_view op, std::string_view room,
+                            std::string_view user, std::string_view info_json);
+  // One node: a join or leave to the room's presence subscribers.
   void Announce(std::string_view room, std::string_view op, std::string_view user,
                 std::string_view info_json);
+  // Cluster mode: presence frames ("<length>:<json>" back to back) to every
+  // node's presence subscribers in one PUBLISH, or to this node's if Redis
+  // is down; DeliverAnnounces fans such a batch out on this node.
+  void AnnounceCluster(std::string_view room, const std::string& batch);
+  void DeliverAnnounces(std::string_view room, std::string_view batch);
   void SweepLeaves(uint64_t now_ms);
+  // Cluster mode: the round's presence batches to Redis.
+  void FlushPresence(uint64_t now_ms);
   void SweepHistory(uint64_t now_ms);
   // Queues m's leave (its last connection left) or takes it back (it
   // returned, or its room is forgotten); keeps the gauge in step.
@@ -196,6 +225,7 @@ class RoomOwner {
 
   BusPort* const port_;
   ClusterPort* cluster_ = nullptr;
+  std::unique_ptr<PresenceSync> sync_;  // cluster mode
   const Namespaces& namespaces_;
   const uint32_t leave_delay_ms_;
   net::FrameWriter* const writer_;

@@ -1,9 +1,12 @@
 // RoomOwner in cluster mode: seq and history of history rooms live in Redis
 // (shard/cluster_history.h), so the owner reads the stream for joins, holds
 // their acks until the live stream passes the replay, delivers envelopes in
-// cluster seq order and tells subscribers about gaps. The single-node half
-// is room_owner.cc.
+// cluster seq order and tells subscribers about gaps. Presence lives in
+// Redis too (shard/cluster_presence.h): the owner sends its node's members
+// (PresenceSync's batches), announces the joins and leaves Redis reports and
+// answers queries from Redis. The single-node half is room_owner.cc.
 #include <algorithm>
+#include <charconv>
 
 #include "proto/envelope.h"
 #include "proto/json_writer.h"
@@ -15,6 +18,8 @@ namespace {
 // The meta hash (epoch, seq) of a room whose entries expire outlives them by
 // at least this much: a quiet room keeps its seq run.
 constexpr uint64_t kMinMetaTtlMs = uint64_t{24} * 3600 * 1000;
+// A batch of presence frames is published once it reaches this size.
+constexpr size_t kAnnounceBatchBytes = 64 * 1024;
 }  // namespace
 
 HistorySettings RoomOwner::ClusterHistoryOf(std::string_view room) const {
@@ -92,6 +97,13 @@ void RoomOwner::ReleaseWaiting(ClusterSeqState& c, uint64_t limit) {
   }
 }
 
+void RoomOwner::DropClusterSeq(std::string_view room) {
+  auto c = cluster_seqs_.find(room);
+  if (c == cluster_seqs_.end()) return;
+  ReleaseWaiting(c->second, UINT64_MAX);
+  cluster_seqs_.erase(c);
+}
+
 void RoomOwner::OnClusterLost(std::string_view room) {
   auto c = cluster_seqs_.find(room);
   if (c == cluster_seqs_.end()) return;
@@ -142,13 +154,9 @@ void RoomOwner::OnCluster(const ClusterEnvelope& e) {
                     clock_->MonotonicMs(), &reached);
       return;
     }
-    case Kind::kAnnounce: {
-      auto it = rooms_.find(e.room);
-      if (it == rooms_.end() || it->second.shard_mask == 0) return;
-      FanOut(writer_->Build(wire::Opcode::kText, e.data, e.room), it->second.shard_mask,
-             Audience::kPresenceOnly, Echo::kYes, 0, {});
+    case Kind::kAnnounce:
+      DeliverAnnounces(e.room, e.data);
       return;
-    }
     case Kind::kDisconnect:
       if (e.room.size() < 2 || e.room.front() != '@') return;
       for (unsigned to = 0; to < port_->shard_count(); ++to) {
@@ -165,6 +173,102 @@ void RoomOwner::OnCluster(const ClusterEnvelope& e) {
 void RoomOwner::AnswerCluster(const PubRequest& req, Outcome outcome, uint64_t reached,
                               std::optional<uint64_t> seq) {
   Answer(req, outcome, seq, reached);
+}
+
+void RoomOwner::FlushPresence(uint64_t now_ms) {
+  std::vector<PresenceSync::Batch> batches = sync_->Take(now_ms);
+  if (batches.empty()) return;
+  const uint64_t unix_ms = clock_->UnixMs();
+  std::vector<PresenceMember> members;
+  for (PresenceSync::Batch& b : batches) {
+    members.clear();
+    auto it = rooms_.find(b.room);
+    const MemberMap* mm = it == rooms_.end() ? nullptr : it->second.members.get();
+    // A member whose leave is pending keeps its entry (count at least 1)
+    // until the leave is due: back on any node by then, it never left.
+    auto add = [&](const std::string& user, const Member& m) {
+      members.push_back(PresenceMember{user, std::max<uint64_t>(m.conns, 1), m.info_json});
+    };
+    if (mm != nullptr && b.whole) {
+      for (const auto& [user, m] : *mm) add(user, m);
+    } else if (mm != nullptr) {
+      for (const std::string& user : b.changed) {
+        auto m = mm->find(user);
+        if (m != mm->end()) add(m->first, m->second);
+      }
+    }
+    if (members.empty() && b.removed.empty()) continue;
+    if (!cluster_->SyncPresence(b.room, members, b.removed, unix_ms)) sync_->Retry(b.room, now_ms);
+  }
+}
+
+void RoomOwner::OnPresenceChange(std::string_view room, const PresenceChange& change) {
+  // One PUBLISH for the change, not one per user: 1000 subscribers joining
+  // in a round cost a handful.
+  std::string batch;
+  auto add = [&](std::string_view op, const std::string& user, const std::string& info) {
+    WritePresence(&scratch_, op, room, user, info);
+    batch += std::to_string(scratch_.size());
+    batch += ':';
+    batch += scratch_;
+    if (batch.size() < kAnnounceBatchBytes) return;
+    AnnounceCluster(room, batch);
+    batch.clear();
+  };
+  for (size_t i = 0; i < change.joined.size(); ++i) {
+    add("join", change.joined[i], change.joined_info[i]);
+  }
+  for (size_t i = 0; i < change.left.size(); ++i) add("leave", change.left[i], change.left_info[i]);
+  if (!batch.empty()) AnnounceCluster(room, batch);
+}
+
+void RoomOwner::AnnounceCluster(std::string_view room, const std::string& batch) {
+  // Every node's presence subscribers, this one's from the channel.
+  if (!cluster_->Announce(room, batch)) DeliverAnnounces(room, batch);
+}
+
+void RoomOwner::DeliverAnnounces(std::string_view room, std::string_view batch) {
+  auto it = rooms_.find(room);
+  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  while (!batch.empty()) {
+    size_t len = 0;
+    auto [end, err] = std::from_chars(batch.data(), batch.data() + batch.size(), len);
+    size_t head = static_cast<size_t>(end - batch.data());
+    if (err != std::errc() || head == batch.size() || *end != ':' ||
+        len > batch.size() - head - 1) {
+      Bump(stats_->redis_bad_messages);  // not what a node writes
+      return;
+    }
+    FanOut(writer_->Build(wire::Opcode::kText, batch.substr(head + 1, len), room),
+           it->second.shard_mask, Audience::kPresenceOnly, Echo::kYes, 0, {});
+    batch.remove_prefix(head + 1 + len);
+  }
+}
+
+void RoomOwner::OnPresenceList(std::unique_ptr<PresenceQuery> q, unsigned to,
+                               const PresenceList* list) {
+  if (list == nullptr) {
+    q->unavailable = true;
+    port_->Post(to, bus::PresenceAnswer{std::move(q)});
+    return;
+  }
+  // Users the list script aged out (a node that stopped refreshing).
+  OnPresenceChange(q->room, PresenceChange{{}, list->left, {}, list->left_info});
+  q->users_json.clear();
+  proto::JsonWriter w(&q->users_json);
+  w.BeginArray();
+  for (const PresenceMember& m : list->users) {
+    w.BeginObject();
+    w.Field("user", m.user);
+    w.RawField("info", m.info_json.empty() ? std::string_view("null") : m.info_json);
+    w.Field("conns", m.conns);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Flush();
+  q->count = list->count;
+  q->truncated = list->truncated;
+  port_->Post(to, bus::PresenceAnswer{std::move(q)});
 }
 
 void RoomOwner::SendGap(std::string_view room) {

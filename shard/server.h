@@ -88,6 +88,7 @@ struct ServerOptions {
   uint32_t redis_max_pending = 65536;       // cluster.max_pending_commands, per Redis connection
   uint32_t redis_probe_interval_ms = 1000;  // cluster.probe_interval_ms: PING an idle connection
   uint32_t redis_reply_timeout_ms = 3000;   // cluster.reply_timeout_ms: unanswered this long = dead
+  uint32_t redis_presence_ttl_ms = 15000;   // cluster.presence_ttl_ms: presence entry expiry
 
   // [namespaces.NAME]; "default" applies to rooms without a prefix.
   std::map<std::string, NamespaceOptions> namespaces;

@@ -22,9 +22,9 @@ class ClusterPresenceTest : public testing::RedisScriptTest {
                          std::vector<PresenceMember> members) {
     RedisSync::Reply r =
         Run(presence_.Refresh(room_, node, now_ms, kTtlMs, members), presence_.refresh_script());
-    auto parsed = ClusterPresence::ParseChange(r.get());
+    auto parsed = ClusterPresence::ParseChanges(r.get(), 1);
     EXPECT_TRUE(parsed) << (r && r->str ? r->str : "unexpected reply");
-    return parsed.value_or(PresenceChange{});
+    return parsed ? (*parsed)[0] : PresenceChange{};
   }
 
   PresenceChange Remove(const std::string& node, uint64_t now_ms, std::vector<std::string> users) {
@@ -56,6 +56,7 @@ using Users = std::vector<std::string>;
 TEST_F(ClusterPresenceTest, MembersOfSeveralNodesAddUp) {
   PresenceChange a = Refresh("node-a", 1000, {{"alice", 2, R"({"n":"A"})"}, {"bob", 1, ""}});
   EXPECT_EQ(a.joined, (Users{"alice", "bob"}));
+  EXPECT_EQ(a.joined_info, (Users{R"({"n":"A"})", ""}));
   EXPECT_TRUE(a.left.empty());
   // Alice on a second node is no news; carol is.
   PresenceChange b = Refresh("node-b", 1000, {{"alice", 1, R"({"n":"A"})"}, {"carol", 1, ""}});
@@ -76,7 +77,9 @@ TEST_F(ClusterPresenceTest, AUserLeavesWithItsLastNode) {
   Refresh("node-b", 1000, {{"alice", 1, ""}});
   EXPECT_TRUE(Remove("node-a", 1000, {"alice"}).left.empty());
   EXPECT_EQ(List(1000).count, 1u);
-  EXPECT_EQ(Remove("node-b", 1000, {"alice"}).left, (Users{"alice"}));
+  PresenceChange gone = Remove("node-b", 1000, {"alice"});
+  EXPECT_EQ(gone.left, (Users{"alice"}));
+  EXPECT_EQ(gone.left_info, (Users{""}));
   EXPECT_EQ(List(1000).count, 0u);
   // Removing again, or someone never there, changes nothing.
   EXPECT_TRUE(Remove("node-b", 1000, {"alice", "nobody"}).left.empty());
@@ -95,7 +98,7 @@ TEST_F(ClusterPresenceTest, ACountOfZeroRemovesAndCountsChange) {
 }
 
 TEST_F(ClusterPresenceTest, ACrashedNodesMembersAgeOut) {
-  Refresh("node-a", 1000, {{"alice", 1, ""}, {"bob", 1, ""}});
+  Refresh("node-a", 1000, {{"alice", 1, R"("A")"}, {"bob", 1, ""}});
   Refresh("node-b", 1000, {{"bob", 1, ""}});
   // node-b keeps refreshing, node-a has crashed.
   Refresh("node-b", 1000 + kTtlMs / 2, {{"bob", 1, ""}});
@@ -104,6 +107,7 @@ TEST_F(ClusterPresenceTest, ACrashedNodesMembersAgeOut) {
   // Past it: alice ages out (reported once), bob stays through node-b.
   PresenceList after = List(1000 + kTtlMs);
   EXPECT_EQ(after.left, (Users{"alice"}));
+  EXPECT_EQ(after.left_info, (Users{R"("A")"})) << "a leave shows the info the user had";
   EXPECT_EQ(after.count, 1u);
   ASSERT_EQ(after.users.size(), 1u);
   EXPECT_EQ(after.users[0].user, "bob");
@@ -134,6 +138,30 @@ TEST_F(ClusterPresenceTest, ListingIsBoundedAndSaysTruncated) {
   PresenceList all = List(1000, 250);
   EXPECT_FALSE(all.truncated);
   EXPECT_EQ(all.users.size(), 250u);
+}
+
+TEST_F(ClusterPresenceTest, OneCallRefreshesSeveralRoomsEachWithItsOwnAnswer) {
+  RoomKeys other = keys_.Room("chat:other");
+  Refresh("node-a", 1000, {{"alice", 1, ""}});
+  std::vector<PresenceMember> lobby = {{"alice", 0, ""}, {"bob", 2, R"("B")"}};
+  std::vector<PresenceMember> elsewhere = {{"alice", 1, R"("A")"}};
+  std::vector<PresenceRoomUpdate> rooms = {{&room_, lobby}, {&other, elsewhere}};
+  RedisSync::Reply r =
+      Run(presence_.RefreshRooms(rooms, "node-a", 2000, kTtlMs), presence_.refresh_script());
+  auto changes = ClusterPresence::ParseChanges(r.get(), 2);
+  ASSERT_TRUE(changes) << (r && r->str ? r->str : "unexpected reply");
+  EXPECT_EQ((*changes)[0].joined, (Users{"bob"}));
+  EXPECT_EQ((*changes)[0].joined_info, (Users{R"("B")"}));
+  EXPECT_EQ((*changes)[0].left, (Users{"alice"})) << "a count of 0 removes";
+  EXPECT_EQ((*changes)[1].joined, (Users{"alice"}));
+  EXPECT_TRUE((*changes)[1].left.empty());
+  EXPECT_EQ(List(2000).count, 1u);
+  RedisSync::Reply l = Run(presence_.List(other, 2000, 10), presence_.list_script());
+  auto listed = ClusterPresence::ParseList(l.get());
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->count, 1u);
+  EXPECT_EQ(listed->users.at(0).info_json, R"("A")");
+  EXPECT_FALSE(ClusterPresence::ParseChanges(r.get(), 3)) << "one answer per room";
 }
 
 TEST_F(ClusterPresenceTest, UserIdsWithNewlinesAndBraces) {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -460,9 +461,15 @@ TEST_F(RedisClusterE2eTest, AskDuringAMigrationIsFollowedAndSubscribersRecover) 
   ASSERT_EQ(dst.Text({"CLUSTER", "SETSLOT", s, "IMPORTING", src.Text({"CLUSTER", "MYID"})}), "OK");
   ASSERT_EQ(src.Text({"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}), "OK");
   const shard::RoomKeys k = keys_.Room(hroom);
-  ASSERT_EQ(src.Text({"MIGRATE", "127.0.0.1", std::to_string(cluster_.node(to).port()), "", "0",
-                      "5000", "KEYS", k.meta, k.stream}),
-            "OK");
+  // Every key of the slot, as a reshard moves them: the history's and the
+  // presence's (the reader is a member).
+  std::vector<std::string> migrate = {
+      "MIGRATE", "127.0.0.1", std::to_string(cluster_.node(to).port()), "", "0", "5000", "KEYS"};
+  RedisSync::Reply in_slot = src.Command({"CLUSTER", "GETKEYSINSLOT", s, "100"});
+  ASSERT_TRUE(in_slot && in_slot->type == REDIS_REPLY_ARRAY);
+  for (size_t i = 0; i < in_slot->elements; ++i) migrate.emplace_back(in_slot->element[i]->str);
+  EXPECT_NE(std::find(migrate.begin(), migrate.end(), k.presence_users), migrate.end());
+  ASSERT_EQ(src.Text(migrate), "OK");
 
   const uint64_t before = StatsTotal(nodes_[0]->port(), "redis_redirects").value_or(0);
   for (uint64_t id = 4; id <= 6; ++id) {
@@ -538,6 +545,56 @@ TEST_F(RedisClusterE2eTest, AMasterThatGoesAwayMakesOnlyItsRoomsDegraded) {
   EXPECT_TRUE(NextIsOk(*pub, id));
   EXPECT_TRUE(IsMsg(sub->ReadMessage(kReadTimeoutMs), "plain", "pub", "\"after\""));
   EXPECT_TRUE(nodes_[0]->child.running());
+}
+
+// Presence over a Redis Cluster: each node's refresh calls hold only rooms of
+// one partition (one slot), so members of rooms spread over the three
+// masters reach Redis, and any node lists both nodes' users with one join each.
+TEST_F(RedisClusterE2eTest, PresenceOfRoomsOnEveryMasterListsBothNodesUsers) {
+  StartNodes(2);
+  constexpr int kRooms = 12;
+  std::string subs_a, subs_b;
+  for (int r = 0; r < kRooms; ++r) {
+    const std::string sub = R"({"op":"sub","room":"p)" + std::to_string(r) + R"(","id":)" +
+                            std::to_string(r + 1) + "}\n";
+    subs_a += sub;
+    subs_b += sub;
+  }
+  auto watcher = Connect(*nodes_[0], "watcher", 1);
+  watcher->SendText(R"({"op":"sub","room":"p0","presence":true,"id":100})");
+  auto a = Connect(*nodes_[0], "a", 2);
+  auto b = Connect(*nodes_[1], "b", 3);
+  a->SendText(subs_a);  // every room in one round: several partitions at once
+  b->SendText(subs_b);
+  for (uint64_t id = 1; id <= kRooms; ++id) {
+    ASSERT_TRUE(NextIsOk(*a, id));
+    ASSERT_TRUE(NextIsOk(*b, id));
+  }
+  std::set<int> masters;
+  for (int r = 0; r < kRooms; ++r) {
+    const std::string room = "p" + std::to_string(r);
+    masters.insert(OwnerOfRoom(room));
+    std::string answer;
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          b->SendText(R"({"op":"presence","room":")" + room + R"(","id":99})");
+          answer = b->ReadMessage(kReadTimeoutMs).value_or("");
+          return JsonUint(answer, "count") == uint64_t(r == 0 ? 3 : 2);
+        },
+        5000))
+        << room << ": " << answer;
+    RedisSync owner(cluster_.node(OwnerOfRoom(room)).port());
+    EXPECT_EQ(owner.Text({"HLEN", keys_.Room(room).presence_users}), r == 0 ? "3" : "2") << room;
+  }
+  EXPECT_EQ(masters.size(), 3u) << "the rooms cover every master";
+  std::set<std::string> joined;
+  while (joined.size() < 3) {
+    auto m = watcher->ReadMessage(kReadTimeoutMs);
+    ASSERT_TRUE(m) << joined.size() << " joins";
+    if (JsonString(*m, "op") != "join") continue;
+    EXPECT_TRUE(joined.insert(JsonString(*m, "user")).second) << "a second join: " << *m;
+  }
+  EXPECT_EQ(joined, (std::set<std::string>{"watcher", "a", "b"}));
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ void FuzzTree(uint8_t target, std::string_view in) {
       break;
     case 5:
       (void)ClusterPresence::ParseChange(r);
+      if (auto changes = ClusterPresence::ParseChanges(r, 2)) RC_CHECK(changes->size() == 2);
       break;
     default:
       (void)ClusterPresence::ParseList(r);

@@ -475,6 +475,10 @@ TEST_F(ConfigTest, RedisIsRepeatableAndAList) {
   EXPECT_EQ(options_.redis_reply_timeout_ms, 800u);
   EXPECT_CONTAINS(Error({"--redis", "redis://a b"}), "--redis must be Redis URLs");
   EXPECT_CONTAINS(Error({"--redis-reply-timeout-ms", "1"}), "--redis-reply-timeout-ms must be");
+  EXPECT_EQ(options_.redis_presence_ttl_ms, 15000u);
+  Ok({"--config", File("[cluster]\npresence_ttl_ms = 1500\n")});
+  EXPECT_EQ(options_.redis_presence_ttl_ms, 1500u);
+  EXPECT_CONTAINS(Error({"--redis-presence-ttl-ms", "299"}), "--redis-presence-ttl-ms must be");
 }
 
 TEST_F(ConfigTest, NamespacesAreCheckedByName) {
