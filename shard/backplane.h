@@ -316,6 +316,7 @@ class Backplane final : public ClusterPort, public net::RedisEvents {
   const ClusterPresence presence_;
   const uint64_t presence_ttl_ms_;
   std::unordered_map<uint64_t, PresenceCall> presence_calls_;
+  // Per (instance, partition on a Redis Cluster, else 0).
   std::map<std::pair<size_t, uint32_t>, std::vector<PresenceOut>> presence_out_;
   uint64_t presence_unix_ms_ = 0;  // "now" of the round's presence work
   core::SecureRandom random_;

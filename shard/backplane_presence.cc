@@ -1,5 +1,6 @@
 // The presence half of a Backplane: the owner's batches of its node's
-// members (SyncPresence) are gathered per Redis instance and partition and
+// members (SyncPresence) are gathered per Redis instance (and, on a Redis
+// Cluster, per partition: one call's keys must share a slot) and
 // sent at the end of the round as ClusterPresence's refresh calls of several
 // rooms (at most kPresencePerCall users each; a count of 0 removes), whose
 // answers (who joined or left cluster-wide, per room) go back to the owner
@@ -23,7 +24,10 @@ bool Backplane::SyncPresence(std::string_view room, std::span<const PresenceMemb
   size_t inst = InstanceOf(room);
   if (!instances_[inst].commands->IsUp()) return false;
   presence_unix_ms_ = unix_ms;
-  std::vector<PresenceOut>& outs = presence_out_[{inst, keys_.PartitionOf(room)}];
+  // Standalone Redis runs a script over keys of any partition, so a round's
+  // rooms on one instance share calls; a Redis Cluster needs one slot per call.
+  const uint32_t group = router_ ? keys_.PartitionOf(room) : 0;
+  std::vector<PresenceOut>& outs = presence_out_[{inst, group}];
   outs.push_back(PresenceOut{std::string(room), {}});
   auto add = [&](PresenceMember m) {
     if (outs.back().members.size() == kPresencePerCall) {
