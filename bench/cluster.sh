@@ -93,7 +93,7 @@ if ((QUICK)); then
 else
   DUR=4; WARM=1; DRAIN=2
   LADDER_1K="100000 250000 500000 1000000 2000000 3000000 4000000"
-  LADDER_ROOMS="50000 100000 250000 500000 1000000 2000000"
+  LADDER_ROOMS="50000 100000 150000 200000 250000 300000 400000 500000 1000000"
 fi
 FIXED=100000  # deliveries/s of the fixed rows
 
@@ -266,7 +266,7 @@ ladder() {  # MODE ROW STEPS ARGS_FN
 
 # Publisher on node 1, subscribers on nodes 2 and 3 (one node: all on it).
 args_x() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN --pub-nodes 1 --sub-nodes 2,3"; }
-args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000"; }
+args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 3)) --drain $DRAIN --ramp 5000"; }
 
 ROW_X="1 room × 1000 subs, publisher on node 1, subscribers on nodes 2–3"
 ROW_XF="$ROW_X, fixed $((FIXED / 1000))k deliveries/s"
