@@ -6,9 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "shard/shard_parts.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 #ifndef RINGCAST_BINARY
@@ -62,24 +61,6 @@ std::string GetStatus(uint16_t port, const std::string& target) {
 }
 
 constexpr uint64_t ShardPartsSweepFloor() { return shard::ShardParts::kTimerSweepFloor; }
-
-// A TOML file in /tmp for the life of the test.
-class TempConfig {
- public:
-  explicit TempConfig(const std::string& text) {
-    char path[] = "/tmp/ringcast-abuse-XXXXXX";
-    int fd = ::mkstemp(path);
-    EXPECT_GE(fd, 0);
-    ::close(fd);
-    path_ = path;
-    std::ofstream(path_) << text;
-  }
-  ~TempConfig() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // --- invalid UTF-8 in a user id ------------------------------------------
 
@@ -318,7 +299,7 @@ history_size = 100
 // 5000 names left 5000 rooms after the client was gone. Now rooms kept only
 // for their history are bounded per shard, the least recently used go first.
 TEST(AbuseTest, HistoryRoomsFromFreshNamesAreBounded) {
-  TempConfig config(kHistoryToml);
+  TempFile config(kHistoryToml);
   ChildServer child(RINGCAST_BINARY);
   ASSERT_TRUE(
       child.StartListening({"--config", config.path(), "--shards", "2", "--max-idle-history-rooms",
@@ -340,7 +321,7 @@ TEST(AbuseTest, HistoryRoomsFromFreshNamesAreBounded) {
 // A room forgotten at the bound comes back with a new epoch: a client that
 // recovers across the loss is told recovered:false, never a false true.
 TEST(AbuseTest, ForgottenHistoryRoomRecoversAsFalse) {
-  TempConfig config(kHistoryToml);
+  TempFile config(kHistoryToml);
   ChildServer child(RINGCAST_BINARY);
   ASSERT_TRUE(
       child.StartListening({"--config", config.path(), "--shards", "1", "--max-idle-history-rooms",
@@ -381,7 +362,7 @@ TEST(AbuseTest, ForgottenHistoryRoomRecoversAsFalse) {
 // History bytes are bounded per shard even in rooms with subscribers: the
 // oldest messages go first.
 TEST(AbuseTest, HistoryBytesAreBounded) {
-  TempConfig config(R"([namespaces.h]
+  TempFile config(R"([namespaces.h]
 history_size = 100000
 )");
   ChildServer child(RINGCAST_BINARY);

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "proto/jwt.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 #ifndef RINGCAST_BINARY
@@ -56,24 +56,6 @@ size_t Count(std::string_view text, std::string_view what) {
   }
   return n;
 }
-
-// A TOML file for --config, removed with the object.
-class ConfigFile {
- public:
-  explicit ConfigFile(const std::string& text) {
-    char path[] = "/tmp/ringcast-bounds-XXXXXX";
-    int fd = mkstemp(path);
-    EXPECT_GE(fd, 0);
-    path_ = path;
-    EXPECT_EQ(write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
-    close(fd);
-  }
-  ~ConfigFile() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // HTTP request heads: at most 48 header fields (net/http_head.h), whatever their size.
 TEST(BoundsTest, HeadWithMoreThanFortyEightFieldsGets431) {
@@ -154,7 +136,7 @@ TEST(BoundsTest, HttpPipelinerIsCutOffAtMaxQueuedBytes) {
 // rooms still waiting for their owner's answer count: six subs in one frame, the first three
 // to history rooms, leave the sixth refused with `limit`.
 TEST(BoundsTest, SubscriptionLimitFromTheFlagCountsHistorySubsInFlight) {
-  ConfigFile config("[namespaces.h]\nhistory_size = 10\n");
+  TempFile config("[namespaces.h]\nhistory_size = 10\n");
   ChildServer child(RINGCAST_BINARY);
   ASSERT_TRUE(child.StartListening(
       {"--shards", "2", "--config", config.path(), "--max-subscriptions-per-connection", "5"}))

@@ -6,8 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -20,6 +18,7 @@
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 namespace ringcast::testing {
@@ -28,24 +27,6 @@ namespace {
 constexpr char kHistoryToml[] = R"([namespaces.h]
 history_size = 1000
 )";
-
-// The namespace file for the life of the test.
-class TempConfig {
- public:
-  TempConfig() {
-    char path[] = "/tmp/ringcast-clusterhist-XXXXXX";
-    int fd = ::mkstemp(path);
-    EXPECT_GE(fd, 0);
-    ::close(fd);
-    path_ = path;
-    std::ofstream(path_) << kHistoryToml;
-  }
-  ~TempConfig() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 bool RedisUp(uint16_t port) {
   WsClient c;
@@ -60,7 +41,7 @@ struct Node {
   uint16_t port() const { return child.port(); }
 };
 
-std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempConfig& config,
+std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempFile& config,
                                               int n) {
   std::vector<std::unique_ptr<Node>> nodes;
   for (int i = 0; i < n; ++i) {
@@ -137,7 +118,7 @@ std::string SubSince(const std::string& room, uint64_t seq, const std::string& e
 TEST(ClusterHistoryE2eTest, PublicationsFromEveryNodeGetOneRunOfSeqsInOneOrder) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 3);
   std::vector<std::unique_ptr<WsClient>> subs;
   for (size_t n = 0; n < nodes.size(); ++n) {
@@ -188,7 +169,7 @@ TEST(ClusterHistoryE2eTest, PublicationsFromEveryNodeGetOneRunOfSeqsInOneOrder) 
 TEST(ClusterHistoryE2eTest, AClientMovesToAnotherNodeAndRecoversWhilePublishingGoesOn) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 2);
   auto pub = Connect(*nodes[0], "pub", 1);
   uint64_t next_id = 0;
@@ -248,7 +229,7 @@ TEST(ClusterHistoryE2eTest, AClientMovesToAnotherNodeAndRecoversWhilePublishingG
 TEST(ClusterHistoryE2eTest, ASeqJumpSendsGapAndARepeatIsDropped) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 1);
   auto client = Connect(*nodes[0], "watcher", 1);
   client->SendText(R"({"op":"sub","room":"h:jump","id":1})");
@@ -298,7 +279,7 @@ void RecoverAcrossRedisRestart(bool appendonly) {
   options.appendonly = appendonly;
   RedisProcess redis(options);
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 2);
   auto client = Connect(*nodes[0], "reader", 1);
   client->SendText(R"({"op":"sub","room":"h:log","id":1})");

@@ -5,8 +5,6 @@
 // wait is bounded; the fixtures kill what they started.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +14,7 @@
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 namespace ringcast::testing {
@@ -24,24 +23,6 @@ namespace {
 constexpr char kHistoryToml[] = R"([namespaces.h]
 history_size = 1000
 )";
-
-// The namespace file for the life of the test.
-class TempConfig {
- public:
-  TempConfig() {
-    char path[] = "/tmp/ringcast-clusterpres-XXXXXX";
-    int fd = ::mkstemp(path);
-    EXPECT_GE(fd, 0);
-    ::close(fd);
-    path_ = path;
-    std::ofstream(path_) << kHistoryToml;
-  }
-  ~TempConfig() { std::remove(path_.c_str()); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string Http(uint16_t port, const std::string& path) {
   WsClient c;
@@ -65,7 +46,7 @@ struct Node {
 };
 
 // `n` nodes with the history namespace `h`, a leave delay and a presence TTL.
-std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempConfig& config,
+std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempFile& config,
                                               int n, uint32_t leave_delay_ms, uint32_t ttl_ms) {
   std::vector<std::unique_ptr<Node>> nodes;
   for (int i = 0; i < n; ++i) {
@@ -143,7 +124,7 @@ std::string AskPresence(WsClient& c, const std::string& room) {
 TEST(ClusterPresenceE2eTest, AnyNodeListsTheUsersOfEveryNode) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 3, 2000, 15000);
   // alice twice on node 1 and once on node 2, bob on node 2, carol on node 3.
   std::vector<std::unique_ptr<WsClient>> clients;
@@ -189,7 +170,7 @@ TEST(ClusterPresenceE2eTest, AnyNodeListsTheUsersOfEveryNode) {
 TEST(ClusterPresenceE2eTest, AUserOnTwoNodesJoinsOnceAndLeavesOnceAfterItsLastConnection) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   constexpr uint32_t kDelayMs = 1000;
   auto nodes = StartNodes(redis, config, 3, kDelayMs, 15000);
   auto watcher = Connect(*nodes[0], "watcher");
@@ -237,7 +218,7 @@ std::vector<uint64_t> ReadPubOks(WsClient& c, uint64_t n) {
 TEST(ClusterPresenceE2eTest, ANodeKilledMidTrafficItsClientsRecoverElsewhereAndItsUsersAgeOut) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   constexpr uint32_t kTtlMs = 1500;
   auto nodes = StartNodes(redis, config, 3, 200, kTtlMs);
   const std::string room = "h:feed";
@@ -329,7 +310,7 @@ TEST(ClusterPresenceE2eTest, ANodeKilledMidTrafficItsClientsRecoverElsewhereAndI
 TEST(ClusterPresenceE2eTest, WithRedisDownPresenceAnswersUnavailable) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  TempConfig config;
+  TempFile config(kHistoryToml);
   auto nodes = StartNodes(redis, config, 1, 2000, 15000);
   auto c = Connect(*nodes[0], "alice");
   ASSERT_TRUE(Subscribe(*c, "lobby", 1));
