@@ -469,6 +469,37 @@ TEST(ClusterTest, ANodeKilledMidTrafficLeavesTheOthersServing) {
       << subscribed << " subscribers: only node 3 should be";
 }
 
+// Clients gone while Redis has not yet confirmed their rooms' subscriptions
+// (Redis paused), on a node of one shard: the owner of every room is the
+// shard the clients leave from and runs in place, so a leave releases the
+// held join acks at once, inside the leave. The node stays up (it crashed
+// here when such an ack left and erased the room a second time) and serves
+// the rooms once Redis is back.
+TEST(ClusterTest, ClientsGoneBeforeRedisConfirmsTheirRoomsLeaveTheNodeServing) {
+  RedisProcess redis;
+  ASSERT_TRUE(redis.Start()) << redis.error();
+  Node node;
+  node.id = "one";
+  ASSERT_TRUE(node.child.StartListening({"--shards", "1", "--no-pin", "--node-id", "one", "--redis",
+                                         redis.url(), "--redis-reply-timeout-ms", "5000"}))
+      << node.child.Stderr();
+  ASSERT_TRUE(WaitUntil([&] { return RedisUp(node.port()); }, 10000));
+  RedisSync sync(redis.port());
+  ASSERT_EQ(sync.Text({"CLIENT", "PAUSE", "500", "ALL"}), "OK");
+  for (int i = 0; i < 3; ++i) {
+    // Its personal room and "r" wait for Redis; the client leaves first.
+    auto c = Connect(node, "gone" + std::to_string(i));
+    c->SendText(R"({"op":"sub","room":"r","id":1})");
+    c->SendText(R"({"op":"sub","room":"r)" + std::to_string(i) + R"(","id":2})");
+    c.reset();
+  }
+  auto after = Connect(node, "after");
+  ASSERT_TRUE(Subscribe(*after, "r", 1)) << node.child.Stderr();
+  after->SendText(PubCommand("r", "1", 2));
+  EXPECT_TRUE(OkAndEcho(*after, 2, "r", "after", "1"));
+  EXPECT_TRUE(node.child.running()) << node.child.Stderr();
+}
+
 TEST(ClusterTest, BadRedisUrlFailsStartWithOneLine) {
   ChildServer child(RINGCAST_BINARY);
   ASSERT_TRUE(child.Spawn({"--listen", "127.0.0.1:0", "--redis", "rediss://x:1"}));
