@@ -112,7 +112,7 @@ void Backplane::OnSubscribed(std::string_view channel) {
   ReleaseAnnounces(it->first, sub, true);
   if (sub.lost) {
     sub.lost = false;
-    parts_->owner().SendGap(it->first);
+    parts_->owner().OnClusterResumed(it->first);
   }
 }
 

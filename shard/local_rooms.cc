@@ -123,8 +123,9 @@ void LocalRooms::OnJoinAck(bus::JoinAck msg) {
   }
   if (req->has_conn) FinishSubscriber(room, req);
   if (room->IsUnused()) {
-    Leave(room, LeaveScope::kLastSubscriber);
-    index_.Erase(room);
+    std::string name(room->name);
+    index_.Erase(room);  // first: see Unsubscribe
+    Leave(std::move(name), LeaveScope::kLastSubscriber);
   }
 }
 
@@ -172,19 +173,26 @@ void LocalRooms::Unsubscribe(Connection& c, uint32_t sub_index) {
                              [&](uint32_t other) -> SubRefs& { return sessions_->At(other).subs; });
   // A user's own connections count at the owner; a server's sub to '@u' does not.
   bool personal = room->name.front() == '@' && !c.is_server;
-  if (personal && empty) {
-    Leave(room, LeaveScope::kOneConnection | LeaveScope::kLastSubscriber);
-  } else if (personal) {
-    Leave(room, LeaveScope::kOneConnection);
-  } else if (empty) {
-    Leave(room, LeaveScope::kLastSubscriber);
-  }
+  if (!personal && !empty) return;
+  std::string name(room->name);
+  // The room leaves the index before its owner hears of the leave. The owner
+  // of a room may be this very shard, and then it runs in place: a leave can
+  // release a join's ack held for Redis (cluster mode) at once, and that ack
+  // must find the room gone, as it does when it comes back from another
+  // shard, rather than leave and erase the room a second time under us.
   if (empty) index_.Erase(room);
+  if (personal && empty) {
+    Leave(std::move(name), LeaveScope::kOneConnection | LeaveScope::kLastSubscriber);
+  } else if (personal) {
+    Leave(std::move(name), LeaveScope::kOneConnection);
+  } else {
+    Leave(std::move(name), LeaveScope::kLastSubscriber);
+  }
 }
 
-void LocalRooms::Leave(LocalRoom* room, LeaveScope scope) {
-  port_->Post(port_->OwnerOf(room->name),
-              bus::Leave{std::make_unique<std::string>(room->name), scope});
+void LocalRooms::Leave(std::string room, LeaveScope scope) {
+  unsigned owner = port_->OwnerOf(room);
+  port_->Post(owner, bus::Leave{std::make_unique<std::string>(std::move(room)), scope});
 }
 
 void LocalRooms::SendPresenceDelta(const Connection& c, std::string_view room, int delta) {

@@ -72,7 +72,8 @@ class LocalRooms {
   void SendJoin(std::unique_ptr<JoinRequest> req, uint32_t join_epoch);
   void FinishSubscriber(LocalRoom* room, JoinRequest* req);
   void Unsubscribe(Connection& c, uint32_t sub_index);
-  void Leave(LocalRoom* room, LeaveScope scope);
+  // Tells the owner of `room` (by name: the LocalRoom may be erased already).
+  void Leave(std::string room, LeaveScope scope);
   void SendPresenceDelta(const Connection& c, std::string_view room, int delta);
 
   BusPort* const port_;

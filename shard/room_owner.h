@@ -137,6 +137,13 @@ class RoomOwner {
   // Redis is gone for `room`: joins waiting for the live stream go now (the
   // gap follows when it is back).
   void OnClusterLost(std::string_view room);
+  // The node's subscription to `room` is confirmed again after it was lost
+  // (reconnect, or a Redis Cluster slot handed over): what was published in
+  // between never came live, so the seq this node delivered last is no
+  // longer where the stream stands. Forgets it (a join waiting for the live
+  // stream to pass it would wait for seqs that never come; the next read or
+  // publication sets it again) and tells the subscribers `gap`.
+  void OnClusterResumed(std::string_view room);
   // Tells the room's local subscribers they may have missed publications.
   void SendGap(std::string_view room);
   // Who joined or left `room` cluster-wide, as a presence script of this

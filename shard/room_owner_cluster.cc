@@ -110,6 +110,11 @@ void RoomOwner::OnClusterLost(std::string_view room) {
   ReleaseWaiting(c->second, UINT64_MAX);
 }
 
+void RoomOwner::OnClusterResumed(std::string_view room) {
+  DropClusterSeq(room);  // the waiting joins go first, so they get the gap too
+  SendGap(room);
+}
+
 void RoomOwner::DeliverClusterSeq(const ClusterEnvelope& e) {
   auto it = rooms_.find(e.room);
   if (it == rooms_.end() || it->second.shard_mask == 0) return;

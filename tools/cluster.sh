@@ -22,8 +22,10 @@
 # them while other cores idle.
 # Runs in the foreground. Logs go to a run directory ($TMPDIR/ringcast-cluster.XXXXXX, printed
 # at start). Ctrl-C or SIGTERM stops every node and Redis (SIGTERM, SIGKILL after 5 s) and
-# removes the run directory. If any process exits by itself, the others are stopped, the run
-# directory is kept for its logs, and the script exits with status 1. (Started with `&` from a script, it
+# removes the run directory; a process that dies of a signal of its own meanwhile (a crash
+# while stopping) is reported, the run directory kept, and the exit status is 1. If any
+# process exits by itself, the others are stopped, the run directory is kept for its logs, and
+# the script exits with status 1. (Started with `&` from a script, it
 # inherits an ignored SIGINT that bash cannot trap: stop that one with SIGTERM.)
 set -euo pipefail
 
@@ -97,9 +99,18 @@ stop_all() {
     ((alive)) || break
     sleep 0.1
   done
-  for pid in "${PIDS[@]}"; do
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
+  local crashed=0 status
+  for i in "${!PIDS[@]}"; do
+    kill -KILL "${PIDS[i]}" 2>/dev/null || true
+    status=0
+    wait "${PIDS[i]}" 2>/dev/null || status=$?
+    # A crash while stopping (SIGSEGV, SIGABRT...) is not a stop: say so. SIGKILL is ours.
+    if ((status > 128 && status != 128 + 9 && status != 128 + 15)); then
+      echo "cluster.sh: ${NAMES[i]} died of signal $((status - 128)) while stopping. Its log:" >&2
+      tail -20 "$RUN_DIR/${NAMES[i]}.log" >&2
+      crashed=1
+      KEEP_LOGS=1
+    fi
   done
   if ((KEEP_LOGS)); then
     rm -rf "$RUN_DIR/redis-data"
@@ -107,6 +118,7 @@ stop_all() {
   else
     rm -rf "$RUN_DIR"
   fi
+  if ((crashed)); then exit 1; fi
 }
 trap stop_all EXIT
 trap 'echo "cluster.sh: stopping" >&2; exit 0' INT TERM
