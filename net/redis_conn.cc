@@ -36,7 +36,9 @@ RedisConn::RedisConn(Uring* ring, uint32_t index, RedisAddress address, RedisRol
       role_(role),
       limits_(limits),
       events_(events),
-      random_(seed | 1) {
+      random_(seed | 1),
+      recv_bytes_(role == RedisRole::kSubscriber ? kSubscriberRecvBytes : kCommandRecvBytes),
+      recv_buf_(std::make_unique_for_overwrite<char[]>(recv_bytes_)) {
   RC_CHECK(index < (uint32_t{1} << 30));
   RC_CHECK(limits.backoff_min_ms > 0 && limits.backoff_min_ms <= limits.backoff_max_ms);
 }
@@ -138,7 +140,7 @@ void RedisConn::OnConnected(int res) {
 void RedisConn::ArmRecv() {
   recv_busy_ = true;
   io_uring_sqe* sqe = ring_->GetSqe();
-  io_uring_prep_recv(sqe, fd_, recv_buf_, kRecvBytes, 0);
+  io_uring_prep_recv(sqe, fd_, recv_buf_.get(), recv_bytes_, 0);
   io_uring_sqe_set_data64(sqe, UserData(Op::kRecv));
 }
 
@@ -148,7 +150,7 @@ void RedisConn::OnReceived(int res) {
     return;
   }
   last_input_ms_ = now_ms_;
-  if (redisReaderFeed(reader_, recv_buf_, static_cast<size_t>(res)) != REDIS_OK) {
+  if (redisReaderFeed(reader_, recv_buf_.get(), static_cast<size_t>(res)) != REDIS_OK) {
     Fail("bad reply from Redis");
     return;
   }

@@ -2,8 +2,11 @@
 // own io_uring (no thread, no second event loop: docs/design.md, Cluster mode).
 //
 // Connect is an IORING_OP_CONNECT on a non-blocking socket; input is one
-// IORING_OP_RECV at a time into the connection's own 16 KiB buffer, parsed by
-// hiredis's redisReader; output is every command formatted since the last
+// IORING_OP_RECV at a time into the connection's own buffer (16 KiB for
+// commands; 1 MiB for a subscriber: one receive a round bounds how many
+// publications a round takes in, hence how many frames each send to a client
+// gathers, and with 16 KiB a node under load sent one frame per sendmsg),
+// parsed by hiredis's redisReader; output is every command formatted since the last
 // send, sent as one IORING_OP_SEND (pipelining: N commands cost one syscall).
 // Commands are formatted in place as RESP arrays of bulk strings, the bytes
 // redisFormatCommandArgv writes (a unit test holds the two equal) without its
@@ -40,6 +43,7 @@
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -175,8 +179,10 @@ class RedisConn {
   std::string out_;        // formatted, not yet sent
   std::string in_flight_;  // being sent
   size_t in_flight_sent_ = 0;
-  static constexpr size_t kRecvBytes = 16384;
-  char recv_buf_[kRecvBytes];
+  static constexpr size_t kCommandRecvBytes = size_t{16} << 10;
+  static constexpr size_t kSubscriberRecvBytes = size_t{1024} << 10;
+  const size_t recv_bytes_;
+  std::unique_ptr<char[]> recv_buf_;
 };
 
 }  // namespace ringcast::net

@@ -82,6 +82,21 @@ std::unique_ptr<WsClient> Connect(const Node& node, const std::string& user, siz
   return c;
 }
 
+// Waits until `user`'s node has subscribed its personal room in Redis: from
+// then on other nodes reach the user. That is a Redis round trip after the
+// welcome (README: cluster differences), so a test that sends at once waits.
+bool ReachableAcrossNodes(const RedisProcess& redis, const std::string& user) {
+  shard::ClusterPartitions partitions;
+  shard::ClusterKeys keys(&partitions);
+  RedisSync sync(redis.port());
+  return WaitUntil(
+      [&] {
+        auto numsub = sync.Command({"PUBSUB", "NUMSUB", keys.RoomChannel("@" + user)});
+        return numsub && numsub->elements == 2 && numsub->element[1]->integer >= 1;
+      },
+      10000);
+}
+
 // Reads messages until one with op `op` (others are skipped), or nullopt.
 std::optional<std::string> ReadOp(WsClient& c, const std::string& op) {
   for (int i = 0; i < 1000; ++i) {
@@ -196,6 +211,9 @@ TEST(ClusterTest, UsersRequestsAndTheHttpApiAcrossNodes) {
   auto alice = Connect(*nodes[0], "alice");
   auto bob = Connect(*nodes[1], "bob");
   auto carol = Connect(*nodes[2], "carol");
+  for (const char* user : {"alice", "bob", "carol"}) {
+    ASSERT_TRUE(ReachableAcrossNodes(redis, user)) << user;
+  }
 
   // send: to a user on another node; to nobody anywhere.
   alice->SendText(R"({"op":"send","to":"bob","data":{"hi":1},"id":1})");
