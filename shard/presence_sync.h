@@ -8,9 +8,9 @@
 // the number of changes, so 1000 subscribers joining in one round cost one
 // script call, not 1000. Changes go at most once per kBatchMs (the shard's
 // tick), all dirty rooms together, so subscribers trickling in one per round
-// do not cost a call each either (the backplane puts the rooms of one
-// partition in one call); a join or leave reaches Redis at most that much
-// later.
+// do not cost a call each either (the backplane puts a round's rooms of one
+// Redis instance in one call, of one partition on a Redis Cluster); a join or
+// leave reaches Redis at most that much later.
 // Every room with members is
 // also refreshed whole every ttl/3 (Redis drops an entry ttl after its last
 // refresh), oldest first, at most kRoomsPerTake rooms per round and at most
