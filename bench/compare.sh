@@ -10,22 +10,25 @@
 #
 # usage: bench/compare.sh [--quick] [--runs N] [--port P]
 #                         [--servers "ringcast sol ws socketio uws"] [--rows "1k 10k ..."]
-#                         [--ladder-1k "STEPS"] [--build DIR] [--no-quota] [--no-full]
+#                         [--ladder-1k "STEPS"] [--ladder-scale "STEPS"] [--build DIR] [--no-quota] [--no-full]
 #                         [--scaling] [--churn] [--base DIR] [--procs N]
 #   --quick     a ~5 minute subset: 2 s windows, shorter ladders
 #   --runs N    runs per cell; each cell is the median (default 3)
-#   --rows L    only these rows (default "1k 10k rooms idle churn overload"): 1k = 1 room x 1000
-#               subs, 10k = 1 room x 10000, rooms = 1000 rooms x 10, idle, churn, overload = 3x and
-#               10x ringcast's best 1k step (the 1k ladder runs first if it is not selected)
+#   --rows L    only these rows (default "1k 10k rooms idle churn overload scaling"): 1k = 1 room
+#               x 1000 subs, 10k = 1 room x 10000, rooms = 1000 rooms x 10, idle, churn, overload
+#               = 3x and 10x ringcast's best 1k step (the 1k ladder runs first if it is not
+#               selected), scaling = the shard-scaling pair of --scaling, run last
 #   --ladder-1k S  the steps of the 1k ladder, deliveries/s (e.g. "4000000 6000000")
+#   --ladder-scale S  the steps of the scaling pair's ladder, deliveries/s
 #   --no-quota  skip every half-core row (server under a cgroup cpu quota of 5 ms per 10 ms)
 #   --no-full   skip every full-core row (only the half-core ones)
 #   --nice N    niceness of server and generator (default -10: the machine is shared, and
 #               other people's builds on the pinned cores otherwise dominate p99; 0 = off)
 #   --scaling   only the shard-scaling pair: 1000 rooms x 10 against ringcast with one shard
 #               held to 0.3 core and with two shards held to 0.6 core (both on CPU 0, so the
-#               generator keeps CPU 1), the two alternating run by run on a finer ladder;
-#               prints each one's highest passing step, the ratio, and the ratio of CPU per
+#               generator keeps CPU 1), the two alternating run by run on a finer ladder,
+#               then both at a fixed 3M deliveries/s demanded (saturation); prints each one's
+#               highest passing step and saturated rate, the ratios, and the ratio of CPU per
 #               delivery at the highest step both passed
 #   --churn     only the churn rows, full core and half a core, ringcast and uWS (and
 #               ringcast-base with --base) alternating run by run at each step
@@ -45,9 +48,10 @@ QUICK=0
 QUOTA=1
 NICE=-10
 SERVERS="ringcast sol ws socketio uws"
-ROWS="1k 10k rooms idle churn overload"
+ROWS="1k 10k rooms idle churn overload scaling"
 FULL=1
 LADDER_1K_SET=""
+LADDER_SCALE_SET=""
 SCALING=0
 CHURN_ONLY=0
 BASE_BUILD=""
@@ -61,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --build) BUILD=$2; shift ;;
     --rows) ROWS=$2; shift ;;
     --ladder-1k) LADDER_1K_SET=$2; shift ;;
+    --ladder-scale) LADDER_SCALE_SET=$2; shift ;;
     --no-quota) QUOTA=0 ;;
     --no-full) FULL=0 ;;
     --nice) NICE=$2; shift ;;
@@ -109,10 +114,13 @@ else
   LADDER_CHURN_HALF="1000 2000 3000 4000 5000 6000 8000 10000 12000 14000 16000 20000"
 fi
 # The scaling pair's ladder (deliveries/s): fine steps, since the ratio is read off them.
-LADDER_SCALE="50000 75000 100000 125000 150000 175000 200000 225000 250000 275000 300000 350000 400000
-  450000 500000 600000"
+# Two shards at 0.6 core passed every step of a ladder that ended at 600k, so it goes on to 2M.
+LADDER_SCALE="100000 200000 300000 400000 500000 600000 700000 800000 900000 1000000 1100000
+  1200000 1400000 1600000 1800000 2000000"
+SCALE_SATURATE=3000000  # the demand of the saturation pair, above what either sustains
 
 [[ -n $LADDER_1K_SET ]] && LADDER_1K=$LADDER_1K_SET
+[[ -n $LADDER_SCALE_SET ]] && LADDER_SCALE=$LADDER_SCALE_SET
 want() { [[ " $ROWS " == *" $1 "* ]]; }
 # --- processes and cleanup -------------------------------------------------------------------
 SERVER_PID=""
@@ -333,11 +341,14 @@ scaling() {
   local row="$ROW_ROOMS, 1 shard at 0.3 core vs 2 at 0.6"
   local servers=(ringcast-1sh:3000 ringcast-2sh:6000) pair
   [[ -n $BASE_BUILD ]] && servers+=(ringcast-base-1sh:3000 ringcast-base-2sh:6000)
+  local sat="$ROW_ROOMS, $((SCALE_SATURATE / 1000))k demanded, 1 shard at 0.3 core vs 2 at 0.6"
   paired_ladder "$row" ladder args_rooms "$LADDER_SCALE" "${servers[@]}"
+  # Saturation: what each delivers when far more is demanded (the rate received in the window).
+  paired_ladder "$sat" fixed args_rooms "$SCALE_SATURATE" "${servers[@]}"
   for pair in "ringcast-1sh ringcast-2sh" "ringcast-base-1sh ringcast-base-2sh"; do
     [[ $pair == ringcast-base* && -z $BASE_BUILD ]] && continue
     # shellcheck disable=SC2086
-    $TABLE scaling "$RAW" "$row" $pair
+    $TABLE scaling "$RAW" "$row" $pair "$sat"
     echo
   done | tee "$OUT/scaling.md"
   echo "raw JSON lines: $RAW" >&2
@@ -440,6 +451,9 @@ if ((QUOTA)); then
   done
 fi
 
+# The shard-scaling pair last: it needs the quota, and its table follows the others.
+if ((QUOTA)) && want scaling; then scaling; fi
+
 echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%s) - START)) s" |
   tee -a "$OUT/header.txt" >&2
 {
@@ -452,5 +466,11 @@ echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg); took $(($(date +%
   echo "received in it and server RSS at the end."
   echo
   $TABLE table "$RAW"
+  if [[ -f $OUT/scaling.md ]]; then
+    echo
+    echo "Shard scaling (ringcast with one shard held to 0.3 core against two shards held to 0.6):"
+    echo
+    cat "$OUT/scaling.md"
+  fi
 } | tee "$OUT/table.md"
 echo "raw JSON lines: $RAW" >&2

@@ -5,8 +5,9 @@
   table RAW                    -> prints the markdown tables (results, then ratios ringcast/peer,
                                   ringcast/sol first: ringcast as a fraction of its own limit,
                                   the speed-of-light server bench/sol/)
-  scaling RAW ROW ONE TWO      -> the shard-scaling pair: each one's highest passing step, their
-                                  ratio, and CPU per delivery at the highest step both passed
+  scaling RAW ROW ONE TWO [SAT] -> the shard-scaling pair: each one's highest passing step, their
+                                  ratio, and CPU per delivery at the highest step both passed;
+                                  with SAT, the row where both were saturated, and that ratio
 
 Each raw line: {"server","row","kind","step","run","quota","p99_limit_ms","load":<ringcast-load
 --json>}.
@@ -100,6 +101,11 @@ def best_step(g, row, server):
     return best
 
 
+def last_step(g, row, server):
+    steps = [s for (r, x, s) in g if r == row and x == server]
+    return max(steps) if steps else None
+
+
 def fmt_rate(v):
     if v is None:
         return "–"
@@ -168,6 +174,8 @@ def build(rows):
 
 def print_tables(rows):
     order, servers, table = build(rows)
+    if not servers:  # only rows of other servers (the scaling pair), printed on their own
+        return
     print("| scenario | " + " | ".join(servers) + " |")
     print("|---|" + "---|" * len(servers))
     for row, kind in order.items():
@@ -205,7 +213,7 @@ def print_tables(rows):
         print(f"| {row} | " + " | ".join(cells) + " |")
 
 
-def print_scaling(rows, row, one, two):
+def print_scaling(rows, row, one, two, sat=None):
     """ONE is one shard at q core, TWO two shards at 2q. The rate ratio is read off the ladder;
     the CPU figure, 2 x (CPU per delivery of ONE) / (that of TWO) at the highest step both passed,
     would be the scaling if a delivery cost the same at any rate. It does not: cost per delivery
@@ -230,6 +238,18 @@ def print_scaling(rows, row, one, two):
         if c1 and c2:
             cpu = f"×{2 * c1 / c2:.2f} (CPU per 1M at {fmt_rate(both)}: {c1:.2f} s vs {c2:.2f} s)"
     print(f"\nscaling {two}/{one}: ladder {rate} · from CPU per delivery {cpu}")
+    if not sat:
+        return
+    m1, m2 = (metrics(g.get((sat, name, s), [])) if s else None
+              for name, s in ((one, last_step(g, sat, one)), (two, last_step(g, sat, two))))
+    print(f"\n| {sat} | received/s | server CPU s per 1M | RSS at end |")
+    print("|---|---|---|---|")
+    for name, m in ((one, m1), (two, m2)):
+        if m:
+            print(f"| {name} | {fmt_rate(m['rate'])} | {fmt_cpu(m['cpu'])} | "
+                  f"{(m['rss_end'] or 0) / 2**20:.0f} MiB |")
+    if m1 and m2 and m1["rate"]:
+        print(f"\nscaling {two}/{one} at saturation: ×{m2['rate'] / m1['rate']:.2f}")
 
 
 def main():
@@ -249,7 +269,7 @@ def main():
     elif cmd == "table":
         print_tables(rows)
     elif cmd == "scaling":
-        print_scaling(rows, sys.argv[3], sys.argv[4], sys.argv[5])
+        print_scaling(rows, *sys.argv[3:7])
     else:
         sys.exit("unknown command " + cmd)
 
