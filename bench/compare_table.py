@@ -149,9 +149,10 @@ def cell(kind, m, note=""):
 def build(rows):
     g = group(rows)
     order = OrderedDict()
-    for r in rows:
-        order.setdefault(r["row"], r["kind"])
     servers = [s for s in SERVERS if any(r["server"] == s for r in rows)]
+    for r in rows:  # rows of other servers only (the scaling pair) are printed on their own
+        if r["server"] in servers:
+            order.setdefault(r["row"], r["kind"])
     table = OrderedDict()  # row -> server -> (metrics, note)
     for row, kind in order.items():
         table[row] = {}

@@ -45,7 +45,7 @@ class Backpressure {
   // up to a ring a round, and at the resume mark it still has a whole round
   // in hand: its rounds, and so the frames per subscriber per sendmsg, stay
   // as large as under an overload without pausing. Marks of 8192 and 4096
-  // halved the frames per send and cost ~15 % of deliveries/s (bench/README.md).
+  // halved the frames per send and cost ~15 % of deliveries/s (bench/history.md).
   static constexpr uint64_t kBusPauseMessages = 32768;
   static constexpr uint64_t kBusResumeMessages = 16384;
 
