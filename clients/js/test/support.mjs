@@ -150,6 +150,26 @@ export class Server {
     return `ws://127.0.0.1:${this.port}/ws`;
   }
 
+  /**
+   * Resolves once GET /healthz says `redis: up` (cluster mode): a node accepts before its Redis
+   * connections are up, and until then a publication through it is refused (`unavailable`).
+   */
+  async redisUp(ms = 10000) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const text = await new Promise((resolve) => {
+        http.get({ host: '127.0.0.1', port: this.port, path: '/healthz' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', () => resolve(''));
+      });
+      if (text.includes('redis: up')) return this;
+      if (Date.now() > deadline) throw new Error(`port ${this.port}: /healthz still says ${JSON.stringify(text)} after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** POST /api/PATH with a JSON body; resolves the parsed answer, rejects on a non-200. */
   api(apiPath, body) {
     return new Promise((resolve, reject) => {

@@ -125,7 +125,7 @@ test('drain: bye and 1001 reconnect; the lost history calls the hook; new seqs a
 
 test('rolling restart with history in Redis: bye, publishing on through another node, recovered', TIMEOUT, async () => {
   const redis = await new Redis(await freePort()).start();
-  const node = async (id) => new Server(await freePort(), ['--config', config, '--redis', redis.url, '--node-id', id, '--no-pin']).start();
+  const node = async (id) => (await new Server(await freePort(), ['--config', config, '--redis', redis.url, '--node-id', id, '--no-pin']).start()).redisUp();
   const a = await node('nodeA');
   const b = await node('nodeB');
   const c = client(a.url, { user: 'roller' });
@@ -160,7 +160,7 @@ test('rolling restart with history in Redis: bye, publishing on through another 
     assert.deepEqual([bye.code, bye.reason, bye.reconnect], [1001, 'server shutting down', true]);
     const atStop = n;
     await waitFor(() => n >= atStop + 20 || failed, 'publishing through B while A is down');
-    await a.start(); // the same node again, on its port
+    await (await a.start()).redisUp(); // the same node again, on its port
     await waitFor(() => (c.state === 'connected' && sub.state === 'subscribed' && log.filter((e) => e[0] === 'subscribed').length >= 2) || failed, 'back on A');
     const atBack = n;
     await waitFor(() => n >= atBack + 20 || failed, 'publishing on after the restart');
