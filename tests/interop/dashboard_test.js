@@ -5,8 +5,10 @@
 // page runs under its own Content-Security-Policy (no violation, no script
 // error), that its connections figure equals the server's own count and
 // follows new connections, that publications/s and deliveries/s become
-// positive, that with api.key the page opened with ?apikey= works and drops
-// the key from its address, and that when the key stops working (the server
+// positive, that queued bytes show the server's gauge in bytes, that a
+// refused handshake shows in the handshake-failures figure (flagged), that
+// the plots draw each series in its colour, that with api.key the page
+// opened with ?apikey= works and drops the key from its address, and that when the key stops working (the server
 // restarted with another) it asks for the key and goes on with the one typed
 // in. Saves a screenshot for people to look at.
 // Usage: node dashboard_test.js <path-to-ringcast> <screenshot.png>
@@ -131,6 +133,37 @@ async function statsTotal(port, counter, key) {
   const res = await fetch(`http://127.0.0.1:${port}/api/stats`, { headers });
   assert(res.status === 200, '/api/stats answered ' + res.status);
   return (await res.json()).total[counter];
+}
+
+// A handshake the server refuses: an old client's Sec-WebSocket-Version 8
+// gets 426. Resolves ws's error ("Unexpected server response: 426").
+async function failHandshake(port) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`, { protocolVersion: 8 });
+  sockets.push(ws);
+  return withTimeout(new Promise((resolve, reject) => {
+    ws.once('open', () => reject(new Error('a version-8 handshake was accepted')));
+    ws.once('error', (e) => resolve(e.message));
+  }), 'refused handshake');
+}
+
+// For each series {name: [canvas id, [r, g, b]]}, the pixels of its canvas
+// drawn in (nearly) its colour: the plotted line, not the grid or the
+// labels, which are grey.
+function seriesPixels(page, series) {
+  return page.evaluate((wanted) => {
+    const out = {};
+    for (const [name, [id, [r, g, b]]] of Object.entries(wanted)) {
+      const canvas = document.getElementById(id);
+      const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const near = Math.abs(data[i] - r) + Math.abs(data[i + 1] - g) + Math.abs(data[i + 2] - b) < 60;
+        if (data[i + 3] >= 128 && near) n++;
+      }
+      out[name] = n;
+    }
+    return out;
+  }, series);
 }
 
 // A ws client that has read its welcome.
@@ -261,8 +294,37 @@ async function main() {
     const totalCell = await page.textContent('#shard-total td:first-child');
     assert(totalCell === 'total', 'total row: ' + totalCell);
 
-    // A few seconds of plot for the screenshot.
+    // Queued bytes: the server's gauge (mostly 0 here), shown in bytes.
+    await eventually(async () => {
+      const shown = await figure(page, 'queued_bytes');
+      return shown !== undefined && shown === (await statsTotal(port, 'queued_bytes')) ? true : undefined;
+    }, 'queued-bytes figure equal to the server gauge');
+    const queuedText = (await page.textContent('#v-queued_bytes')).trim();
+    assert(/^\d+(\.\d+)? (B|KiB|MiB|GiB)$/.test(queuedText), 'queued bytes shown as: ' + queuedText);
+
+    // Handshake failures: one refused handshake shows, flagged.
+    const failedBefore = await eventually(async () => figure(page, 'handshakes_failed'), 'handshake failures figure');
+    const refusal = await failHandshake(port);
+    assert(refusal.includes('426'), 'the refusal: ' + refusal);
+    const failedAfter = await eventually(async () => {
+      const shown = await figure(page, 'handshakes_failed');
+      return shown >= failedBefore + 1 && shown === (await statsTotal(port, 'handshakes_failed')) ? shown : undefined;
+    }, 'handshake failures figure up by the refused handshake');
+    assert(await page.$eval('[data-figure="handshakes_failed"]', (t) => t.classList.contains('alert')),
+      `${failedAfter} handshake failures not flagged`);
+
+    // A few seconds of plot: each chart draws its series (dashboard.html's
+    // --pub, --del and --conn colours), not only its grid.
     await page.waitForTimeout(4000);
+    const drawn = await seriesPixels(page, {
+      publications: ['chart-rates', [0x25, 0x63, 0xeb]],
+      deliveries: ['chart-rates', [0x0d, 0x94, 0x88]],
+      connections: ['chart-conns', [0x7c, 0x3a, 0xed]],
+    });
+    console.log('series pixels: ' + JSON.stringify(drawn));
+    for (const [name, pixels] of Object.entries(drawn)) {
+      assert(pixels >= 10, `the ${name} series is not drawn: ${JSON.stringify(drawn)}`);
+    }
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
     assert(page.problems.length === 0, page.problems.join('; '));

@@ -1,10 +1,12 @@
 // Backoff: reconnect delays, exponential with full jitter. Attempt n (from 0) waits a uniformly
-// random time in [minMs, min(maxMs, minMs * 2^n)], so a fleet of clients cut off at the same
-// instant (a server restart) spreads its reconnects instead of arriving in one wave, while a
-// single client's first retry still comes soon. reset() after a connection succeeds.
+// random time in [0, cap] with cap = min(maxMs, minMs * 2^n): minMs is the base of the growth
+// (the first attempt's cap), maxMs its ceiling. A fleet of clients cut off at the same instant
+// (a server restart) spreads its reconnects over the whole window instead of arriving in one
+// wave, while a single client's first retry still comes within minMs. reset() once a
+// connection has proved itself.
 export class Backoff {
   /**
-   * @param {number} minMs first delay's upper bound and every delay's lower bound
+   * @param {number} minMs base: the first attempt's cap, doubled for each further attempt
    * @param {number} maxMs cap of the exponential growth
    * @param {() => number} random uniform in [0, 1)
    */
@@ -22,7 +24,7 @@ export class Backoff {
   next() {
     const cap = Math.min(this.maxMs, this.minMs * 2 ** Math.min(this.attempt, 30));
     this.attempt++;
-    return Math.round(this.minMs + this.random() * (cap - this.minMs));
+    return Math.round(this.random() * cap);
   }
 
   reset() {

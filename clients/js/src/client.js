@@ -11,13 +11,22 @@ import { Subscription } from './subscription.js';
 //                          |                       |
 //                          +-- online/visible -----+--> closed (terminal: disconnect(), a
 //                                                        close code or `bye` that says do not
-//                                                        come back, e.g. a bad token)
+//                                                        come back, a handshake refused with
+//                                                        HTTP 401/403 where the WebSocket
+//                                                        implementation tells, e.g. `ws`)
 //
 // Every deadline (connect, heartbeat, reconnect) is an absolute time on the wall clock that a
 // short tick compares with `now()`: timers of a background tab are throttled and a laptop's
 // are frozen while it sleeps, but the first tick after that sees the time that really passed.
 // A connection is dead when a ping gets no frame back in time; the browser's `online` and
-// `visibilitychange` events probe at once instead of waiting for the next ping.
+// `visibilitychange` events probe at once instead of waiting for the next ping. The timer is
+// never unref'd: in Node a client that is reconnecting (no socket open, only its timer) keeps
+// the process alive, as its open socket does; disconnect() or a terminal close clears it and
+// lets the process exit.
+//
+// The backoff is reset only by a connection that lasted at least minReconnectDelayMs: a server
+// that accepts and closes at once (or keeps refusing a token that expires at once) meets
+// growing delays, not a loop at the first delay.
 //
 // Subscriptions (Subscription) are resubscribed after each welcome, with `since` in rooms with
 // history. Calls (publish, send, request, presence) made while not connected wait in a bounded
@@ -71,7 +80,10 @@ export class Client extends Emitter {
     this._deadline = 0; // connecting: connect deadline; disconnected: when to reconnect
     this._lastFrameAt = 0;
     this._pingDeadline = 0; // 0 = no ping outstanding
-    this._bye = null;
+    this._bye = null; // the current socket's `bye`, if it sent one
+    this._refused = 0; // HTTP status of the current socket's refused handshake (401/403)
+    this._refusedOnce = false; // a refusal was already retried with a fresh token
+    this._connectedAt = 0;
     this._tokenReason = 'connect';
     this._gen = 0;
     this._onOnline = () => this._wake('online');
@@ -87,6 +99,7 @@ export class Client extends Emitter {
     this._listenEnvironment(true);
     this._backoff.reset();
     this._tokenReason = 'connect';
+    this._refusedOnce = false;
     this._open();
   }
 
@@ -142,6 +155,10 @@ export class Client extends Emitter {
 
   async _open() {
     const gen = ++this._gen;
+    // What the previous socket said is no reason for this attempt's end (a connect timeout
+    // while getToken is pending must not report the old bye).
+    this._bye = null;
+    this._refused = 0;
     this._setState('connecting');
     this._deadline = this._now() + this.options.connectTimeoutMs;
     this._arm();
@@ -172,14 +189,18 @@ export class Client extends Emitter {
       return;
     }
     this._ws = ws;
-    this._bye = null;
     ws.onmessage = (ev) => {
       if (ws === this._ws) this._onFrame(typeof ev.data === 'string' ? ev.data : String(ev.data));
     };
     ws.onclose = (ev) => {
       if (ws === this._ws) this._lost(ev.code, ev.reason || '');
     };
-    ws.onerror = () => {}; // the close event follows and says more
+    // The close event follows and says more, except for a refused handshake: `ws` (Node) names
+    // the HTTP status only here ("Unexpected server response: 401"). Browsers never tell.
+    ws.onerror = (ev) => {
+      const m = /server response: (40[13])\b/.exec(String(ev && (ev.message || (ev.error && ev.error.message))));
+      if (m && ws === this._ws) this._refused = Number(m[1]);
+    };
   }
 
   _onFrame(text) {
@@ -232,8 +253,9 @@ export class Client extends Emitter {
 
   _onWelcome(m) {
     this.session = { sid: m.sid, user: m.user, node: m.node };
-    this._backoff.reset();
+    this._connectedAt = this._now();
     this._tokenReason = 'connect';
+    this._refusedOnce = false;
     this._setState('connected');
     this._arm();
     // Subscriptions first, then the queued calls in call order, then the app hears of it (so a
@@ -248,17 +270,36 @@ export class Client extends Emitter {
   /** The connection ended (close event, or the client gave up on it). */
   _lost(code, reason) {
     const bye = this._bye;
+    const refused = this._refused;
+    this._bye = null;
+    this._refused = 0;
     if (bye) reason = bye.reason || reason;
     if (bye && typeof bye.code === 'number') code = bye.code;
+    if (refused) reason = `handshake refused: HTTP ${refused}`;
     const expired = code === 1008 && reason === 'token expired';
+    // A refused token is tried once more with a fresh one (it may have expired between fetch
+    // and use); refused again, or without getToken to ask, the client stops.
+    const retryRefusal = refused > 0 && !!this.options.getToken && !this._refusedOnce;
+    if (refused && !retryRefusal) {
+      const err = new RingcastError('refused', reason);
+      err.status = refused;
+      this._emit('error', err);
+      this._stop(code, reason, true);
+      return;
+    }
     const terminal = bye ? bye.reconnect === false : TERMINAL_CODES.has(code) && !expired;
     if (terminal) {
       this._stop(code, reason, true);
       return;
     }
+    const stable = this.state === 'connected' && this._now() - this._connectedAt >= this.options.minReconnectDelayMs;
+    if (stable) this._backoff.reset();
     this._drop();
-    if (expired) this._tokenReason = 'expired';
-    const delayMs = expired ? 0 : this._backoff.next();
+    if (expired || retryRefusal) this._tokenReason = 'expired';
+    if (retryRefusal) this._refusedOnce = true;
+    // A fresh token is fetched at once, unless the expired connection lasted so little that
+    // getToken seems to hand out tokens about to expire: then the backoff paces it.
+    const delayMs = (expired && stable) || retryRefusal ? 0 : this._backoff.next();
     this._setState('disconnected');
     this._deadline = this._now() + delayMs;
     this._arm();
@@ -332,7 +373,6 @@ export class Client extends Emitter {
     else if (this._pingDeadline) next = Math.min(next, this._pingDeadline);
     else next = Math.min(next, this._lastFrameAt + this.options.pingIntervalMs);
     this._timer = this._clock.setTimeout(() => this._tick(), Math.max(0, next - now));
-    if (this._timer && this._timer.unref) this._timer.unref();
   }
 
   _tick() {

@@ -2,7 +2,9 @@
 // (`not_allowed`, `no_such_user`, `timeout`, `rate_limited`, ...) or one of the client's own:
 // `timeout` (no answer in time), `disconnected` (the connection dropped before the answer: the
 // command may or may not have taken effect), `offline` (called while disconnected with
-// whileDisconnected 'reject'), `queue_full`, `closed` (the client was stopped).
+// whileDisconnected 'reject'), `queue_full`, `closed` (the client was stopped). The `error`
+// event's `refused` (a handshake refused with HTTP 401/403, seen in Node with `ws`) carries
+// the HTTP status as `status`.
 export class RingcastError extends Error {
   constructor(code, reason) {
     super(`${code}: ${reason}`);

@@ -31,11 +31,11 @@ export interface Clock {
 export interface ClientOptions {
   /** Required where there is no global WebSocket (Node before 22): e.g. `require('ws')`. */
   WebSocket?: WebSocketConstructor;
-  /** Called before every connect; `reason` is 'expired' after the server closed for an expired token. */
+  /** Called before every connect; `reason` is 'expired' after the server closed for an expired token, or refused the handshake with HTTP 401/403 (seen only where the WebSocket implementation reports it, e.g. `ws`): fetch a fresh one. */
   getToken?: (ctx: { reason: 'connect' | 'expired' }) => string | null | Promise<string | null>;
   /** Development servers without JWT: the `user` query parameter. */
   user?: string;
-  /** Reconnect delays: exponential from min to max, with full jitter. Defaults 500 and 20000. */
+  /** Reconnect delays, full jitter: attempt n waits a random time in [0, min(max, min * 2^n)]. Defaults 500 and 20000. */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
   /** Time to get from opening the socket to `welcome`. Default 10000. */
@@ -69,7 +69,7 @@ export interface ConnectedEvent {
 export interface DisconnectedEvent {
   code: number;
   reason: string;
-  /** false: the client stopped (state 'closed') and stays so until connect(). */
+  /** false: the client stopped (state 'closed') and stays so until connect(); e.g. reason 'handshake refused: HTTP 401'. */
   reconnect: boolean;
   /** When reconnecting: the wait before the next attempt. */
   delayMs?: number;
@@ -170,10 +170,12 @@ export declare class Backoff {
 export type ErrorCode =
   | 'bad_json' | 'bad_command' | 'not_allowed' | 'too_large' | 'rate_limited' | 'no_such_user'
   | 'timeout' | 'limit' | 'unavailable' | 'internal' | 'disconnected' | 'offline' | 'queue_full'
-  | 'closed';
+  | 'closed' | 'refused';
 
 export declare class RingcastError extends Error {
   constructor(code: ErrorCode, reason: string);
   readonly code: ErrorCode;
   readonly reason: string;
+  /** The HTTP status of a refused handshake (code 'refused', the client's `error` event). */
+  readonly status?: number;
 }

@@ -5,6 +5,13 @@
 // The ctest entries of tests/CMakeLists.txt call this; npm test runs every suite with the
 // ringcast of ../../build. Exits non-zero on any failure, or when a tool the suite needs is
 // missing (tools/setup.sh deps installs them): in CI a missing tool fails, it never skips.
+//
+// Works on Node 18 (package.json's engines; Debian 12's own nodejs) as on later ones, so it
+// uses no runner flag newer than 18 (--test-concurrency and --test-timeout came in 20.10 and
+// 20.11): each test file runs as its own `node FILE` process, one after the other (the e2e
+// and browser files start servers and a browser each), within what is left of the suite's
+// time; tests that talk to real processes carry their own { timeout } (support.mjs, TIMEOUT).
+// A file that outlives its time is sent SIGTERM, on which support.mjs kills its servers.
 const { spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
@@ -12,6 +19,8 @@ const path = require('path');
 const { build } = require('../build.cjs');
 
 const here = __dirname;
+/** Each suite's files together; ctest gives each suite 300 s. */
+const SUITE_TIMEOUT_MS = 240000;
 const suites = { unit: 'unit', build: 'build', e2e: 'e2e', browser: 'browser' };
 const [suite = 'all', binaryArg] = process.argv.slice(2);
 const chosen = suite === 'all' ? Object.keys(suites) : [suite];
@@ -37,12 +46,16 @@ try {
   };
   for (const s of chosen) {
     const dir = path.join(here, suites[s]);
-    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).map((f) => path.join(dir, f));
-    // One file at a time: the e2e and browser files start servers and a browser each.
-    const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=60000', ...files], { env, stdio: 'inherit', timeout: 240000 });
-    if (r.status !== 0) {
-      console.error(`run.cjs: suite ${s} failed (${r.error ? r.error.message : 'status ' + r.status})`);
-      status = 1;
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.test.mjs')).sort().map((f) => path.join(dir, f));
+    const deadline = Date.now() + SUITE_TIMEOUT_MS;
+    for (const file of files) {
+      const left = deadline - Date.now();
+      const r = left > 0 ? spawnSync(process.execPath, [file], { env, stdio: 'inherit', timeout: left }) : { status: null, error: new Error('no time left') };
+      if (r.status !== 0) {
+        const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `status ${r.status}`;
+        console.error(`run.cjs: ${s}: ${path.basename(file)} failed (${why})`);
+        status = 1;
+      }
     }
   }
 } finally {

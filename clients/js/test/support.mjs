@@ -1,6 +1,7 @@
 // What the end-to-end tests share: the real ringcast binary as a child process on a free
-// loopback port (killed when the test process ends, whatever happens), the HTTP API, a TCP
-// proxy that can cut or blackhole connections, the built client, and bounded waits.
+// loopback port (killed when the test process ends, whatever happens), a redis-server for
+// cluster mode, the HTTP API, a TCP proxy that can cut or blackhole connections, the built
+// client, and bounded waits.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -40,6 +41,19 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 export function killServers() {
   killAll();
 }
+
+/** Makes `child` die with this process, like the servers started here. */
+export function adopt(child) {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+/**
+ * The options of every test that talks to real processes: a bound on each test (run.cjs
+ * bounds each file as a whole, as Node 18's runner has no --test-timeout).
+ */
+export const TIMEOUT = { timeout: 60000 };
 
 /**
  * A free port below the kernel's ephemeral range. Servers here are killed and started again on
@@ -136,6 +150,26 @@ export class Server {
     return `ws://127.0.0.1:${this.port}/ws`;
   }
 
+  /**
+   * Resolves once GET /healthz says `redis: up` (cluster mode): a node accepts before its Redis
+   * connections are up, and until then a publication through it is refused (`unavailable`).
+   */
+  async redisUp(ms = 10000) {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const text = await new Promise((resolve) => {
+        http.get({ host: '127.0.0.1', port: this.port, path: '/healthz' }, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(body));
+        }).on('error', () => resolve(''));
+      });
+      if (text.includes('redis: up')) return this;
+      if (Date.now() > deadline) throw new Error(`port ${this.port}: /healthz still says ${JSON.stringify(text)} after ${ms} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** POST /api/PATH with a JSON body; resolves the parsed answer, rejects on a non-200. */
   api(apiPath, body) {
     return new Promise((resolve, reject) => {
@@ -152,6 +186,63 @@ export class Server {
       req.end(data);
     });
   }
+}
+
+/**
+ * A redis-server on a loopback port, nothing kept on disk (cluster-mode tests): started with
+ * start(), gone with stop() or when this process ends. `redis-server` from PATH
+ * (tools/setup.sh deps installs it) or RINGCAST_REDIS_SERVER.
+ */
+export class Redis {
+  constructor(port) {
+    this.port = port;
+    this.child = null;
+    this.exit = null;
+  }
+
+  async start() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ringcast-js-redis-'));
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--protected-mode', 'no'];
+    const child = spawn(process.env.RINGCAST_REDIS_SERVER || 'redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    let spawnError = null;
+    child.on('error', (e) => (spawnError = e));
+    adopt(child);
+    this.child = child;
+    this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const deadline = Date.now() + 10000;
+    while (!(await redisAnswers(this.port))) {
+      if (spawnError) throw new Error(`cannot run redis-server (tools/setup.sh deps installs it): ${spawnError.message}`);
+      if (child.exitCode !== null) throw new Error(`redis-server exited at start with ${child.exitCode}`);
+      if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return this;
+  }
+
+  async stop() {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    return this.exit;
+  }
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+}
+
+/** Whether a Redis on `port` answers PING (within a second). */
+function redisAnswers(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.on('connect', () => s.write('PING\r\n'));
+    s.on('data', (d) => done(d.toString().startsWith('+PONG')));
+    s.on('error', () => done(false));
+  });
 }
 
 function canConnect(port) {

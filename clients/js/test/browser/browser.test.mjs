@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { dist, Server, Proxy, freePort, tempConfig, HISTORY_CONFIG } from '../support.mjs';
+import { dist, Server, Proxy, freePort, tempConfig, HISTORY_CONFIG, TIMEOUT } from '../support.mjs';
 
 const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
@@ -50,7 +50,7 @@ async function launch() {
   return context;
 }
 
-test('every message once and in order across a cut and a server restart', async () => {
+test('every message once and in order across a cut and a server restart', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', tempConfig(HISTORY_CONFIG)]).start();
   cleanups.push(() => server.stop());
   const proxy = new Proxy(server.port);
@@ -109,7 +109,7 @@ test('every message once and in order across a cut and a server restart', async 
   assert.deepEqual(errors, []);
 });
 
-test('the chat example: two pages join a room and talk', async () => {
+test('the chat example: two pages join a room and talk', TIMEOUT, async () => {
   const chatDir = path.join(here, '../../examples/chat');
   const server = await new Server(await freePort(), ['--config', path.join(chatDir, 'ringcast.toml')]).start();
   cleanups.push(() => server.stop());

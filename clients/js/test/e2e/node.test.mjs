@@ -1,8 +1,10 @@
 // End to end in Node: the CommonJS build with the `ws` package against the real ringcast binary.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
-import { ringcast, WebSocket, Server, killServers, Proxy, freePort, waitFor, tempConfig, record, HISTORY_CONFIG } from '../support.mjs';
+import path from 'node:path';
+import { ringcast, WebSocket, Server, Redis, killServers, adopt, Proxy, freePort, waitFor, tempConfig, record, HISTORY_CONFIG, TIMEOUT } from '../support.mjs';
 
 const { Client } = ringcast;
 const config = tempConfig(HISTORY_CONFIG);
@@ -28,8 +30,10 @@ function collect(c, room, options) {
 }
 
 const inOrder = (from, to) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const here = path.dirname(new URL(import.meta.url).pathname);
 
-test('reconnects after the server is killed and started again', async () => {
+test('reconnects after the server is killed and started again', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', config]).start();
   const c = client(server.url, { user: 'alice' });
   const log = record(c, ['connected', 'disconnected']);
@@ -53,7 +57,45 @@ test('reconnects after the server is killed and started again', async () => {
   await server.stop();
 });
 
-test('drain: bye and 1001 reconnect; the lost history calls the hook; new seqs are not taken for duplicates', async () => {
+test('a Node process whose only live thing is a reconnecting client stays alive, and exits after disconnect()', TIMEOUT, async () => {
+  const server = await new Server(await freePort(), ['--config', config]).start();
+  // Plain `node`: nothing but the client can keep this process alive.
+  const child = adopt(spawn(process.execPath, [path.join(here, 'keepalive-child.cjs'), server.url, 'keepalive'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  const events = [];
+  let text = '';
+  child.stdout.on('data', (d) => {
+    text += d;
+    for (let i; (i = text.indexOf('\n')) >= 0; text = text.slice(i + 1)) events.push(JSON.parse(text.slice(0, i)));
+  });
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve((exited = { code, signal }))));
+  const count = (name) => events.filter((e) => e.event === name).length;
+  const alive = (what) => assert.equal(exited, null, `the child exited ${what}: ${JSON.stringify(exited)} after ${JSON.stringify(events)}`);
+  try {
+    await waitFor(() => count('subscribed') === 1 || exited, 'the child subscribed');
+    alive('before the server went');
+    await server.stop('SIGKILL');
+    // Server gone: between attempts the child has no socket, only the client's timer. Three
+    // losses (the first and two refused attempts) show it kept trying.
+    await waitFor(() => count('disconnected') >= 3 || exited, 'the child retrying');
+    alive('while reconnecting');
+    await server.start();
+    await waitFor(() => count('subscribed') === 2 || exited, 'the child back after the restart');
+    alive('before the restart was seen');
+    await server.api('publish', { room: 'keepalive', data: { n: 2 } });
+    await waitFor(() => exited, 'the child to exit by itself after disconnect()');
+    assert.deepEqual(await exit, { code: 0, signal: null });
+    assert.deepEqual(events.filter((e) => e.event === 'message'), [{ event: 'message', n: 2 }]);
+    const losses = events.filter((e) => e.event === 'disconnected');
+    assert.ok(losses.slice(0, -1).every((e) => e.reconnect === true), 'every loss before disconnect() reconnects');
+    assert.deepEqual(losses.at(-1), { event: 'disconnected', code: 1000, reconnect: false });
+  } finally {
+    child.kill('SIGKILL');
+    await server.stop();
+  }
+});
+
+test('drain: bye and 1001 reconnect; the lost history calls the hook; new seqs are not taken for duplicates', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', config]).start();
   const c = client(server.url);
   const disconnects = record(c, ['disconnected']);
@@ -81,7 +123,69 @@ test('drain: bye and 1001 reconnect; the lost history calls the hook; new seqs a
   await server.stop();
 });
 
-test('gapless across cut and blackholed connections while a publisher keeps publishing', async () => {
+test('rolling restart with history in Redis: bye, publishing on through another node, recovered', TIMEOUT, async () => {
+  const redis = await new Redis(await freePort()).start();
+  const node = async (id) => (await new Server(await freePort(), ['--config', config, '--redis', redis.url, '--node-id', id, '--no-pin']).start()).redisUp();
+  const a = await node('nodeA');
+  const b = await node('nodeB');
+  const c = client(a.url, { user: 'roller' });
+  const disconnects = record(c, ['disconnected']);
+  const { got, sub, log } = collect(c, 'h:roll');
+  c.connect();
+  await waitFor(() => sub.state === 'subscribed', 'subscribed on A');
+  assert.equal(c.session.node, 'nodeA');
+  // Everything is published through node B: it reaches the client on A through Redis.
+  let n = 0;
+  const publish = () => b.api('publish', { room: 'h:roll', data: { n: ++n } });
+  for (let i = 0; i < 5; i++) await publish();
+  await waitFor(() => got.length === 5, 'five messages through B');
+  let stop = false;
+  let failed = null;
+  const publisher = (async () => {
+    try {
+      while (!stop) {
+        await publish();
+        await sleep(5);
+      }
+    } catch (e) {
+      failed = e;
+    }
+  })();
+  try {
+    // Node A drains (SIGTERM): bye, close 1001, exit 0. The client retries it meanwhile.
+    const exit = await a.stop('SIGTERM');
+    assert.deepEqual(exit, { code: 0, signal: null }, 'the drain exits 0');
+    await waitFor(() => disconnects.length >= 1, 'the drain seen');
+    const bye = disconnects[0][1];
+    assert.deepEqual([bye.code, bye.reason, bye.reconnect], [1001, 'server shutting down', true]);
+    const atStop = n;
+    await waitFor(() => n >= atStop + 20 || failed, 'publishing through B while A is down');
+    await (await a.start()).redisUp(); // the same node again, on its port
+    await waitFor(() => (c.state === 'connected' && sub.state === 'subscribed' && log.filter((e) => e[0] === 'subscribed').length >= 2) || failed, 'back on A');
+    const atBack = n;
+    await waitFor(() => n >= atBack + 20 || failed, 'publishing on after the restart');
+  } finally {
+    stop = true;
+    await publisher;
+  }
+  assert.equal(failed, null, `a publication through B failed: ${failed}`);
+  const total = n;
+  await waitFor(() => got.length >= total, `all ${total} messages`, 20000).catch((e) => {
+    throw new Error(`${e.message}: got ${got.length}, last ${got.at(-1)}, ${JSON.stringify(log)}, ${JSON.stringify(disconnects)}`);
+  });
+  assert.deepEqual(got, inOrder(1, total), 'every message once, in order');
+  const resubscribed = log.filter((e) => e[0] === 'subscribed').slice(1);
+  assert.ok(resubscribed.length >= 1 && resubscribed.every((e) => e[1].recovered === true), `the history in Redis survived the node: ${JSON.stringify(log)}`);
+  assert.equal(log.filter((e) => e[0] === 'recoveryFailed').length, 0);
+  assert.equal(c.session.node, 'nodeA');
+  assert.ok(disconnects.every((e) => e[1].reconnect === true));
+  c.disconnect();
+  await a.stop();
+  await b.stop();
+  await redis.stop();
+});
+
+test('gapless across cut and blackholed connections while a publisher keeps publishing', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', config]).start();
   const proxy = new Proxy(server.port);
   const proxyPort = await proxy.listen();
@@ -136,7 +240,7 @@ function jwt(secret, claims) {
   return body + '.' + crypto.createHmac('sha256', secret).update(body).digest('base64url');
 }
 
-test('an expired token is refreshed through getToken and the room recovers', async () => {
+test('an expired token is refreshed through getToken and the room recovers', TIMEOUT, async () => {
   const secret = 'test-secret-0123456789';
   const server = await new Server(await freePort(), ['--config', config, '--jwt-secret', secret]).start();
   const reasons = [];
@@ -168,7 +272,54 @@ test('an expired token is refreshed through getToken and the room recovers', asy
   await server.stop();
 });
 
-test('request/response, send, presence and publish between two clients', async () => {
+test('a refused token stops the client and says why; a fresh token from getToken gets one more try', TIMEOUT, async () => {
+  const secret = 'test-secret-0123456789';
+  const server = await new Server(await freePort(), ['--config', config, '--jwt-secret', secret]).start();
+  const now = () => Math.floor(Date.now() / 1000);
+  // Signed with another secret: refused however often it is fetched.
+  const reasons = [];
+  const bad = client(server.url, {
+    getToken: ({ reason }) => {
+      reasons.push(reason);
+      return jwt('another-secret-0123456789', { sub: 'eve', exp: now() + 600 });
+    },
+  });
+  const badLog = record(bad, ['error', 'disconnected', 'connected']);
+  bad.connect();
+  await waitFor(() => bad.state === 'closed', 'the client stopped');
+  assert.deepEqual(reasons, ['connect', 'expired'], 'asked once more before giving up');
+  const errors = badLog.filter((e) => e[0] === 'error').map((e) => e[1]);
+  assert.deepEqual(errors.map((e) => [e.code, e.status]), [['refused', 401]]);
+  assert.deepEqual(badLog.filter((e) => e[0] !== 'error'), [
+    ['disconnected', { code: 1006, reason: 'handshake refused: HTTP 401', reconnect: true, delayMs: 0 }],
+    ['disconnected', { code: 1006, reason: 'handshake refused: HTTP 401', reconnect: false }],
+  ]);
+  // Without getToken there is nothing to ask: the first refusal stops it.
+  const anon = client(server.url, { user: 'mallory' });
+  const anonLog = record(anon, ['disconnected']);
+  anon.connect();
+  await waitFor(() => anon.state === 'closed', 'the anonymous client stopped');
+  assert.deepEqual(anonLog, [['disconnected', { code: 1006, reason: 'handshake refused: HTTP 401', reconnect: false }]]);
+  // A token that expired between fetch and use, then a good one when asked again.
+  const tokens = [jwt(secret, { sub: 'frank', exp: now() - 3600 }), jwt(secret, { sub: 'frank', exp: now() + 600 })];
+  const asked = [];
+  const good = client(server.url, {
+    getToken: ({ reason }) => {
+      asked.push(reason);
+      return tokens.shift();
+    },
+  });
+  const goodLog = record(good, ['error', 'disconnected']);
+  good.connect();
+  await waitFor(() => good.state === 'connected', 'connected with the fresh token');
+  assert.equal(good.session.user, 'frank');
+  assert.deepEqual(asked, ['connect', 'expired']);
+  assert.deepEqual(goodLog, [['disconnected', { code: 1006, reason: 'handshake refused: HTTP 401', reconnect: true, delayMs: 0 }]]);
+  good.disconnect();
+  await server.stop();
+});
+
+test('request/response, send, presence and publish between two clients', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', config]).start();
   const alice = client(server.url, { user: 'alice', onRequest: (data, { from }) => ({ sum: data.a + data.b, from }) });
   const bob = client(server.url, { user: 'bob' });
@@ -204,7 +355,7 @@ test('request/response, send, presence and publish between two clients', async (
   await server.stop();
 });
 
-test('POST /api/disconnect is terminal: the client stops and says why', async () => {
+test('POST /api/disconnect is terminal: the client stops and says why', TIMEOUT, async () => {
   const server = await new Server(await freePort(), ['--config', config]).start();
   const c = client(server.url, { user: 'dave' });
   const log = record(c, ['disconnected', 'connecting']);

@@ -12,6 +12,9 @@ client.on('connected', ({ user, sid }) => console.log(user.toUpperCase(), sid));
 client.on('disconnected', ({ code, reason, reconnect }) => console.log(code + 1, reason, reconnect));
 client.on('message', (data: Json, { from }) => console.log(data, from));
 client.on('error', (e: Error) => console.log(e.message));
+client.on('error', (e) => {
+  if (e instanceof RingcastError && e.code === 'refused') console.log((e.status ?? 0) + 1, e.reason);
+});
 
 const room: Subscription = client.subscribe('chat:lobby', {
   presence: true,

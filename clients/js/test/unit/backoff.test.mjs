@@ -7,15 +7,18 @@ test('delays grow exponentially from min up to max at the top of the jitter rang
   assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => b.next()), [500, 1000, 2000, 4000, 5000, 5000]);
 });
 
-test('the bottom of the jitter range is min, whatever the attempt', () => {
+test('full jitter: the bottom of the range is 0, whatever the attempt', () => {
   const b = new Backoff(500, 5000, () => 0);
-  assert.deepEqual([1, 2, 3, 4, 5].map(() => b.next()), [500, 500, 500, 500, 500]);
+  assert.deepEqual([1, 2, 3, 4, 5].map(() => b.next()), [0, 0, 0, 0, 0]);
 });
 
-test('full jitter: a delay is uniform over [min, cap]', () => {
+test('full jitter: a delay is uniform over [0, cap], cap = min(max, min * 2^attempt)', () => {
   const b = new Backoff(100, 100000, () => 0.5);
   b.attempt = 4; // cap 1600
-  assert.equal(b.next(), 850);
+  assert.equal(b.next(), 800);
+  const capped = new Backoff(100, 1000, () => 0.25);
+  capped.attempt = 6; // 6400, capped at 1000
+  assert.equal(capped.next(), 250);
 });
 
 test('reset starts over from the first delay', () => {

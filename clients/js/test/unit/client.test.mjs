@@ -52,6 +52,7 @@ test('getToken is asked on every connect, with the reason, and goes in the URL',
   await settle();
   assert.equal(new URL(sockets[1].url).searchParams.get('token'), 'tok2');
   sockets[1].welcome();
+  clock.advance(100); // up for the backoff's min: a token that lived, not one born expiring
   sockets[1].serverClose(1008, 'token expired');
   await settle();
   clock.advance(0);
@@ -98,9 +99,114 @@ test('temporary closes reconnect with growing delays; a welcome resets them', ()
   }
   assert.deepEqual(delays, [100, 200, 400, 800]);
   clock.advance(1000);
+  // A connection closed right after its welcome does not reset the delays...
   sockets.at(-1).welcome();
   sockets.at(-1).serverClose(4000, 'slow consumer');
+  assert.equal(events.filter((e) => e[0] === 'disconnected').at(-1)[1].delayMs, 1000);
+  clock.advance(1000);
+  // ...one that lasted the backoff's min does.
+  sockets.at(-1).welcome();
+  clock.advance(100);
+  sockets.at(-1).serverClose(4000, 'slow consumer');
   assert.equal(events.filter((e) => e[0] === 'disconnected').at(-1)[1].delayMs, 100);
+});
+
+test('an expired token reconnects at once only after a connection that lasted; else the backoff paces it', async () => {
+  const reasons = [];
+  const { client, sockets, clock, events } = setup({ getToken: ({ reason }) => (reasons.push(reason), 't') });
+  const lastDisconnect = () => events.filter((e) => e[0] === 'disconnected').at(-1)[1];
+  client.connect();
+  await settle();
+  sockets[0].welcome();
+  clock.advance(5000);
+  sockets[0].receive({ op: 'pong', id: sockets[0].last('ping').id });
+  sockets[0].serverClose(1008, 'token expired');
+  assert.equal(lastDisconnect().delayMs, 0, 'up 5 s: a fresh token at once');
+  clock.advance(0);
+  await settle();
+  // getToken now hands out tokens that expire at once: growing delays, not a tight loop.
+  const delays = [];
+  for (let i = 1; i <= 3; i++) {
+    assert.equal(sockets.length, i + 1);
+    sockets[i].welcome();
+    sockets[i].serverClose(1008, 'token expired');
+    const d = lastDisconnect();
+    assert.deepEqual([d.code, d.reason, d.reconnect], [1008, 'token expired', true]);
+    delays.push(d.delayMs);
+    clock.advance(d.delayMs);
+    await settle();
+  }
+  assert.deepEqual(delays, [100, 200, 400]);
+  assert.deepEqual(reasons, ['connect', 'expired', 'expired', 'expired', 'expired']);
+});
+
+test('a connect timeout after a drained connection reports the timeout, not the old bye', async () => {
+  let pending = false;
+  const { client, sockets, clock, events } = setup({
+    connectTimeoutMs: 3000,
+    getToken: () => (pending ? new Promise(() => {}) : 't'), // the auth service hangs
+  });
+  client.connect();
+  await settle();
+  sockets[0].welcome();
+  sockets[0].receive({ op: 'bye', code: 1001, reason: 'server shutting down', reconnect: true });
+  sockets[0].serverClose(1001, 'server shutting down');
+  pending = true;
+  clock.advance(events.at(-1)[1].delayMs);
+  await settle();
+  assert.equal(client.state, 'connecting');
+  clock.advance(3000);
+  const d = events.at(-1);
+  assert.deepEqual([d[0], d[1].code, d[1].reason, d[1].reconnect], ['disconnected', 1006, 'connect timeout', true]);
+  assert.equal(sockets.length, 1);
+});
+
+test('a handshake refused with HTTP 401 stops a client without getToken, and says why', () => {
+  const { client, sockets, clock, events } = setup({ user: 'mallory' });
+  client.connect();
+  sockets[0].refuse(401);
+  assert.equal(client.state, 'closed');
+  const err = events.find((e) => e[0] === 'error')[1];
+  assert.deepEqual([err.code, err.status, err.reason], ['refused', 401, 'handshake refused: HTTP 401']);
+  assert.deepEqual(events.at(-1), ['disconnected', { code: 1006, reason: 'handshake refused: HTTP 401', reconnect: false }]);
+  clock.advance(60000);
+  assert.equal(sockets.length, 1, 'no retry');
+});
+
+test('a refused handshake asks getToken once more; a fresh token refused too stops the client', async () => {
+  const reasons = [];
+  const { client, sockets, clock, events } = setup({ getToken: ({ reason }) => (reasons.push(reason), 'bad') });
+  client.connect();
+  await settle();
+  sockets[0].refuse(403);
+  assert.equal(client.state, 'disconnected');
+  assert.deepEqual(events.at(-1), ['disconnected', { code: 1006, reason: 'handshake refused: HTTP 403', reconnect: true, delayMs: 0 }]);
+  clock.advance(0);
+  await settle();
+  assert.deepEqual(reasons, ['connect', 'expired']);
+  sockets[1].refuse(403);
+  assert.equal(client.state, 'closed');
+  assert.equal(events.filter((e) => e[0] === 'error').length, 1);
+  assert.deepEqual(events.at(-1), ['disconnected', { code: 1006, reason: 'handshake refused: HTTP 403', reconnect: false }]);
+  // connect() starts over, with a retry for a refusal again.
+  client.connect();
+  await settle();
+  sockets[2].refuse(401);
+  assert.equal(client.state, 'disconnected');
+});
+
+test('a refusal whose status the socket cannot see (a browser) is retried with backoff', () => {
+  const { client, sockets, clock, events } = setup();
+  client.connect();
+  sockets[0].refuse(401, null);
+  assert.equal(client.state, 'disconnected');
+  const d = events.at(-1)[1];
+  assert.deepEqual([d.code, d.reason, d.reconnect, d.delayMs], [1006, '', true, 100]);
+  assert.equal(events.filter((e) => e[0] === 'error').length, 0);
+  clock.advance(100);
+  assert.equal(sockets.length, 2);
+  sockets[1].refuse(500);
+  assert.equal(client.state, 'disconnected', 'other statuses are temporary');
 });
 
 test('bye with reconnect:true (drain) reconnects', () => {

@@ -75,6 +75,12 @@ export function socketFactory() {
       this.closed = { code, reason };
       this.onclose && this.onclose({ code, reason });
     }
+    /** The handshake refused with an HTTP status, as `ws` reports it (an error naming the
+     *  status, then close 1006); `message: null` is a browser, which cannot see the status. */
+    refuse(status, message = `Unexpected server response: ${status}`) {
+      this.onerror && this.onerror(message === null ? {} : { message, error: new Error(message) });
+      this.serverClose(1006, '');
+    }
     /** The last command sent with this op. */
     last(op) {
       return this.sent.filter((c) => c.op === op).at(-1);

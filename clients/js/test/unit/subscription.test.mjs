@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { Client } from '../../src/index.js';
 import { FakeClock, socketFactory } from './fakes.mjs';
 
-function setup() {
+function setup(options = {}) {
   const clock = new FakeClock();
   const { FakeSocket, sockets } = socketFactory();
   const client = new Client('ws://127.0.0.1:1/ws', {
@@ -12,6 +12,7 @@ function setup() {
     clock,
     random: () => 0,
     minReconnectDelayMs: 100,
+    ...options,
   });
   client.connect();
   sockets[0].welcome();
@@ -224,7 +225,8 @@ test('subscribing before connect sends every sub in the first frame after welcom
 });
 
 test('a refusal that may pass retries the sub on the room backoff; the connection stays', () => {
-  const { client, last, clock } = setup();
+  // At the top of the jitter range: the room's backoff waits 100 ms, then 200 ms.
+  const { client, last, clock } = setup({ random: () => 0.999999 });
   const { sub, events } = watch(client, 'r');
   const socket = last();
   socket.receive({ op: 'error', id: socket.last('sub').id, code: 'rate_limited', reason: 'too many commands' });
@@ -237,8 +239,8 @@ test('a refusal that may pass retries the sub on the room backoff; the connectio
   assert.equal(subs(), 2, 'retried after the first backoff step');
   assert.equal(socket.last('unsub'), undefined, 'nothing to unsub after a refusal');
   socket.receive({ op: 'error', id: socket.last('sub').id, code: 'unavailable', reason: 'redis down' });
-  clock.advance(99);
-  assert.equal(subs(), 2, 'the second retry waits its backoff too');
+  clock.advance(199);
+  assert.equal(subs(), 2, 'the second retry waits its longer backoff too');
   clock.advance(1);
   assert.equal(subs(), 3);
   ok(socket, 'r', {});
