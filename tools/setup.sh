@@ -45,9 +45,14 @@ install_debian() {
 # and the WebSocket of the JavaScript client's Node tests), playwright-core (drives Debian's
 # chromium; it never downloads a browser), and the JavaScript client's build tools: esbuild
 # (bundles and minifies clients/js) and typescript (tsc checks its type declarations).
+# playwright-core 1.62 and later need Node 20; Debian 12's own nodejs is 18, so there it is
+# held at 1.61 (checked with Debian's 18.20.4 and its chromium).
 node_packages=(ws@8 playwright-core@1 typescript@5 esbuild@0)
 install_node() {
   local missing=() p
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    node_packages=(ws@8 playwright-core@~1.61 typescript@5 esbuild@0)
+  fi
   for p in "${node_packages[@]}"; do
     [ -f ".deps/node/node_modules/${p%@*}/package.json" ] || missing+=("$p")
   done
