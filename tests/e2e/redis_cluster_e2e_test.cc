@@ -9,8 +9,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -24,6 +22,7 @@
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 namespace ringcast::testing {
@@ -54,26 +53,15 @@ struct Node {
 
 class RedisClusterE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(cluster_.Start()) << cluster_.error();
-    char path[] = "/tmp/ringcast-rcluster-XXXXXX";
-    int fd = ::mkstemp(path);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-    config_ = path;
-    std::ofstream(config_) << kHistoryToml;
-  }
-  void TearDown() override {
-    if (!config_.empty()) std::remove(config_.c_str());
-  }
+  void SetUp() override { ASSERT_TRUE(cluster_.Start()) << cluster_.error(); }
 
   void StartNodes(int n) {
     for (int i = 0; i < n; ++i) {
       auto node = std::make_unique<Node>();
       node->id = "n" + std::to_string(i + 1);
       ASSERT_TRUE(node->child.StartListening(
-          {"--config", config_, "--shards", "2", "--no-pin", "--node-id", node->id, "--redis",
-           cluster_.Seeds(), "--redis-cluster", "true", "--redis-probe-ms", "100",
+          {"--config", config_.path(), "--shards", "2", "--no-pin", "--node-id", node->id,
+           "--redis", cluster_.Seeds(), "--redis-cluster", "true", "--redis-probe-ms", "100",
            "--redis-reply-timeout-ms", "1000", "--commands-per-second", "0"}))
           << node->child.Stderr();
       nodes_.push_back(std::move(node));
@@ -97,7 +85,7 @@ class RedisClusterE2eTest : public ::testing::Test {
   }
 
   RedisCluster cluster_{3};
-  std::string config_;
+  TempFile config_{kHistoryToml};
   std::vector<std::unique_ptr<Node>> nodes_;
   shard::ClusterPartitions partitions_;
   shard::ClusterKeys keys_{&partitions_};
