@@ -15,6 +15,7 @@
 #include "shard/cluster_envelope.h"
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
+#include "tests/support/cluster_nodes.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
@@ -28,43 +29,11 @@ constexpr char kHistoryToml[] = R"([namespaces.h]
 history_size = 1000
 )";
 
-bool RedisUp(uint16_t port) {
-  WsClient c;
-  if (!c.ConnectTcp(port)) return false;
-  return c.RawHttp("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").find("redis: up") !=
-         std::string::npos;
-}
-
-struct Node {
-  std::string id;
-  ChildServer child{RINGCAST_BINARY};
-  uint16_t port() const { return child.port(); }
-};
-
-std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempFile& config,
-                                              int n) {
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<Node>();
-    node->id = "n" + std::to_string(i + 1);
-    EXPECT_TRUE(node->child.StartListening({"--config", config.path(), "--shards", "2", "--no-pin",
-                                            "--node-id", node->id, "--redis", redis.url(),
-                                            "--redis-probe-ms", "100", "--redis-reply-timeout-ms",
-                                            "500", "--commands-per-second", "0"}))
-        << node->child.Stderr();
-    nodes.push_back(std::move(node));
-  }
-  for (auto& node : nodes) {
-    EXPECT_TRUE(WaitUntil([&] { return RedisUp(node->port()); }, 10000)) << node->id;
-  }
-  return nodes;
-}
-
-std::unique_ptr<WsClient> Connect(const Node& node, const std::string& user, size_t src = 0) {
-  auto c = std::make_unique<WsClient>();
-  EXPECT_TRUE(c->Connect(node.port(), "/ws?user=" + user, SourceIp(src))) << c->last_error();
-  EXPECT_TRUE(c->ReadWelcome());
-  return c;
+// `n` nodes on `redis` (2 shards each, tests/support/cluster_nodes.h) with
+// the history namespace `h` and no command rate limit.
+std::vector<std::unique_ptr<ClusterNode>> StartNodes(const RedisProcess& redis,
+                                                     const TempFile& config, int n) {
+  return StartClusterNodes(n, {redis.url(), config.path(), {"--commands-per-second", "0"}});
 }
 
 // A publication as a subscriber saw it.

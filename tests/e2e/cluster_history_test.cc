@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 
 #include "proto/envelope.h"
 #include "tests/support/redis_script_test.h"
@@ -13,6 +12,7 @@
 namespace ringcast::shard {
 namespace {
 
+using testing::RedisSubscriber;
 using testing::RedisSync;
 
 class ClusterHistoryTest : public testing::RedisScriptTest {
@@ -200,42 +200,8 @@ TEST_F(ClusterHistoryTest, MetaTtlIsSet) {
   EXPECT_EQ(client_->Text({"PTTL", keys_.Room("chat:2").meta}), "-1");
 }
 
-// A subscriber connection of the test's own: SUBSCRIBE, then read pushed messages.
-class Subscriber {
- public:
-  Subscriber(uint16_t port, const std::string& channel) {
-    timeval tv{5, 0};
-    ctx_ = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (ctx_ == nullptr || ctx_->err != 0) return;
-    redisSetTimeout(ctx_, tv);
-    auto* r = static_cast<redisReply*>(
-        redisCommand(ctx_, "SUBSCRIBE %b", channel.data(), channel.size()));
-    ok_ = r != nullptr && r->type == REDIS_REPLY_ARRAY;
-    if (r != nullptr) freeReplyObject(r);
-  }
-  ~Subscriber() {
-    if (ctx_ != nullptr) redisFree(ctx_);
-  }
-  bool ok() const { return ok_; }
-  // The payload of the next "message", empty on timeout.
-  std::string Next() {
-    void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return "";
-    auto* r = static_cast<redisReply*>(raw);
-    std::string out;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3)
-      out.assign(r->element[2]->str, r->element[2]->len);
-    freeReplyObject(r);
-    return out;
-  }
-
- private:
-  redisContext* ctx_ = nullptr;
-  bool ok_ = false;
-};
-
 TEST_F(ClusterHistoryTest, ASubscriberGetsTheMessageWithSeqAndEpoch) {
-  Subscriber sub(redis_.port(), keys_.Room("chat:{x} y").channel);
+  RedisSubscriber sub(redis_.port(), keys_.Room("chat:{x} y").channel);
   ASSERT_TRUE(sub.ok());
   Publish("chat:{x} y", R"({"a":1})", 1000, "e1");
   Publish("chat:{x} y", "2", 1000, "e1");

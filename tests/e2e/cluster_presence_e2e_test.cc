@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/cluster_nodes.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
@@ -35,42 +36,17 @@ std::string BodyOf(const std::string& response) {
   return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
-bool RedisUp(uint16_t port) {
-  return BodyOf(Http(port, "/healthz")).find("redis: up") != std::string::npos;
-}
-
-struct Node {
-  std::string id;
-  ChildServer child{RINGCAST_BINARY};
-  uint16_t port() const { return child.port(); }
-};
-
-// `n` nodes with the history namespace `h`, a leave delay and a presence TTL.
-std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, const TempFile& config,
-                                              int n, uint32_t leave_delay_ms, uint32_t ttl_ms) {
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<Node>();
-    node->id = "n" + std::to_string(i + 1);
-    EXPECT_TRUE(node->child.StartListening(
-        {"--config", config.path(), "--shards", "2", "--no-pin", "--node-id", node->id, "--redis",
-         redis.url(), "--redis-probe-ms", "100", "--redis-reply-timeout-ms", "500",
-         "--commands-per-second", "0", "--presence-leave-delay-ms", std::to_string(leave_delay_ms),
-         "--redis-presence-ttl-ms", std::to_string(ttl_ms)}))
-        << node->child.Stderr();
-    nodes.push_back(std::move(node));
-  }
-  for (auto& node : nodes) {
-    EXPECT_TRUE(WaitUntil([&] { return RedisUp(node->port()); }, 10000)) << node->id;
-  }
-  return nodes;
-}
-
-std::unique_ptr<WsClient> Connect(const Node& node, const std::string& user, size_t src = 0) {
-  auto c = std::make_unique<WsClient>();
-  EXPECT_TRUE(c->Connect(node.port(), "/ws?user=" + user, SourceIp(src))) << c->last_error();
-  EXPECT_TRUE(c->ReadWelcome());
-  return c;
+// `n` nodes on `redis` (2 shards each, tests/support/cluster_nodes.h) with
+// the history namespace `h`, no command rate limit, a leave delay and a
+// presence TTL.
+std::vector<std::unique_ptr<ClusterNode>> StartNodes(const RedisProcess& redis,
+                                                     const TempFile& config, int n,
+                                                     uint32_t leave_delay_ms, uint32_t ttl_ms) {
+  return StartClusterNodes(
+      n, {redis.url(),
+          config.path(),
+          {"--commands-per-second", "0", "--presence-leave-delay-ms",
+           std::to_string(leave_delay_ms), "--redis-presence-ttl-ms", std::to_string(ttl_ms)}});
 }
 
 // The next join or leave (msgs and oks are skipped), or nullopt within `timeout_ms`.
@@ -150,7 +126,7 @@ TEST(ClusterPresenceE2eTest, AnyNodeListsTheUsersOfEveryNode) {
   EXPECT_EQ(JsonUint(answer, "count"), 3u) << answer;
   EXPECT_EQ(JsonKeys(answer), "count,id,op,users") << "no truncated when all are listed";
   // A node with no member of the room answers the same over HTTP.
-  Node& quiet = *nodes[2];
+  ClusterNode& quiet = *nodes[2];
   std::string r = Http(quiet.port(), "/api/presence?room=lobby");
   ASSERT_EQ(r.rfind("HTTP/1.1 200", 0), 0u) << r;
   EXPECT_EQ(UsersOf(BodyOf(r)), want) << r;

@@ -4,7 +4,6 @@
 // history script publishing on a sharded channel, and a MOVED after a reshard.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 
 #include <string>
 
@@ -18,6 +17,7 @@ namespace ringcast::shard {
 namespace {
 
 using testing::RedisCluster;
+using testing::RedisSubscriber;
 using testing::RedisSync;
 
 class ClusterSlotsTest : public ::testing::Test {
@@ -78,40 +78,6 @@ TEST_F(ClusterSlotsTest, SlotMapMatchesTheOwnersAndPartitionsSpreadEvenly) {
   }
 }
 
-// A sharded-channel subscriber of the test's own on one master.
-class ShardedSubscriber {
- public:
-  ShardedSubscriber(uint16_t port, const std::string& channel) {
-    timeval tv{5, 0};
-    ctx_ = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (ctx_ == nullptr || ctx_->err != 0) return;
-    redisSetTimeout(ctx_, tv);
-    auto* r = static_cast<redisReply*>(
-        redisCommand(ctx_, "SSUBSCRIBE %b", channel.data(), channel.size()));
-    ok_ = r != nullptr && r->type == REDIS_REPLY_ARRAY;
-    if (r != nullptr) freeReplyObject(r);
-  }
-  ~ShardedSubscriber() {
-    if (ctx_ != nullptr) redisFree(ctx_);
-  }
-  bool ok() const { return ok_; }
-  std::string Next() {
-    void* raw = nullptr;
-    if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return "";
-    auto* r = static_cast<redisReply*>(raw);
-    std::string out;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->str != nullptr) {
-      out.assign(r->element[2]->str, r->element[2]->len);
-    }
-    freeReplyObject(r);
-    return out;
-  }
-
- private:
-  redisContext* ctx_ = nullptr;
-  bool ok_ = false;
-};
-
 TEST_F(ClusterSlotsTest, HistoryScriptSpublishesOnTheRoomsMaster) {
   ClusterPartitions parts(128);
   ClusterKeys keys(&parts);
@@ -121,7 +87,7 @@ TEST_F(ClusterSlotsTest, HistoryScriptSpublishesOnTheRoomsMaster) {
   SlotMap map = Map(0);
   const int owner = IndexOf(map, parts.slot(parts.Of(room)));
   ASSERT_GE(owner, 0);
-  ShardedSubscriber sub(cluster_.node(owner).port(), k.channel);
+  RedisSubscriber sub(cluster_.node(owner).port(), k.channel, /*sharded=*/true);
   ASSERT_TRUE(sub.ok());
   RedisSync c(cluster_.node(owner).port());
   const std::vector<MessagePart> message = {{MessagePart::Kind::kText, "n1 "},

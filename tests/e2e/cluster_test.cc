@@ -11,6 +11,7 @@
 
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
+#include "tests/support/cluster_nodes.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
@@ -38,48 +39,11 @@ std::string BodyOf(const std::string& response) {
   return at == std::string::npos ? "" : response.substr(at + 4);
 }
 
-// /healthz needs no API key: every Redis connection of the node is up.
-bool RedisUp(uint16_t port) {
-  return BodyOf(Http(port, "GET", "/healthz")).find("redis: up") != std::string::npos;
-}
-
-// One ringcast node with --redis.
-struct Node {
-  std::string id;
-  ChildServer child{RINGCAST_BINARY};
-  uint16_t port() const { return child.port(); }
-};
-
-std::vector<std::unique_ptr<Node>> StartNodes(const RedisProcess& redis, int n,
-                                              std::vector<std::string> extra = {}) {
-  std::vector<std::unique_ptr<Node>> nodes;
-  for (int i = 0; i < n; ++i) {
-    auto node = std::make_unique<Node>();
-    node->id = "n" + std::to_string(i + 1);
-    std::vector<std::string> args = {
-        "--shards", "2",         "--no-pin",         "--node-id", node->id,
-        "--redis",  redis.url(), "--redis-probe-ms", "100",       "--redis-reply-timeout-ms",
-        "500"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    EXPECT_TRUE(node->child.StartListening(args)) << node->child.Stderr();
-    nodes.push_back(std::move(node));
-  }
-  for (auto& node : nodes) {
-    EXPECT_TRUE(WaitUntil([&] { return RedisUp(node->port()); }, 10000)) << node->id;
-  }
-  return nodes;
-}
-
-// Connects `user` to a node, through source address `src`.
-std::unique_ptr<WsClient> Connect(const Node& node, const std::string& user, size_t src = 0) {
-  auto c = std::make_unique<WsClient>();
-  EXPECT_TRUE(c->Connect(node.port(), "/ws?user=" + user, SourceIp(src))) << c->last_error();
-  auto welcome = c->ReadWelcome();
-  EXPECT_TRUE(welcome);
-  if (welcome) {
-    EXPECT_EQ(JsonString(*welcome, "node"), node.id);
-  }
-  return c;
+// Nodes on `redis` (2 shards each, tests/support/cluster_nodes.h); `extra`
+// flags follow the common ones.
+std::vector<std::unique_ptr<ClusterNode>> StartNodes(const RedisProcess& redis, int n,
+                                                     std::vector<std::string> extra = {}) {
+  return StartClusterNodes(n, {redis.url(), "", std::move(extra)});
 }
 
 // Waits until `user`'s node has subscribed its personal room in Redis: from
@@ -357,7 +321,7 @@ TEST(ClusterTest, NodeStartsBeforeRedisAndJoinsWhenItComes) {
   ASSERT_TRUE(redis.Start()) << redis.error();
   std::string url = redis.url();
   redis.Kill();
-  Node node;
+  ClusterNode node;
   node.id = "early";
   ASSERT_TRUE(node.child.StartListening(
       {"--shards", "2", "--no-pin", "--node-id", "early", "--redis", url}));
@@ -382,21 +346,16 @@ TEST(ClusterTest, RoomsSpreadOverSeveralIndependentRedis) {
   RedisProcess r1, r2;
   ASSERT_TRUE(r1.Start()) << r1.error();
   ASSERT_TRUE(r2.Start()) << r2.error();
-  std::vector<std::unique_ptr<Node>> nodes;
+  std::vector<std::unique_ptr<ClusterNode>> nodes;
   for (int i = 0; i < 2; ++i) {
-    auto node = std::make_unique<Node>();
+    auto node = std::make_unique<ClusterNode>();
     node->id = "m" + std::to_string(i);
     // The two nodes list the instances in different orders: they still agree.
     std::vector<std::string> urls = {r1.url(), r2.url()};
     if (i == 1) std::swap(urls[0], urls[1]);
     ASSERT_TRUE(node->child.StartListening({"--shards", "2", "--no-pin", "--node-id", node->id,
                                             "--redis", urls[0], "--redis", urls[1]}));
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-          return BodyOf(Http(node->port(), "GET", "/healthz")).find("redis: up") !=
-                 std::string::npos;
-        },
-        10000));
+    ASSERT_TRUE(WaitUntil([&] { return RedisUp(node->port()); }, 10000));
     nodes.push_back(std::move(node));
   }
   constexpr int kRooms = 16;
@@ -496,7 +455,7 @@ TEST(ClusterTest, ANodeKilledMidTrafficLeavesTheOthersServing) {
 TEST(ClusterTest, ClientsGoneBeforeRedisConfirmsTheirRoomsLeaveTheNodeServing) {
   RedisProcess redis;
   ASSERT_TRUE(redis.Start()) << redis.error();
-  Node node;
+  ClusterNode node;
   node.id = "one";
   ASSERT_TRUE(node.child.StartListening({"--shards", "1", "--no-pin", "--node-id", "one", "--redis",
                                          redis.url(), "--redis-reply-timeout-ms", "5000"}))

@@ -9,8 +9,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,9 +19,11 @@
 
 #include "shard/cluster_keys.h"
 #include "shard/cluster_partitions.h"
+#include "tests/support/cluster_nodes.h"
 #include "tests/support/e2e_helpers.h"
 #include "tests/support/redis_process.h"
 #include "tests/support/server_fixture.h"
+#include "tests/support/temp_file.h"
 #include "tests/support/ws_client.h"
 
 namespace ringcast::testing {
@@ -33,62 +33,17 @@ constexpr char kHistoryToml[] = R"([namespaces.h]
 history_size = 1000
 )";
 
-std::string Health(uint16_t port) {
-  WsClient c;
-  if (!c.ConnectTcp(port)) return "";
-  return c.RawHttp("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-}
-
-// Every connection up and every slot mapped to one of the three masters.
-bool ClusterReady(uint16_t port) {
-  const std::string h = Health(port);
-  return h.find("redis: up") != std::string::npos &&
-         h.find("redis cluster: 3 masters, 16384 of 16384 slots covered") != std::string::npos;
-}
-
-struct Node {
-  std::string id;
-  ChildServer child{RINGCAST_BINARY};
-  uint16_t port() const { return child.port(); }
-};
-
 class RedisClusterE2eTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(cluster_.Start()) << cluster_.error();
-    char path[] = "/tmp/ringcast-rcluster-XXXXXX";
-    int fd = ::mkstemp(path);
-    ASSERT_GE(fd, 0);
-    ::close(fd);
-    config_ = path;
-    std::ofstream(config_) << kHistoryToml;
-  }
-  void TearDown() override {
-    if (!config_.empty()) std::remove(config_.c_str());
-  }
+  void SetUp() override { ASSERT_TRUE(cluster_.Start()) << cluster_.error(); }
 
+  // `n` nodes on the cluster (2 shards each, tests/support/cluster_nodes.h),
+  // each ready once every slot is covered by the three masters.
   void StartNodes(int n) {
-    for (int i = 0; i < n; ++i) {
-      auto node = std::make_unique<Node>();
-      node->id = "n" + std::to_string(i + 1);
-      ASSERT_TRUE(node->child.StartListening(
-          {"--config", config_, "--shards", "2", "--no-pin", "--node-id", node->id, "--redis",
-           cluster_.Seeds(), "--redis-cluster", "true", "--redis-probe-ms", "100",
-           "--redis-reply-timeout-ms", "1000", "--commands-per-second", "0"}))
-          << node->child.Stderr();
-      nodes_.push_back(std::move(node));
-    }
-    for (auto& node : nodes_) {
-      ASSERT_TRUE(WaitUntil([&] { return ClusterReady(node->port()); }, 10000))
-          << node->id << ": " << Health(node->port());
-    }
-  }
-
-  std::unique_ptr<WsClient> Connect(const Node& node, const std::string& user, size_t src) {
-    auto c = std::make_unique<WsClient>();
-    EXPECT_TRUE(c->Connect(node.port(), "/ws?user=" + user, SourceIp(src))) << c->last_error();
-    EXPECT_TRUE(c->ReadWelcome());
-    return c;
+    ClusterNodeOptions options(cluster_.Seeds(), config_.path(), {"--commands-per-second", "0"});
+    options.cluster_masters = 3;
+    options.redis_reply_timeout_ms = 1000;
+    nodes_ = StartClusterNodes(n, options);
   }
 
   // The master serving `room` now.
@@ -97,8 +52,8 @@ class RedisClusterE2eTest : public ::testing::Test {
   }
 
   RedisCluster cluster_{3};
-  std::string config_;
-  std::vector<std::unique_ptr<Node>> nodes_;
+  TempFile config_{kHistoryToml};
+  std::vector<std::unique_ptr<ClusterNode>> nodes_;
   shard::ClusterPartitions partitions_;
   shard::ClusterKeys keys_{&partitions_};
 };
@@ -270,7 +225,7 @@ TEST_F(RedisClusterE2eTest, HistoryPublicationsFromEveryNodeGetOneRunOfSeqsPerRo
 // `since`, and counts every seq it was given.
 class HistoryReader {
  public:
-  HistoryReader(const Node& node, std::string room, size_t src)
+  HistoryReader(const ClusterNode& node, std::string room, size_t src)
       : node_(node), room_(std::move(room)), src_(src) {
     Join(std::nullopt);
   }
@@ -334,7 +289,7 @@ class HistoryReader {
     seqs_.push_back(seq);
   }
 
-  const Node& node_;
+  const ClusterNode& node_;
   const std::string room_;
   const size_t src_;
   std::unique_ptr<WsClient> client_;
@@ -545,7 +500,7 @@ TEST_F(RedisClusterE2eTest, AMasterThatGoesAwayMakesOnlyItsRoomsDegraded) {
 
   cluster_.node(victim).Kill();
   ASSERT_TRUE(WaitUntil(
-      [&] { return Health(nodes_[0]->port()).find("redis: degraded") != std::string::npos; },
+      [&] { return Healthz(nodes_[0]->port()).find("redis: degraded") != std::string::npos; },
       10000));
   const std::string refused = publish(down_room);
   EXPECT_EQ(JsonString(refused, "code"), "unavailable") << refused;
@@ -557,8 +512,8 @@ TEST_F(RedisClusterE2eTest, AMasterThatGoesAwayMakesOnlyItsRoomsDegraded) {
   EXPECT_TRUE(nodes_[0]->child.running());
 
   ASSERT_TRUE(cluster_.node(victim).Start()) << cluster_.node(victim).error();
-  ASSERT_TRUE(WaitUntil([&] { return ClusterReady(nodes_[0]->port()); }, 20000))
-      << Health(nodes_[0]->port());
+  ASSERT_TRUE(WaitUntil([&] { return RedisClusterReady(nodes_[0]->port(), 3); }, 20000))
+      << Healthz(nodes_[0]->port());
   // Publications to the master's rooms are taken again once the cluster agrees.
   ASSERT_TRUE(WaitUntil([&] { return JsonString(publish(down_room), "op") == "ok"; }, 20000));
   auto gap = sub->ReadMessage(kReadTimeoutMs);

@@ -98,7 +98,7 @@ class Loop {
   std::vector<RedisConn*> conns_;
 };
 
-TEST(RedisConnTest, FormatWritesWhatHiredisWrites) {
+TEST(RedisConnFormatTest, FormatWritesWhatHiredisWrites) {
   std::vector<std::string_view> argv = {"SET", "key", std::string_view("a\0b\r\n", 5), ""};
   std::string ours;
   RedisConn::Format(&ours, argv);
@@ -115,22 +115,38 @@ TEST(RedisConnTest, FormatWritesWhatHiredisWrites) {
   redisFreeCommand(theirs);
 }
 
-TEST(RedisConnTest, PipelinedCommandsAreAnsweredInOrder) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+// A real redis-server and the loop the tests' connections run on.
+class RedisConnTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(redis_.Start()) << redis_.error(); }
+
+  // Puts `conn` on loop_ and starts connecting.
+  void StartOnLoop(RedisConn& conn) {
+    loop_.Add(&conn);
+    conn.Start(NowMs());
+  }
+  // StartOnLoop, then runs loop_ until `conn` is up (10 s at most).
+  ::testing::AssertionResult StartUntilUp(RedisConn& conn) {
+    StartOnLoop(conn);
+    if (loop_.Until([&] { return conn.IsUp(); })) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "not up: " << conn.last_error();
+  }
+
+  RedisProcess redis_;
+  Loop loop_;
+};
+
+TEST_F(RedisConnTest, PipelinedCommandsAreAnsweredInOrder) {
   Recorder rec;
-  RedisConn conn(loop.ring(), 0, AddressOf(redis), RedisRole::kCommands, {}, &rec, 1);
-  loop.Add(&conn);
-  conn.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  RedisConn conn(loop_.ring(), 0, AddressOf(redis_), RedisRole::kCommands, {}, &rec, 1);
+  ASSERT_TRUE(StartUntilUp(conn));
   EXPECT_EQ(rec.ups, 1);
   // 1000 commands queued in one round go out together.
   constexpr int kN = 1000;
   for (int i = 0; i < kN; ++i) ASSERT_TRUE(conn.Command({"INCR", "counter"}, uint64_t(i)));
   ASSERT_TRUE(conn.Command({"GET", "counter"}, kN));
   ASSERT_TRUE(conn.Command({"NOSUCHCOMMAND"}, kN + 1));
-  ASSERT_TRUE(loop.Until([&] { return rec.replies.size() == kN + 2; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.replies.size() == kN + 2; }));
   for (int i = 0; i < kN; ++i) {
     ASSERT_EQ(rec.replies[size_t(i)].first, uint64_t(i));
     ASSERT_EQ(rec.replies[size_t(i)].second, std::to_string(i + 1));
@@ -140,152 +156,123 @@ TEST(RedisConnTest, PipelinedCommandsAreAnsweredInOrder) {
   EXPECT_EQ(conn.pending(), 0u);
 }
 
-TEST(RedisConnTest, BigValuesCrossManyReceives) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisConnTest, BigValuesCrossManyReceives) {
   Recorder rec;
-  RedisConn conn(loop.ring(), 0, AddressOf(redis), RedisRole::kCommands, {}, &rec, 1);
-  loop.Add(&conn);
-  conn.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  RedisConn conn(loop_.ring(), 0, AddressOf(redis_), RedisRole::kCommands, {}, &rec, 1);
+  ASSERT_TRUE(StartUntilUp(conn));
   std::string big(1 << 20, 'x');
   for (size_t i = 0; i < big.size(); i += 997) big[i] = char('a' + i % 26);
   ASSERT_TRUE(conn.Command({"SET", "big", big}, 1));
   ASSERT_TRUE(conn.Command({"GET", "big"}, 2));
-  ASSERT_TRUE(loop.Until([&] { return rec.replies.size() == 2; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.replies.size() == 2; }));
   EXPECT_EQ(rec.replies[0].second, "OK");
   EXPECT_TRUE(rec.replies[1].second == big);
 }
 
-TEST(RedisConnTest, FullQueueRefuses) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisConnTest, FullQueueRefuses) {
   Recorder rec;
   RedisConnLimits limits;
   limits.max_pending = 4;
-  RedisConn conn(loop.ring(), 0, AddressOf(redis), RedisRole::kCommands, limits, &rec, 1);
-  loop.Add(&conn);
-  conn.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  RedisConn conn(loop_.ring(), 0, AddressOf(redis_), RedisRole::kCommands, limits, &rec, 1);
+  ASSERT_TRUE(StartUntilUp(conn));
   for (int i = 0; i < 4; ++i) ASSERT_TRUE(conn.Command({"PING"}, uint64_t(i)));
   EXPECT_FALSE(conn.Command({"PING"}, 4));
   EXPECT_EQ(conn.refused(), 1u);
-  ASSERT_TRUE(loop.Until([&] { return rec.replies.size() == 4; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.replies.size() == 4; }));
   EXPECT_TRUE(conn.Command({"PING"}, 5));  // room again once answered
 }
 
-TEST(RedisConnTest, KilledServerFailsPendingAtOnceAndReconnects) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisConnTest, KilledServerFailsPendingAtOnceAndReconnects) {
   Recorder rec;
   RedisConnLimits limits;
   limits.backoff_min_ms = 20;
   limits.backoff_max_ms = 100;
-  RedisConn conn(loop.ring(), 0, AddressOf(redis), RedisRole::kCommands, limits, &rec, 7);
-  loop.Add(&conn);
-  conn.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  RedisConn conn(loop_.ring(), 0, AddressOf(redis_), RedisRole::kCommands, limits, &rec, 7);
+  ASSERT_TRUE(StartUntilUp(conn));
   // A command that Redis holds: only the failure can answer it.
   ASSERT_TRUE(conn.Command({"BLPOP", "nothing-here", "0"}, 42));
-  loop.For(50);
+  loop_.For(50);
   ASSERT_TRUE(rec.replies.empty());
-  redis.Kill();
-  ASSERT_TRUE(loop.Until([&] { return rec.downs == 1; }));
+  redis_.Kill();
+  ASSERT_TRUE(loop_.Until([&] { return rec.downs == 1; }));
   ASSERT_EQ(rec.replies.size(), 1u);
   EXPECT_EQ(rec.replies[0], std::make_pair(uint64_t{42}, std::string("<failed>")));
   EXPECT_FALSE(conn.Command({"PING"}, 1)) << "a command while down is refused, not queued";
-  loop.For(300);  // several refused reconnects, backing off
+  loop_.For(300);  // several refused reconnects, backing off
   EXPECT_FALSE(conn.IsUp());
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  ASSERT_TRUE(redis_.Start()) << redis_.error();
+  ASSERT_TRUE(loop_.Until([&] { return conn.IsUp(); })) << conn.last_error();
   EXPECT_EQ(rec.ups, 2);
   EXPECT_EQ(conn.reconnects(), 1u);
   ASSERT_TRUE(conn.Command({"SET", "k", "v"}, 2));
-  ASSERT_TRUE(loop.Until([&] { return rec.replies.size() == 2; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.replies.size() == 2; }));
   EXPECT_EQ(rec.replies[1].second, "OK");
 }
 
-TEST(RedisConnTest, SubscriberGetsPushesAndIsProbed) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisConnTest, SubscriberGetsPushesAndIsProbed) {
   Recorder sub_rec, cmd_rec;
   RedisConnLimits limits;
   limits.probe_interval_ms = 30;
   limits.reply_timeout_ms = 2000;
-  RedisConn sub(loop.ring(), 0, AddressOf(redis), RedisRole::kSubscriber, limits, &sub_rec, 1);
-  RedisConn cmd(loop.ring(), 1, AddressOf(redis), RedisRole::kCommands, limits, &cmd_rec, 2);
-  loop.Add(&sub);
-  loop.Add(&cmd);
-  sub.Start(NowMs());
-  cmd.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return sub.IsUp() && cmd.IsUp(); }));
+  RedisConn sub(loop_.ring(), 0, AddressOf(redis_), RedisRole::kSubscriber, limits, &sub_rec, 1);
+  RedisConn cmd(loop_.ring(), 1, AddressOf(redis_), RedisRole::kCommands, limits, &cmd_rec, 2);
+  StartOnLoop(sub);
+  StartOnLoop(cmd);
+  ASSERT_TRUE(loop_.Until([&] { return sub.IsUp() && cmd.IsUp(); }));
   ASSERT_TRUE(sub.Command({"SUBSCRIBE", "a", "b"}, 0));
-  ASSERT_TRUE(loop.Until([&] { return sub_rec.pushes.size() == 2; }));
+  ASSERT_TRUE(loop_.Until([&] { return sub_rec.pushes.size() == 2; }));
   EXPECT_EQ(sub_rec.pushes[0], "[subscribe,a,1]");
   EXPECT_EQ(sub_rec.pushes[1], "[subscribe,b,2]");
   ASSERT_TRUE(cmd.Command({"PUBLISH", "b", "hello"}, 1));
-  ASSERT_TRUE(loop.Until([&] { return sub_rec.pushes.size() == 3; }));
+  ASSERT_TRUE(loop_.Until([&] { return sub_rec.pushes.size() == 3; }));
   EXPECT_EQ(sub_rec.pushes[2], "[message,b,hello]");
   EXPECT_EQ(cmd_rec.replies[0].second, "1");
-  loop.For(300);  // about ten probes, each answered: no pushes, no failure
+  loop_.For(300);  // about ten probes, each answered: no pushes, no failure
   EXPECT_EQ(sub_rec.pushes.size(), 3u);
   EXPECT_EQ(sub.failures(), 0u);
   EXPECT_EQ(sub_rec.downs, 0);
 }
 
-TEST(RedisConnTest, SubscriberThatStopsAnsweringIsRestarted) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  Loop loop;
+TEST_F(RedisConnTest, SubscriberThatStopsAnsweringIsRestarted) {
   Recorder rec;
   RedisConnLimits limits;
   limits.probe_interval_ms = 30;
   limits.reply_timeout_ms = 150;
   limits.backoff_min_ms = 20;
   limits.backoff_max_ms = 50;
-  RedisConn sub(loop.ring(), 0, AddressOf(redis), RedisRole::kSubscriber, limits, &rec, 1);
-  loop.Add(&sub);
-  sub.Start(NowMs());
-  ASSERT_TRUE(loop.Until([&] { return sub.IsUp(); }));
+  RedisConn sub(loop_.ring(), 0, AddressOf(redis_), RedisRole::kSubscriber, limits, &rec, 1);
+  ASSERT_TRUE(StartUntilUp(sub));
   ASSERT_TRUE(sub.Command({"SUBSCRIBE", "a"}, 0));
-  ASSERT_TRUE(loop.Until([&] { return rec.pushes.size() == 1; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.pushes.size() == 1; }));
   // A frozen Redis keeps the TCP connection open but answers nothing.
-  ASSERT_EQ(kill(redis.pid(), SIGSTOP), 0);
-  ASSERT_TRUE(loop.Until([&] { return rec.downs == 1; }));
+  ASSERT_EQ(kill(redis_.pid(), SIGSTOP), 0);
+  ASSERT_TRUE(loop_.Until([&] { return rec.downs == 1; }));
   EXPECT_EQ(sub.last_error(), "no reply from Redis in time");
-  ASSERT_EQ(kill(redis.pid(), SIGCONT), 0);
-  ASSERT_TRUE(loop.Until([&] { return rec.ups == 2; }));
+  ASSERT_EQ(kill(redis_.pid(), SIGCONT), 0);
+  ASSERT_TRUE(loop_.Until([&] { return rec.ups == 2; }));
   // The new connection starts unsubscribed: the owner subscribes again.
   ASSERT_TRUE(sub.Command({"SUBSCRIBE", "a"}, 0));
-  ASSERT_TRUE(loop.Until([&] { return rec.pushes.size() == 2; }));
+  ASSERT_TRUE(loop_.Until([&] { return rec.pushes.size() == 2; }));
   EXPECT_EQ(rec.pushes[1], "[subscribe,a,1]");
 }
 
-TEST(RedisConnTest, ConnectRefusedBacksOffUntilRedisComes) {
-  RedisProcess redis;
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  RedisAddress address = AddressOf(redis);
-  redis.Kill();
-  Loop loop;
+TEST_F(RedisConnTest, ConnectRefusedBacksOffUntilRedisComes) {
+  RedisAddress address = AddressOf(redis_);
+  redis_.Kill();
   Recorder rec;
   RedisConnLimits limits;
   limits.backoff_min_ms = 10;
   limits.backoff_max_ms = 80;
-  RedisConn conn(loop.ring(), 0, address, RedisRole::kCommands, limits, &rec, 3);
-  loop.Add(&conn);
-  conn.Start(NowMs());
-  loop.For(400);
+  RedisConn conn(loop_.ring(), 0, address, RedisRole::kCommands, limits, &rec, 3);
+  StartOnLoop(conn);
+  loop_.For(400);
   EXPECT_FALSE(conn.IsUp());
   // Backing off: a handful of attempts in 400 ms, not a spin.
   EXPECT_GE(conn.failures(), 3u);
   EXPECT_LE(conn.failures(), 40u);
   EXPECT_EQ(rec.ups, 0);
-  ASSERT_TRUE(redis.Start()) << redis.error();
-  ASSERT_TRUE(loop.Until([&] { return conn.IsUp(); })) << conn.last_error();
+  ASSERT_TRUE(redis_.Start()) << redis_.error();
+  ASSERT_TRUE(loop_.Until([&] { return conn.IsUp(); })) << conn.last_error();
   EXPECT_EQ(conn.reconnects(), 0u) << "the first connection is not a reconnect";
 }
 

@@ -161,6 +161,35 @@ std::string RedisSync::Field(const std::string& text, const std::string& field) 
   return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
+RedisSubscriber::RedisSubscriber(uint16_t port, const std::string& channel, bool sharded) {
+  timeval tv{5, 0};
+  ctx_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (ctx_ == nullptr || ctx_->err != 0) return;
+  redisSetTimeout(ctx_, tv);
+  auto* r = static_cast<redisReply*>(redisCommand(ctx_, sharded ? "SSUBSCRIBE %b" : "SUBSCRIBE %b",
+                                                  channel.data(), channel.size()));
+  ok_ = r != nullptr && r->type == REDIS_REPLY_ARRAY;
+  if (r != nullptr) freeReplyObject(r);
+}
+
+RedisSubscriber::~RedisSubscriber() {
+  if (ctx_ != nullptr) redisFree(ctx_);
+}
+
+std::string RedisSubscriber::Next() {
+  if (!ok_) return "";
+  void* raw = nullptr;
+  if (redisGetReply(ctx_, &raw) != REDIS_OK || raw == nullptr) return "";
+  auto* r = static_cast<redisReply*>(raw);
+  std::string out;
+  // ["message" or "smessage", channel, payload]
+  if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[2]->str != nullptr) {
+    out.assign(r->element[2]->str, r->element[2]->len);
+  }
+  freeReplyObject(r);
+  return out;
+}
+
 RedisCluster::RedisCluster(int masters) {
   for (int i = 0; i < masters; ++i) {
     RedisOptions o;

@@ -5,8 +5,9 @@
 // its directory removed when it goes out of scope. RedisCluster starts N
 // such processes in cluster mode and joins them into one Redis Cluster of N
 // masters (slots split evenly, no replicas). RedisSync is a blocking hiredis
-// connection for a test's own commands (seeding keys, reading INFO); the
-// broker never uses it.
+// connection for a test's own commands (seeding keys, reading INFO), and
+// RedisSubscriber one for a test's own subscription (what a script or the
+// broker publishes); the broker never uses either.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -85,6 +86,27 @@ class RedisSync {
 
  private:
   redisContext* ctx_ = nullptr;
+};
+
+// A subscriber connection for tests: SUBSCRIBE to one channel (SSUBSCRIBE
+// with `sharded`, on the Redis Cluster master that serves the channel), then
+// read the messages pushed on it. Every call has a 5 s timeout.
+class RedisSubscriber {
+ public:
+  RedisSubscriber(uint16_t port, const std::string& channel, bool sharded = false);
+  ~RedisSubscriber();
+  RedisSubscriber(const RedisSubscriber&) = delete;
+  RedisSubscriber& operator=(const RedisSubscriber&) = delete;
+
+  // True once Redis confirmed the subscription.
+  bool ok() const { return ok_; }
+  // The payload of the next pushed message, empty on a timeout or a push
+  // without one.
+  std::string Next();
+
+ private:
+  redisContext* ctx_ = nullptr;
+  bool ok_ = false;
 };
 
 // N masters (N >= 3 for a real Redis Cluster) with the 16384 slots split

@@ -64,29 +64,39 @@ void ExpectAllInOrder(Cluster& cluster, Client& pub, Client& sub, const std::str
   EXPECT_EQ(pub.Texts(), Texts{Ok(7)});
 }
 
+// The start both held-publisher tests share: bob on shard 1 subscribes to
+// `room` (*sub), alice on shard 0 (*pub) writes a burst to it, and shard 0
+// reads it while shard 1 does not run: kBurst messages of kind M (what the
+// burst puts on the bus toward shard 1) queue up and alice is paused. What
+// she writes next (kLater) is not read, however many rounds shard 0 runs.
+template <typename M>
+void PublishUntilPaused(Cluster& cluster, const std::string& room, Client* sub, Client* pub) {
+  *sub = cluster.ConnectUser(1, "bob");
+  sub->Text(Sub(room, 1));
+  cluster.Settle();
+  ASSERT_EQ(sub->Texts(), Texts{Ok(1)});
+  *pub = cluster.ConnectUser(0, "alice");
+
+  pub->Write(Burst(room, 1, kBurst));
+  cluster.shard(0).Round();
+  EXPECT_EQ(cluster.CountQueued<M>(0, 1), kBurst);
+  EXPECT_TRUE(Paused(cluster, *pub));
+  pub->Write(Burst(room, kBurst + 1, kLater));
+  for (int i = 0; i < 20; ++i) cluster.shard(0).Round();
+  EXPECT_TRUE(Paused(cluster, *pub));
+  EXPECT_EQ(cluster.CountQueued<M>(0, 1), kBurst);
+}
+
 TEST(BusBackpressureTest, APublisherIsHeldWhileTheBusTowardTheOwnerIsBacklogged) {
   Cluster cluster(Options());
   std::string room = cluster.RoomOwnedBy(1);
-  Client sub = cluster.ConnectUser(1, "bob");
-  sub.Text(Sub(room, 1));
-  cluster.Settle();
-  ASSERT_EQ(sub.Texts(), Texts{Ok(1)});
-  Client pub = cluster.ConnectUser(0, "alice");
-
-  // Shard 0 reads the burst while shard 1, the owner, does not run.
-  pub.Write(Burst(room, 1, kBurst));
-  cluster.shard(0).Round();
-  EXPECT_EQ(cluster.CountQueued<bus::Publish>(0, 1), kBurst);
-  EXPECT_TRUE(Paused(cluster, pub));
+  Client sub, pub;
+  // Shard 0 reads the burst while shard 1, the owner, does not run; what the
+  // publisher writes next waits in its socket, however long shard 1 takes.
+  ASSERT_NO_FATAL_FAILURE(PublishUntilPaused<bus::Publish>(cluster, room, &sub, &pub));
   EXPECT_EQ(cluster.shard(0).stats().publishers_paused.load(), 1u);
-
-  // What the publisher writes now waits in its socket, however long shard 1 takes.
-  pub.Write(Burst(room, kBurst + 1, kLater));
-  for (int i = 0; i < 20; ++i) cluster.shard(0).Round();
-  EXPECT_TRUE(Paused(cluster, pub));
   EXPECT_FALSE(pub.socket().recv_armed);
   EXPECT_FALSE(pub.socket().input.empty());
-  EXPECT_EQ(cluster.CountQueued<bus::Publish>(0, 1), kBurst);
   EXPECT_EQ(pub.Texts(), Texts{}) << "nothing refused while it waits";
 
   // Shard 1 drains its ring: shard 0 reads the publisher again.
@@ -104,20 +114,8 @@ TEST(BusBackpressureTest, APublisherIsHeldWhileTheBusTowardTheOwnerIsBacklogged)
 TEST(BusBackpressureTest, ThePublishersOwnRoomsDeliveriesBackingUpHoldItToo) {
   Cluster cluster(Options());
   std::string room = cluster.RoomOwnedBy(0);
-  Client sub = cluster.ConnectUser(1, "bob");
-  sub.Text(Sub(room, 1));
-  cluster.Settle();
-  ASSERT_EQ(sub.Texts(), Texts{Ok(1)});
-  Client pub = cluster.ConnectUser(0, "alice");
-
-  pub.Write(Burst(room, 1, kBurst));
-  cluster.shard(0).Round();
-  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(0, 1), kBurst);
-  EXPECT_TRUE(Paused(cluster, pub));
-  pub.Write(Burst(room, kBurst + 1, kLater));
-  for (int i = 0; i < 20; ++i) cluster.shard(0).Round();
-  EXPECT_TRUE(Paused(cluster, pub));
-  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(0, 1), kBurst);
+  Client sub, pub;
+  ASSERT_NO_FATAL_FAILURE(PublishUntilPaused<bus::Deliver>(cluster, room, &sub, &pub));
 
   cluster.Settle();
   EXPECT_FALSE(Paused(cluster, pub));
