@@ -246,26 +246,26 @@ TEST(SoakTest, ChurnReturnsSlotsBuffersAndRssToBaseline) {
   EXPECT_EQ(stats.failed.load(), 0u) << "connections refused or broken during the churn";
   ASSERT_TRUE(child.running()) << child.Stderr();
 
-  // Slots and buffers, as the server counts them (closes finish asynchronously).
-  std::optional<uint64_t> after_open;
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        after_open = StatsTotal(port, "connections");
-        return after_open == baseline_open;
-      },
-      kReadTimeoutMs))
-      << "connections still held after the churn: " << after_open.value_or(0) << " open, "
-      << *baseline_open << " before";
-  // Each shard publishes its queued bytes once a round (at least every 20 ms tick), so the
-  // shard that closed the last connection may not have said so yet: wait for it, bounded.
-  std::optional<uint64_t> after_queued;
-  EXPECT_TRUE(WaitUntil(
-      [&] {
-        after_queued = StatsTotal(port, "queued_bytes");
-        return after_queued == baseline_queued;
-      },
-      kReadTimeoutMs))
-      << "out-queues not drained: " << after_queued.value_or(0) << " bytes queued, "
+  // Slots and buffers, as the server counts them, back at their baseline: waited for, bounded,
+  // since closes finish asynchronously and each shard publishes its queued bytes once a round
+  // (at least every 20 ms tick), so the shard that closed the last connection may not have
+  // said so yet. `last` is the figure last read.
+  auto returns_to = [&](const char* name, std::optional<uint64_t> baseline, uint64_t* last) {
+    return WaitUntil(
+        [&] {
+          std::optional<uint64_t> now = StatsTotal(port, name);
+          *last = now.value_or(0);
+          return now == baseline;
+        },
+        kReadTimeoutMs);
+  };
+  uint64_t after_open = 0;
+  EXPECT_TRUE(returns_to("connections", baseline_open, &after_open))
+      << "connections still held after the churn: " << after_open << " open, " << *baseline_open
+      << " before";
+  uint64_t after_queued = 0;
+  EXPECT_TRUE(returns_to("queued_bytes", baseline_queued, &after_queued))
+      << "out-queues not drained: " << after_queued << " bytes queued, "
       << baseline_queued.value_or(0) << " before";
 
   // Bound: baseline + max(8 MiB, 20%). Freed memory is not all returned to the kernel at once:
