@@ -11,7 +11,6 @@ namespace ringcast::shard {
 namespace {
 constexpr uint64_t kStalledMs = 2000;  // a send stuck this long while publishers wait
 constexpr uint64_t kSweepEveryMs = 1000;
-constexpr size_t kResumeSliceBytes = 16384;
 }  // namespace
 
 Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes)
@@ -43,8 +42,12 @@ void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
 }
 
 void Backpressure::EndRound() {
+  bool starved = starved_;
+  starved_ = false;
   if (paused_.empty()) return;
-  if (!MayResume()) {
+  bool may_resume = MayResume() || (starved && Pressure() <= high_mark_ &&
+                                    io_->BusBacklog() <= kBusResumeMessages);
+  if (!may_resume) {
     CutStalledConsumers();
     return;
   }
@@ -74,25 +77,27 @@ void Backpressure::CutStalledConsumers() {
   });
 }
 
-// Feeds what arrived while paused in slices, pausing again as soon as the
-// publications in it fill the queues. Returns false when paused again.
+// Feeds what arrived while paused in slices (Feed), pausing again as soon as
+// the publications in it fill the queues. Returns false when paused again.
 bool Backpressure::ResumeDeferred(Connection& c, uint32_t slot) {
   std::unique_ptr<std::string> input = std::move(c.deferred);
+  Feed(c, slot, *input);
+  return !c.paused;
+}
+
+void Backpressure::Feed(Connection& c, uint32_t slot, std::string_view input) {
   size_t pos = 0;
-  while (pos < input->size() && c.state == ConnState::kOpen) {
-    size_t n = std::min(kResumeSliceBytes, input->size() - pos);
-    sessions_->OnWebSocketBytes(c, slot, std::string_view(*input).substr(pos, n));
+  while (pos < input.size() && c.state == ConnState::kOpen) {
+    size_t n = std::min(kSliceBytes, input.size() - pos);
+    sessions_->OnWebSocketBytes(c, slot, input.substr(pos, n));
     pos += n;
     if (c.published) AfterPublish(c, slot);
-    if (c.paused) {
-      if (pos < input->size() && c.state == ConnState::kOpen) {
-        input->erase(0, pos);
-        c.deferred = std::move(input);
-      }
-      return false;
-    }
+    if (c.paused) break;
   }
-  return true;
+  if (pos < input.size() && c.state == ConnState::kOpen) {
+    if (!c.deferred) c.deferred = std::make_unique<std::string>();
+    c.deferred->append(input.substr(pos));
+  }
 }
 
 }  // namespace ringcast::shard

@@ -8,7 +8,12 @@
 // once it resumes, which happens below three quarters of that mark: the
 // queues are shared by every subscriber, so half of 64 MiB over 1000 of them
 // is ~250 frames each, one 256-frame sendmsg, and at half the subscribers ran
-// dry before new publications reached them (drained_while_paused). A few slow
+// dry before new publications reached them (drained_while_paused). It also
+// resumes, still under the mark, in a round where a subscriber's queue ran
+// dry: the mark is on the sum, and while some sockets are read slowly (a
+// stalled TCP window) their queues hold the sum above three quarters while
+// the others idle. Memory stays bound by the mark plus a slice: input is fed
+// in slices (Feed) and a publisher pauses at the first one past it. A few slow
 // consumers cannot trigger it alone: each is cut off at max_queued_bytes,
 // far below the mark; and while publishers wait, connections whose send has
 // been stuck for kStalledMs are cut as slow consumers, so clients that stop
@@ -28,6 +33,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "shard/connection.h"
@@ -54,8 +60,17 @@ class Backpressure {
   // After input from a connection that published: pauses it if the queues
   // or the bus are over their marks.
   void AfterPublish(Connection& c, uint32_t slot);
+  // Feeds a connection's input in slices of kSliceBytes, checking the marks
+  // after each (AfterPublish) and deferring what follows a pause, so that a
+  // pause comes within a slice of the mark, not a receive buffer (16 KiB of
+  // 64-byte publications to 1000 subscribers is 16 MiB of frames).
+  static constexpr size_t kSliceBytes = 4096;
+  void Feed(Connection& c, uint32_t slot, std::string_view input);
+  // A subscriber's queue ran dry (Sessions::OnSent).
+  void OnQueueDrained() { starved_ = true; }
   // Once a round: resumes paused publishers once both are at or below their
-  // resume marks.
+  // resume marks, or when a queue ran dry this round and the queues are below
+  // the pause mark.
   void EndRound();
   // The larger of this shard's queued bytes and the busiest other shard's.
   uint64_t Pressure() const;
@@ -76,6 +91,7 @@ class Backpressure {
   std::vector<uint32_t> paused_;
   uint64_t next_stall_sweep_ms_ = 0;
   uint64_t paused_since_ms_ = 0;  // when paused_ last became non-empty
+  bool starved_ = false;          // a queue ran dry this round while paused_
 };
 
 }  // namespace ringcast::shard

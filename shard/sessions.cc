@@ -139,8 +139,10 @@ void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view by
     if (c.paused && c.state == ConnState::kOpen) {
       if (!c.deferred) c.deferred = std::make_unique<std::string>();
       c.deferred->append(bytes);  // bounded by the buffer ring: the receive is cancelled
-    } else if (c.state == ConnState::kHandshake || c.state == ConnState::kOpen) {
-      OnBytes(c, slot, bytes);
+    } else if (c.state == ConnState::kOpen) {
+      backpressure_.Feed(c, slot, bytes);  // a publisher may pause part-way
+    } else if (c.state == ConnState::kHandshake) {
+      front_.OnBytes(c, slot, bytes, now_unix_s_);
     }
     if (c.published) backpressure_.AfterPublish(c, slot);
     Rearm(c, slot);
@@ -179,8 +181,10 @@ void Sessions::OnSent(uint32_t slot, int res) {
   }
   // A subscriber with nothing left to send while a publisher is held: its
   // reading resumed too late (the queues ran dry before the resume point).
-  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen)
+  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen) {
     Bump(stats_->drained_while_paused);
+    backpressure_.OnQueueDrained();
+  }
   if (c.state == ConnState::kClosing && c.end_after_flush) {
     // The echo of the peer's close is out: the handshake is complete. One
     // shutdown sends our FIN and ends the receive; the peer's FIN then finds
@@ -191,14 +195,6 @@ void Sessions::OnSent(uint32_t slot, int res) {
     // finish; its EOF (or the close deadline) ends the connection.
     io_->Shutdown(c.fd, SHUT_WR);
     c.shut_write = true;
-  }
-}
-
-void Sessions::OnBytes(Connection& c, uint32_t slot, std::string_view bytes) {
-  if (c.state == ConnState::kHandshake) {
-    front_.OnBytes(c, slot, bytes, now_unix_s_);
-  } else {
-    OnWebSocketBytes(c, slot, bytes);
   }
 }
 

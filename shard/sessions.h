@@ -243,7 +243,6 @@ class Sessions {
   uint64_t now_ms() const { return now_ms_; }
 
  private:
-  void OnBytes(Connection& c, uint32_t slot, std::string_view bytes);
   void OnHandshakeTimer(Connection& c, uint32_t slot);
   void ArmTokenTimer(const Connection& c, core::SlabHandle h);
   void CheckHeld(Connection& c, uint32_t slot);

@@ -190,7 +190,7 @@ TEST(BackpressureTest, ResumedInputThatPublishesPausesAgainAndKeepsTheRest) {
   uint32_t slot = h.OpenSession(7);
   h.io().peer_pressure = kMark + 1;
   h.Round([&] { h.Receive(slot, ClientText("pub 0")); });
-  // 40 publications of 1 KiB: more than one 16 KiB resume slice.
+  // 40 publications of 1 KiB: more than one resume slice (Backpressure::kSliceBytes).
   std::string burst;
   Texts expected{"pub 0"};
   for (int i = 1; i <= 40; ++i) {
@@ -220,6 +220,70 @@ TEST(BackpressureTest, ResumedInputThatPublishesPausesAgainAndKeepsTheRest) {
   h.Round();
   EXPECT_EQ(h.events().TextsOf(slot), expected) << "every publication once, in order";
   EXPECT_FALSE(h.sessions().At(slot).paused);
+}
+
+// A receive of many publications is fed in slices: the publisher pauses at
+// the first slice past the mark, not after the whole receive buffer, and the
+// rest waits, in order, for the resume.
+TEST(BackpressureTest, AReceivePausesWithinASliceOfTheMark) {
+  Harness h;
+  uint32_t slot = h.OpenSession(7);
+  std::string burst;
+  Texts expected;
+  for (int i = 0; i < 16; ++i) {  // 16 KiB, a receive buffer: four slices
+    std::string m = "pub " + std::to_string(i) + " " + std::string(1000, 'x');
+    burst += ClientText(m);
+    expected.push_back(m);
+  }
+  static_assert(Backpressure::kSliceBytes < 16 * 1000);
+  h.events().on_text = [&](Connection& c, uint32_t, std::string_view) {
+    h.io().peer_pressure = kMark + 1;  // the first publication fills the queues
+    return c.state == ConnState::kOpen;
+  };
+  h.Round([&] { h.Receive(slot, burst); });
+  size_t fed = h.events().TextsOf(slot).size();
+  EXPECT_GE(fed, 1u);
+  EXPECT_LE(fed, Backpressure::kSliceBytes / 1000 + 1) << "at most one slice past the mark";
+  EXPECT_TRUE(h.sessions().At(slot).paused);
+  ASSERT_TRUE(h.sessions().At(slot).deferred);
+  h.events().on_text = nullptr;
+  h.Round([&] { h.ReceiveResult(slot, -ECANCELED, false); });
+  h.io().peer_pressure = 0;
+  h.Round();
+  EXPECT_EQ(h.events().TextsOf(slot), expected) << "every publication once, in order";
+  EXPECT_FALSE(h.sessions().At(slot).paused);
+}
+
+// The resume mark is on the sum of the queues: a subscriber whose queue runs
+// dry resumes the publisher as long as the sum is under the pause mark,
+// however slowly the rest are read; over the mark it still waits.
+TEST(BackpressureTest, AQueueRunningDryResumesThePublisherUnderTheMark) {
+  Harness h;
+  uint32_t pub = h.OpenSession(7);
+  uint32_t sub = h.OpenSession(8);
+  h.io().peer_pressure = kMark + 1;
+  h.Round([&] { h.Receive(pub, ClientText("pub 1")); });
+  h.Round([&] { h.ReceiveResult(pub, -ECANCELED, false); });
+  ASSERT_TRUE(h.sessions().At(pub).paused);
+  uint64_t drained = h.stats().drained_while_paused.load();
+
+  // Over the mark: a queue running dry does not resume it.
+  h.Round([&] { h.sessions().Enqueue(h.sessions().At(sub), sub, h.Text("a")); });
+  ASSERT_TRUE(h.HasPendingSend(sub));
+  h.Round([&] { h.CompleteSend(sub); });
+  EXPECT_EQ(h.stats().drained_while_paused.load(), drained + 1);
+  EXPECT_TRUE(h.sessions().At(pub).paused);
+
+  // Under the mark but above the resume point: paused while no queue runs dry...
+  h.io().peer_pressure = kResume + 1;
+  h.Round([&] { h.sessions().Enqueue(h.sessions().At(sub), sub, h.Text("b")); });
+  h.Run(100, 20, /*ack=*/false);
+  EXPECT_TRUE(h.sessions().At(pub).paused);
+  // ...and resumed in the round where one does.
+  h.Round([&] { h.CompleteSend(sub); });
+  EXPECT_EQ(h.stats().drained_while_paused.load(), drained + 2);
+  EXPECT_FALSE(h.sessions().At(pub).paused);
+  EXPECT_EQ(h.sessions().paused_publishers(), 0u);
 }
 
 TEST(BackpressureTest, StuckSubscribersAreCutWhilePublishersWait) {
