@@ -107,10 +107,10 @@ if ((QUICK)); then
   LADDER_CHURN_HALF="1000 2000 4000"
 else
   DUR=4; WARM=1; DRAIN=2
-  LADDER_1K="100000 250000 500000 1000000 2000000 3000000 4000000 5000000 6000000"
+  LADDER_1K="100000 250000 500000 1000000 2000000 3000000 4000000 5000000 6000000 7000000 8000000"
   LADDER_10K="100000 250000 500000 1000000 2000000 3000000 4000000"
   LADDER_ROOMS="100000 250000 500000 1000000 2000000 3000000 4000000"
-  LADDER_CHURN="1000 2000 4000 8000 12000 16000 20000 24000"
+  LADDER_CHURN="1000 2000 4000 8000 12000 16000 20000 24000 28000 32000 40000"
   LADDER_CHURN_HALF="1000 2000 3000 4000 5000 6000 8000 10000 12000 14000 16000 20000"
 fi
 # The scaling pair's ladder (deliveries/s): fine steps, since the ratio is read off them.
@@ -284,11 +284,17 @@ ladder() {
   done
 }
 
-args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN"; }
+# Fan-out rows fix the generator's receive buffers (--rcvbuf): autotuned, the buffers of 1000
+# subscribers outpaced at 3x overload grew until the kernel's TCP memory was under pressure
+# (net.ipv4.tcp_mem, ~1.5 GB here), and the kernel pruned and dropped segments; the 200 ms
+# retransmission stalls that followed made the full-core 3x row bimodal for ringcast and sol alike
+# (bench/README.md). 256 KiB (512 KiB with the kernel's share) is ~250 ms of a subscriber's
+# deliveries at the ceiling; the 10000-subscriber rows take 64 KiB each, the same total.
+args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN --rcvbuf 262144"; }
 # With 10000 fresh connections every server (ringcast and uWS alike) runs slow for the first
 # ~2 s of publishing (p99 80-120 ms against 2-30 ms after, at 100k/s); those rows warm up 3 s.
-args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000"; }
-args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000"; }
+args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf 65536"; }
+args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf 65536"; }
 args_churn() { echo "churn --rate $1 --conns 1000 --duration $DUR --warmup $WARM --drain $DRAIN --procs $CHURN_PROCS"; }
 
 ROW_1K="1 room × 1000 subs"

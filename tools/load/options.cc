@@ -47,6 +47,11 @@ const char kLoadUsage[] =
     "  --drain S          after the window, wait up to S s for deliveries in flight (default 2)\n"
     "  --conns N          idle/direct: connections; churn: concurrent cycles (default 1000)\n"
     "  --ramp X           new connections per second while connecting (default 5000)\n"
+    "  --rcvbuf BYTES     SO_RCVBUF of every connection (default 0: the kernel's autotuning).\n"
+    "                     On loopback, autotuned buffers of many subscribers outpaced by the\n"
+    "                     server grow until the kernel's TCP memory is under pressure\n"
+    "                     (net.ipv4.tcp_mem), and then it prunes and drops segments: stalls of\n"
+    "                     200 ms retransmissions that measure the kernel, not the server\n"
     "  --threads N        generator threads per process, one io_uring each (default 1)\n"
     "  --procs N          generator processes (default: 1, or one per 18000 connections,\n"
     "                     since a process may hold only ~20000 files)\n"
@@ -291,6 +296,8 @@ std::optional<std::string> ParseLoadArgs(int argc, char** argv, LoadOptions* o, 
       ok = ParseU32(value, 1, 10000000, &o->conns);
     else if (arg == "--ramp")
       ok = ParseDouble(value, 1, 1e7, &o->ramp);
+    else if (arg == "--rcvbuf")
+      ok = ParseU32(value, 0, 1u << 30, &o->rcvbuf);
     else if (arg == "--threads")
       ok = ParseU32(value, 1, 256, &o->threads);
     else if (arg == "--procs")

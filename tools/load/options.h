@@ -59,6 +59,7 @@ struct LoadOptions {
   double drain_s = 2;
   uint32_t conns = 1000;  // idle: connections; churn: concurrent cycles; direct: users
   double ramp = 5000;     // new connections per second while connecting
+  uint32_t rcvbuf = 0;    // SO_RCVBUF of every connection; 0 = the kernel's autotuning
   uint32_t threads = 1;
   uint32_t procs = 0;            // 0 = automatic (one per 18000 connections)
   std::vector<int> server_pids;  // summed: the nodes of a cluster on this host

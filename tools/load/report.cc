@@ -251,6 +251,7 @@ std::string ReportJson(const Report& r) {
   kv("rate", num(o.rate));
   kv("window", u(o.window));
   kv("size", u(o.size));
+  kv("rcvbuf", u(o.rcvbuf));
   kv("duration_s", num(r.window_s));
   kv("warmup_s", num(o.warmup_s));
   kv("procs", u(r.procs));

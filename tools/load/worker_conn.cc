@@ -80,6 +80,11 @@ void Worker::StartConnect(uint32_t slot, uint32_t source_index) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   const LoadOptions& o = *s_.options;
+  if (o.rcvbuf != 0) {
+    // Before connect, so the window scale fits it; the kernel doubles it for its bookkeeping.
+    int bytes = static_cast<int>(o.rcvbuf);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+  }
   RC_CHECK(c.spec.node < o.nodes.size());
   const Node& node = o.nodes[c.spec.node];
   if (o.spread_sources && node.IsLoopback()) {

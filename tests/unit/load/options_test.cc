@@ -1,6 +1,6 @@
 // ringcast-load's command line: several --url nodes (repeated or comma lists), the publisher
-// and subscriber node lists, --spread and several --server-pid, and the one-line errors a bad
-// combination gets.
+// and subscriber node lists, --spread, several --server-pid and --rcvbuf, and the one-line errors
+// a bad combination gets.
 #include "tools/load/options.h"
 
 #include <arpa/inet.h>
@@ -77,6 +77,14 @@ TEST(LoadOptionsTest, SeveralServerPidsAreKept) {
   EXPECT_EQ(o.server_pids, (std::vector<int>{11, 12, 13}));
 }
 
+TEST(LoadOptionsTest, ReceiveBufferIsTheKernelsUnlessGiven) {
+  LoadOptions o;
+  ASSERT_EQ(Parse({"fanout"}, &o), "");
+  EXPECT_EQ(o.rcvbuf, 0u) << "autotuning";
+  ASSERT_EQ(Parse({"fanout", "--rcvbuf", "262144"}, &o), "");
+  EXPECT_EQ(o.rcvbuf, 262144u);
+}
+
 struct BadCase {
   std::vector<const char*> args;
   const char* says;  // a piece of the error line
@@ -97,6 +105,8 @@ TEST(LoadOptionsTest, BadNodeArgumentsAreOneClearLine) {
       {{"fanout", "--url", two, "--spread", "room", "--sub-nodes", "2"}, "cannot be combined"},
       {{"fanout", "--spread", "shard"}, "bad value"},
       {{"fanout", "--server-pid", "1,x"}, "bad value"},
+      {{"fanout", "--rcvbuf", "64k"}, "bad value"},
+      {{"fanout", "--rcvbuf", "4294967296"}, "bad value"},
   };
   for (const BadCase& c : cases) {
     LoadOptions o;
