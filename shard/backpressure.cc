@@ -77,12 +77,19 @@ void Backpressure::CutStalledConsumers() {
   });
 }
 
-// Feeds what arrived while paused in slices (Feed), pausing again as soon as
-// the publications in it fill the queues. Returns false when paused again.
+// Feeds what arrived while paused, a slice at a time, pausing again as soon
+// as the publications in it fill the queues. Returns false when paused again.
 bool Backpressure::ResumeDeferred(Connection& c, uint32_t slot) {
-  std::unique_ptr<std::string> input = std::move(c.deferred);
-  Feed(c, slot, *input);
-  return !c.paused;
+  DeferredInput& input = *c.deferred;
+  while (!input.empty() && c.state == ConnState::kOpen) {
+    std::string_view slice = input.Rest().substr(0, kSliceBytes);
+    input.Consume(slice.size());  // before the call: the slice is handled once
+    sessions_->OnWebSocketBytes(c, slot, slice);
+    if (c.published) AfterPublish(c, slot);
+    if (c.paused) return false;
+  }
+  c.deferred.reset();
+  return true;
 }
 
 void Backpressure::Feed(Connection& c, uint32_t slot, std::string_view input) {
@@ -95,8 +102,8 @@ void Backpressure::Feed(Connection& c, uint32_t slot, std::string_view input) {
     if (c.paused) break;
   }
   if (pos < input.size() && c.state == ConnState::kOpen) {
-    if (!c.deferred) c.deferred = std::make_unique<std::string>();
-    c.deferred->append(input.substr(pos));
+    if (!c.deferred) c.deferred = std::make_unique<DeferredInput>();
+    c.deferred->Append(input.substr(pos));
   }
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,27 @@ struct HttpInput {
 // The fields are ordered by size so that nothing is padding: an idle
 // connection's slot is most of its memory (docs/design.md, Memory per idle
 // connection), and tests/unit/shard/connection_test.cc pins sizeof.
+// A paused publisher's input (Backpressure): up to a buffer ring of it, fed
+// again a slice at a time. Slices are consumed from the front by moving
+// `pos`, not by erasing, so a resume that pauses again after one slice costs
+// the slice, not a copy of the megabytes behind it; the consumed front is
+// dropped once it is most of the buffer.
+struct DeferredInput {
+  std::string bytes;
+  size_t pos = 0;
+
+  std::string_view Rest() const { return std::string_view(bytes).substr(pos); }
+  bool empty() const { return pos == bytes.size(); }
+  void Consume(size_t n) { pos += n; }
+  void Append(std::string_view more) {
+    if (pos != 0 && pos >= bytes.size() / 2) {
+      bytes.erase(0, pos);
+      pos = 0;
+    }
+    bytes.append(more);
+  }
+};
+
 struct Connection {
   static constexpr int kHistoryJoinBits = 21;
   static constexpr int kPresenceAskBits = 3;
@@ -68,7 +90,7 @@ struct Connection {
   std::unique_ptr<Grants> grants;         // only for JWT connections with claims
   // Bytes that arrived after the connection was paused (already in the
   // completion queue): handled when it resumes, in order.
-  std::unique_ptr<std::string> deferred;
+  std::unique_ptr<DeferredInput> deferred;
   uint64_t send_started_ms = 0;  // when the send in flight was submitted
   uint64_t last_rx_ms = 0;       // last bytes from the peer (keepalive)
   // One time for each life: an HTTP connection never opens a WebSocket

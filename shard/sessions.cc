@@ -137,8 +137,8 @@ void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view by
   if (res > 0) {
     c.last_rx_ms = now_ms_;
     if (c.paused && c.state == ConnState::kOpen) {
-      if (!c.deferred) c.deferred = std::make_unique<std::string>();
-      c.deferred->append(bytes);  // bounded by the buffer ring: the receive is cancelled
+      if (!c.deferred) c.deferred = std::make_unique<DeferredInput>();
+      c.deferred->Append(bytes);  // bounded by the buffer ring: the receive is cancelled
     } else if (c.state == ConnState::kOpen) {
       backpressure_.Feed(c, slot, bytes);  // a publisher may pause part-way
     } else if (c.state == ConnState::kHandshake) {
