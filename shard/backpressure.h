@@ -9,11 +9,16 @@
 // queues are shared by every subscriber, so half of 64 MiB over 1000 of them
 // is ~250 frames each, one 256-frame sendmsg, and at half the subscribers ran
 // dry before new publications reached them (drained_while_paused). It also
-// resumes, still under the mark, in a round where a subscriber's queue ran
-// dry: the mark is on the sum, and while some sockets are read slowly (a
-// stalled TCP window) their queues hold the sum above three quarters while
-// the others idle. Memory stays bound by the mark plus a slice: input is fed
-// in slices (Feed) and a publisher pauses at the first one past it. A few slow
+// resumes, still under the mark, in a round where a connection's queue ran
+// dry (not a paused publisher's own): the mark is on the sum, and while some
+// sockets are read slowly (a stalled TCP window) their queues hold the sum
+// above three quarters while the others idle. With quiet connections about,
+// that makes the mark itself the usual resume point, at the cost of a cancel
+// and a re-arm per pause. All input is fed in slices (Feed) and a publisher
+// pauses at the first one past the mark, so the queues pass it by at most a
+// slice's publications for each publisher resumed in the round, plus what
+// other shards' publishers add within a round (their figures are a round
+// old). A few slow
 // consumers cannot trigger it alone: each is cut off at max_queued_bytes,
 // far below the mark; and while publishers wait, connections whose send has
 // been stuck for kStalledMs are cut as slow consumers, so clients that stop

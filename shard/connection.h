@@ -52,9 +52,6 @@ struct HttpInput {
   HttpProgress progress;
 };
 
-// The fields are ordered by size so that nothing is padding: an idle
-// connection's slot is most of its memory (docs/design.md, Memory per idle
-// connection), and tests/unit/shard/connection_test.cc pins sizeof.
 // A paused publisher's input (Backpressure): up to a buffer ring of it, fed
 // again a slice at a time. Slices are consumed from the front by moving
 // `pos`, not by erasing, so a resume that pauses again after one slice costs
@@ -76,6 +73,9 @@ struct DeferredInput {
   }
 };
 
+// The fields are ordered by size so that nothing is padding: an idle
+// connection's slot is most of its memory (docs/design.md, Memory per idle
+// connection), and tests/unit/shard/connection_test.cc pins sizeof.
 struct Connection {
   static constexpr int kHistoryJoinBits = 21;
   static constexpr int kPresenceAskBits = 3;
@@ -88,8 +88,9 @@ struct Connection {
   std::unique_ptr<HttpInput> head;        // partial HTTP request, only while it is partial
   std::unique_ptr<ReplyTickets> tickets;  // only while a reply waits
   std::unique_ptr<Grants> grants;         // only for JWT connections with claims
-  // Bytes that arrived after the connection was paused (already in the
-  // completion queue): handled when it resumes, in order.
+  // Input not yet handled because the connection paused (Backpressure): the
+  // rest of a read cut short by the pause and what was already in the
+  // completion queue; handled when it resumes, in order.
   std::unique_ptr<DeferredInput> deferred;
   uint64_t send_started_ms = 0;  // when the send in flight was submitted
   uint64_t last_rx_ms = 0;       // last bytes from the peer (keepalive)

@@ -117,7 +117,7 @@ void HttpFront::Upgrade(Connection& c, uint32_t slot, const net::HttpRequest& re
     sessions_->Open(c, slot, std::move(identity));
     // Frames the client sent right behind its head are WebSocket input already.
     std::string_view rest = view.substr(req.head_bytes);
-    if (!rest.empty()) sessions_->OnWebSocketBytes(c, slot, rest);
+    if (!rest.empty()) sessions_->FeedWebSocket(c, slot, rest);  // in slices, as any input
     c.head.reset();
     return;
   }

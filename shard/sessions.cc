@@ -140,7 +140,7 @@ void Sessions::OnReceived(uint32_t slot, int res, bool more, std::string_view by
       if (!c.deferred) c.deferred = std::make_unique<DeferredInput>();
       c.deferred->Append(bytes);  // bounded by the buffer ring: the receive is cancelled
     } else if (c.state == ConnState::kOpen) {
-      backpressure_.Feed(c, slot, bytes);  // a publisher may pause part-way
+      FeedWebSocket(c, slot, bytes);  // a publisher may pause part-way
     } else if (c.state == ConnState::kHandshake) {
       front_.OnBytes(c, slot, bytes, now_unix_s_);
     }
@@ -179,9 +179,10 @@ void Sessions::OnSent(uint32_t slot, int res) {
     MarkDirty(c, slot);
     return;
   }
-  // A subscriber with nothing left to send while a publisher is held: its
-  // reading resumed too late (the queues ran dry before the resume point).
-  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen) {
+  // A connection with nothing left to send while a publisher is held (not
+  // that publisher's own answers): reading resumed too late, the queues ran
+  // dry before the resume point. It resumes them now (Backpressure).
+  if (backpressure_.paused() != 0 && c.state == ConnState::kOpen && !c.paused) {
     Bump(stats_->drained_while_paused);
     backpressure_.OnQueueDrained();
   }
@@ -196,6 +197,10 @@ void Sessions::OnSent(uint32_t slot, int res) {
     io_->Shutdown(c.fd, SHUT_WR);
     c.shut_write = true;
   }
+}
+
+void Sessions::FeedWebSocket(Connection& c, uint32_t slot, std::string_view bytes) {
+  backpressure_.Feed(c, slot, bytes);
 }
 
 void Sessions::OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view bytes) {

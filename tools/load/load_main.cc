@@ -65,6 +65,21 @@ int main(int argc, char** argv) {
                  o.dialect.c_str());
     return 2;
   }
+  if (o.rcvbuf != 0) {
+    // The kernel caps SO_RCVBUF at net.core.rmem_max without a word (212992 by default); a
+    // buffer smaller than asked for would measure something else than the command line says.
+    unsigned long max = 0;
+    std::FILE* f = std::fopen("/proc/sys/net/core/rmem_max", "r");
+    bool read = f != nullptr && std::fscanf(f, "%lu", &max) == 1;
+    if (f != nullptr) std::fclose(f);
+    if (read && o.rcvbuf > max) {
+      std::fprintf(stderr,
+                   "ringcast-load: --rcvbuf %u is above net.core.rmem_max (%lu), where the "
+                   "kernel would cap it; raise it (sysctl -w net.core.rmem_max=%u) or ask less\n",
+                   o.rcvbuf, max, o.rcvbuf);
+      return 2;
+    }
+  }
   signal(SIGPIPE, SIG_IGN);
   RaiseFileLimit();
   uint32_t procs = o.procs;

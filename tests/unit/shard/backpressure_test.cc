@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -254,9 +255,39 @@ TEST(BackpressureTest, AReceivePausesWithinASliceOfTheMark) {
   EXPECT_FALSE(h.sessions().At(slot).paused);
 }
 
-// The resume mark is on the sum of the queues: a subscriber whose queue runs
+// Publications sent in the same read as the upgrade request are input like
+// any other: fed in slices, so the publisher pauses part-way through them.
+TEST(BackpressureTest, PublicationsBehindTheUpgradeArePausedWithinASlice) {
+  Harness h;
+  std::optional<uint32_t> slot;
+  h.Round([&] { slot = h.Accept(7); });
+  ASSERT_TRUE(slot);
+  std::string burst;
+  Texts expected;
+  for (int i = 0; i < 16; ++i) {
+    std::string m = "pub " + std::to_string(i) + " " + std::string(1000, 'x');
+    burst += ClientText(m);
+    expected.push_back(m);
+  }
+  h.events().on_text = [&](Connection& c, uint32_t, std::string_view) {
+    h.io().peer_pressure = kMark + 1;
+    return c.state == ConnState::kOpen;
+  };
+  h.Round([&] { h.Receive(*slot, UpgradeHead() + burst); });
+  ASSERT_EQ(h.sessions().At(*slot).state, ConnState::kOpen);
+  EXPECT_LE(h.events().TextsOf(*slot).size(), Backpressure::kSliceBytes / 1000 + 1);
+  EXPECT_TRUE(h.sessions().At(*slot).paused);
+  h.events().on_text = nullptr;
+  h.io().peer_pressure = 0;
+  for (int i = 0; i < 8 && h.sessions().At(*slot).paused; ++i) h.Round([&] { h.AckAll(); });
+  h.Round([&] { h.AckAll(); });
+  EXPECT_EQ(h.events().TextsOf(*slot), expected) << "every publication once, in order";
+}
+
+// The resume mark is on the sum of the queues: a connection whose queue runs
 // dry resumes the publisher as long as the sum is under the pause mark,
-// however slowly the rest are read; over the mark it still waits.
+// however slowly the rest are read; over the mark it still waits, and the
+// publisher's own answers running dry do not count.
 TEST(BackpressureTest, AQueueRunningDryResumesThePublisherUnderTheMark) {
   Harness h;
   uint32_t pub = h.OpenSession(7);
@@ -279,7 +310,13 @@ TEST(BackpressureTest, AQueueRunningDryResumesThePublisherUnderTheMark) {
   h.Round([&] { h.sessions().Enqueue(h.sessions().At(sub), sub, h.Text("b")); });
   h.Run(100, 20, /*ack=*/false);
   EXPECT_TRUE(h.sessions().At(pub).paused);
-  // ...and resumed in the round where one does.
+  // The paused publisher's own answers running dry do not count...
+  h.Round([&] { h.sessions().Enqueue(h.sessions().At(pub), pub, h.Text("its ack")); });
+  ASSERT_TRUE(h.HasPendingSend(pub));
+  h.Round([&] { h.CompleteSend(pub); });
+  EXPECT_EQ(h.stats().drained_while_paused.load(), drained + 1);
+  EXPECT_TRUE(h.sessions().At(pub).paused);
+  // ...a subscriber's do: resumed in the round where one runs dry.
   h.Round([&] { h.CompleteSend(sub); });
   EXPECT_EQ(h.stats().drained_while_paused.load(), drained + 2);
   EXPECT_FALSE(h.sessions().At(pub).paused);

@@ -25,8 +25,10 @@ using harness::Pub;
 using harness::Sub;
 using Texts = std::vector<std::string>;
 
-// More publications in one read than the bus's pause mark.
-constexpr uint64_t kBurst = Backpressure::kBusPauseMessages + 100;
+// More publications in one read than the bus's pause mark, by more than a
+// slice of them (Backpressure::kSliceBytes: ~90 of these ~46-byte frames).
+constexpr uint64_t kBurst = Backpressure::kBusPauseMessages + 1000;
+static_assert(Backpressure::kSliceBytes / 40 < 1000);
 constexpr uint64_t kLater = 10;  // written while the publisher is paused
 
 ServerOptions Options() {

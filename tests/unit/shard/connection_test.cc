@@ -87,5 +87,28 @@ TEST(ConnectionTest, NewConnectionOwnsNothingOnTheHeap) {
   EXPECT_FALSE(c.subs.on_heap());
 }
 
+// A paused publisher's input is consumed from the front by moving a
+// position; appending behind a consumed front keeps the order, and drops the
+// front once it is at least half of the buffer.
+TEST(ConnectionTest, DeferredInputKeepsOrderAcrossConsumeAndAppend) {
+  DeferredInput d;
+  EXPECT_TRUE(d.empty());
+  d.Append("abcdef");
+  d.Consume(2);
+  EXPECT_EQ(d.Rest(), "cdef");
+  EXPECT_EQ(d.bytes.size(), 6u) << "a small consumed front stays";
+  d.Consume(2);
+  d.Append("gh");  // the consumed front, 4 of 6, goes first
+  EXPECT_EQ(d.Rest(), "efgh");
+  EXPECT_EQ(d.pos, 0u);
+  EXPECT_EQ(d.bytes, "efgh");
+  d.Consume(1);
+  d.Append("ij");  // 1 of 4 consumed: kept
+  EXPECT_EQ(d.Rest(), "fghij");
+  EXPECT_EQ(d.pos, 1u);
+  d.Consume(5);
+  EXPECT_TRUE(d.empty());
+}
+
 }  // namespace
 }  // namespace ringcast::shard
