@@ -86,6 +86,14 @@ TABLE="python3 $ROOT/bench/compare_table.py"
 OUT=$BUILD/compare-$(date +%Y%m%d-%H%M%S)
 RAW=$OUT/raw.jsonl
 
+# The fan-out rows ask ringcast-load for --rcvbuf 262144, which the kernel would cap silently at
+# net.core.rmem_max (212992 on a stock kernel); ringcast-load refuses that, so say it once here.
+if (($(cat /proc/sys/net/core/rmem_max) < 262144)); then
+  echo "compare.sh: net.core.rmem_max is $(cat /proc/sys/net/core/rmem_max), below the 262144 the" \
+    "fan-out rows' --rcvbuf needs; raise it: sysctl -w net.core.rmem_max=262144" >&2
+  exit 2
+fi
+
 # --- build and install ------------------------------------------------------------------------
 # RINGCAST_BENCH=ON for ringcast-sol (bench/CMakeLists.txt); only the three targets are built.
 if [[ ! -f $BUILD/build.ninja ]] || grep -q '^RINGCAST_BENCH:BOOL=OFF' "$BUILD/CMakeCache.txt"; then
