@@ -223,19 +223,25 @@ TEST(BackpressureTest, ResumedInputThatPublishesPausesAgainAndKeepsTheRest) {
   EXPECT_FALSE(h.sessions().At(slot).paused);
 }
 
+// n publications of ~1 KiB in client frames; their texts go to *texts.
+std::string Burst(int n, Texts* texts) {
+  std::string bytes;
+  for (int i = 0; i < n; ++i) {
+    std::string m = "pub " + std::to_string(i) + " " + std::string(1000, 'x');
+    bytes += ClientText(m);
+    texts->push_back(m);
+  }
+  return bytes;
+}
+
 // A receive of many publications is fed in slices: the publisher pauses at
 // the first slice past the mark, not after the whole receive buffer, and the
 // rest waits, in order, for the resume.
 TEST(BackpressureTest, AReceivePausesWithinASliceOfTheMark) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
-  std::string burst;
   Texts expected;
-  for (int i = 0; i < 16; ++i) {  // 16 KiB, a receive buffer: four slices
-    std::string m = "pub " + std::to_string(i) + " " + std::string(1000, 'x');
-    burst += ClientText(m);
-    expected.push_back(m);
-  }
+  std::string burst = Burst(16, &expected);  // 16 KiB, a receive buffer: four slices
   static_assert(Backpressure::kSliceBytes < 16 * 1000);
   h.events().on_text = [&](Connection& c, uint32_t, std::string_view) {
     h.io().peer_pressure = kMark + 1;  // the first publication fills the queues
@@ -262,13 +268,8 @@ TEST(BackpressureTest, PublicationsBehindTheUpgradeArePausedWithinASlice) {
   std::optional<uint32_t> slot;
   h.Round([&] { slot = h.Accept(7); });
   ASSERT_TRUE(slot);
-  std::string burst;
   Texts expected;
-  for (int i = 0; i < 16; ++i) {
-    std::string m = "pub " + std::to_string(i) + " " + std::string(1000, 'x');
-    burst += ClientText(m);
-    expected.push_back(m);
-  }
+  std::string burst = Burst(16, &expected);
   h.events().on_text = [&](Connection& c, uint32_t, std::string_view) {
     h.io().peer_pressure = kMark + 1;
     return c.state == ConnState::kOpen;
