@@ -45,9 +45,9 @@ void Backpressure::EndRound() {
   bool starved = starved_;
   starved_ = false;
   if (paused_.empty()) return;
-  bool may_resume = MayResume() || (starved && Pressure() <= high_mark_ &&
-                                    io_->BusBacklog() <= kBusResumeMessages);
-  if (!may_resume) {
+  // A queue that ran dry lets them go as soon as the queues are under the mark.
+  uint64_t mark = starved ? high_mark_ : resume_mark_;
+  if (Pressure() > mark || io_->BusBacklog() > kBusResumeMessages) {
     CutStalledConsumers();
     return;
   }
@@ -77,34 +77,33 @@ void Backpressure::CutStalledConsumers() {
   });
 }
 
-// Feeds what arrived while paused, a slice at a time, pausing again as soon
-// as the publications in it fill the queues. Returns false when paused again.
+// Feeds what arrived while paused, pausing again as soon as the publications
+// in it fill the queues. Returns false when paused again.
 bool Backpressure::ResumeDeferred(Connection& c, uint32_t slot) {
   DeferredInput& input = *c.deferred;
-  while (!input.empty() && c.state == ConnState::kOpen) {
-    std::string_view slice = input.Rest().substr(0, kSliceBytes);
-    input.Consume(slice.size());  // before the call: the slice is handled once
-    sessions_->OnWebSocketBytes(c, slot, slice);
-    if (c.published) AfterPublish(c, slot);
-    if (c.paused) return false;
-  }
+  input.Consume(FeedSlices(c, slot, input.Rest()));  // nothing appends to it meanwhile
+  if (c.paused) return false;
   c.deferred.reset();
   return true;
 }
 
 void Backpressure::Feed(Connection& c, uint32_t slot, std::string_view input) {
+  size_t fed = FeedSlices(c, slot, input);
+  if (fed < input.size() && c.state == ConnState::kOpen) {
+    if (!c.deferred) c.deferred = std::make_unique<DeferredInput>();
+    c.deferred->Append(input.substr(fed));
+  }
+}
+
+size_t Backpressure::FeedSlices(Connection& c, uint32_t slot, std::string_view input) {
   size_t pos = 0;
-  while (pos < input.size() && c.state == ConnState::kOpen) {
+  while (pos < input.size() && c.state == ConnState::kOpen && !c.paused) {
     size_t n = std::min(kSliceBytes, input.size() - pos);
     sessions_->OnWebSocketBytes(c, slot, input.substr(pos, n));
     pos += n;
     if (c.published) AfterPublish(c, slot);
-    if (c.paused) break;
   }
-  if (pos < input.size() && c.state == ConnState::kOpen) {
-    if (!c.deferred) c.deferred = std::make_unique<DeferredInput>();
-    c.deferred->Append(input.substr(pos));
-  }
+  return pos;
 }
 
 }  // namespace ringcast::shard

@@ -87,6 +87,9 @@ class Backpressure {
 
  private:
   bool ResumeDeferred(Connection& c, uint32_t slot);
+  // Feeds input a slice at a time until it ends, the connection pauses or it
+  // is no longer open; returns the bytes fed.
+  size_t FeedSlices(Connection& c, uint32_t slot, std::string_view input);
   void CutStalledConsumers();
 
   Sessions* const sessions_;
