@@ -222,9 +222,11 @@ LocalRoom* LocalRooms::PersonalRoom(std::string_view user) {
 
 void LocalRooms::OnDeliver(bus::Deliver msg) {
   LocalRoom* room = index_.Find(msg.frame->tag());
-  if (room == nullptr || room->subs.empty()) return;  // the FrameRef lets go
-  bool exclude = msg.echo == Echo::kSkipPublisher && msg.origin == port_->shard_id();
   bool presence_only = msg.audience == Audience::kPresenceOnly;
+  // The FrameRef lets go. A join or leave in a room where nobody here asked for presence is
+  // not a walk over every subscriber: a room of N filling up would cost N^2/2 steps.
+  if (room == nullptr || room->subs.empty() || (presence_only && room->presence_subs == 0)) return;
+  bool exclude = msg.echo == Echo::kSkipPublisher && msg.origin == port_->shard_id();
   LocalFrame* local = sessions_->pools().Wrap(msg.frame.release());
   uint64_t delivered = 0;
   for (const Subscriber& s : room->subs) {

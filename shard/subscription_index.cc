@@ -19,6 +19,7 @@ LocalRoom* SubscriptionIndex::FindOrCreate(std::string_view room, bool* created)
 
 void SubscriptionIndex::Add(LocalRoom* room, uint32_t slot, SubRefs* subs, bool presence) {
   room->subs.push_back(Subscriber{slot, static_cast<uint32_t>(subs->size()), presence});
+  if (presence) ++room->presence_subs;
   subs->push_back(SubRef{room, static_cast<uint32_t>(room->subs.size() - 1)});
 }
 

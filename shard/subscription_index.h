@@ -63,7 +63,10 @@ struct LocalRoom {
   core::CompactVector<Subscriber> subs;  // one inline: a personal room has one
   std::unique_ptr<RoomWaiters> waiters;  // only while someone waits for the owner
   uint32_t join_epoch = 0;               // matches acks to the join that asked for them
-  bool joined = false;
+  uint32_t joined : 1 = 0;
+  // Subscribers here that want join/leave events: a presence event for a room where none does
+  // is dropped without walking subs (SubscriptionIndex keeps it; LocalRooms::OnDeliver).
+  uint32_t presence_subs : 31 = 0;
 
   bool IsUnused() const { return subs.empty() && waiters == nullptr; }
   void AddPending(PendingAck ack) { Waiters().pending.push_back(ack); }
@@ -126,6 +129,7 @@ bool SubscriptionIndex::Remove(SubRefs* subs, uint32_t i, SubsOf&& subs_of) {
   SubRef ref = (*subs)[i];
   LocalRoom* room = ref.room;
   // Swap-remove from the room, fixing the moved subscriber's back-reference.
+  if (room->subs[ref.index].presence) --room->presence_subs;
   Subscriber moved = room->subs.back();
   room->subs[ref.index] = moved;
   room->subs.pop_back();

@@ -109,5 +109,42 @@ TEST(PresenceTest, OnlyPresenceSubscribersGetEventsAndNamespacesCanForbidIt) {
   EXPECT_TRUE(NextIsError(plain, "not_allowed", 2));
 }
 
+// Each shard drops a join or leave at once where no local subscriber asked for presence (a count
+// per room): the count follows subscribers through unsub and sub again, on both shards.
+TEST(PresenceTest, EventsFollowPresenceSubscribersThroughUnsubAndSubAgain) {
+  InProcessServer server(PresenceOptions());
+  ASSERT_FALSE(server.Start().has_value());
+  std::vector<WsClient> plain;
+  for (int i = 0; i < 4; ++i) {
+    plain.push_back(As(server.port(), "plain" + std::to_string(i), SourceIp(20 + i)));
+    ASSERT_TRUE(Subscribe(plain.back(), "hall", 1));
+  }
+  WsClient watcher = As(server.port(), "watcher", "127.0.0.2");
+  // Reads until the watcher has seen `user`'s join (unless empty) and, if `id`, the ok to it
+  // (in either order).
+  auto join_and_ok = [&](const std::string& user, int id) {
+    bool join = user.empty(), ok = id == 0;
+    for (int i = 0; i < 4 && !(join && ok); ++i) {
+      auto m = watcher.ReadMessage(kReadTimeoutMs);
+      if (!m) break;
+      join |= JsonString(*m, "op") == "join" && JsonString(*m, "user") == user;
+      ok |= JsonString(*m, "op") == "ok" && m->find("\"id\":" + std::to_string(id)) != m->npos;
+    }
+    return join && ok;
+  };
+  for (int round = 0; round < 2; ++round) {
+    watcher.SendText(PresenceSub("hall", 10 + round));
+    // Back within the leave delay the second time: no join of its own then.
+    EXPECT_TRUE(join_and_ok(round == 0 ? "watcher" : "", 10 + round)) << "round " << round;
+    const std::string guest_name = "guest" + std::to_string(round);
+    WsClient guest = As(server.port(), guest_name, SourceIp(30 + round));
+    ASSERT_TRUE(Subscribe(guest, "hall", 1));
+    EXPECT_TRUE(join_and_ok(guest_name, 0)) << "round " << round;
+    watcher.SendText(R"({"op":"unsub","room":"hall","id":20})");
+    ASSERT_TRUE(NextIsOk(watcher, 20)) << "round " << round;
+  }
+  for (WsClient& p : plain) EXPECT_FALSE(p.ReadMessage(100).has_value()) << "no presence:true";
+}
+
 }  // namespace
 }  // namespace ringcast::testing

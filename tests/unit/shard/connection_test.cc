@@ -71,6 +71,32 @@ TEST(ConnectionTest, PersonalRoomSubscriptionIsInlineOnBothSides) {
   EXPECT_EQ(index.local_rooms(), 0u);
 }
 
+// A room counts its subscribers that asked for presence, through adds and swap-removes, so a
+// join or leave where none did is dropped without walking the room.
+TEST(ConnectionTest, RoomCountsItsPresenceSubscribers) {
+  SubscriptionIndex index;
+  std::vector<Connection> conns(4);
+  bool created = false;
+  LocalRoom* room = index.FindOrCreate("lobby", &created);
+  index.Add(room, 0, &conns[0].subs, /*presence=*/true);
+  index.Add(room, 1, &conns[1].subs);
+  index.Add(room, 2, &conns[2].subs, /*presence=*/true);
+  index.Add(room, 3, &conns[3].subs);
+  EXPECT_EQ(room->presence_subs, 2u);
+  auto subs_of = [&](uint32_t slot) -> SubRefs& { return conns[slot].subs; };
+  EXPECT_FALSE(index.Remove(&conns[1].subs, 0, subs_of));  // not one of them
+  EXPECT_EQ(room->presence_subs, 2u);
+  EXPECT_FALSE(index.Remove(&conns[0].subs, 0, subs_of));  // the last one moves into its place
+  EXPECT_EQ(room->presence_subs, 1u);
+  EXPECT_FALSE(index.Remove(&conns[2].subs, 0, subs_of));
+  EXPECT_EQ(room->presence_subs, 0u);
+  room->joined = true;  // its neighbour in the same word
+  EXPECT_EQ(room->presence_subs, 0u);
+  index.Add(room, 0, &conns[0].subs, /*presence=*/true);
+  EXPECT_EQ(room->presence_subs, 1u);
+  EXPECT_TRUE(room->joined);
+}
+
 // A default-constructed (and so a freshly accepted) connection owns no heap
 // memory: every optional part is null or empty.
 TEST(ConnectionTest, NewConnectionOwnsNothingOnTheHeap) {
