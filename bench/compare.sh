@@ -86,11 +86,16 @@ TABLE="python3 $ROOT/bench/compare_table.py"
 OUT=$BUILD/compare-$(date +%Y%m%d-%H%M%S)
 RAW=$OUT/raw.jsonl
 
-# The fan-out rows ask ringcast-load for --rcvbuf 262144, which the kernel would cap silently at
-# net.core.rmem_max (212992 on a stock kernel); ringcast-load refuses that, so say it once here.
-if (($(cat /proc/sys/net/core/rmem_max) < 262144)); then
-  echo "compare.sh: net.core.rmem_max is $(cat /proc/sys/net/core/rmem_max), below the 262144 the" \
-    "fan-out rows' --rcvbuf needs; raise it: sysctl -w net.core.rmem_max=262144" >&2
+# The generator's receive buffer per subscriber on the fan-out rows (see args_1k below): 1000
+# subscribers get RCVBUF_1K each, 10000 get RCVBUF_10K, the same total.
+RCVBUF_1K=262144
+RCVBUF_10K=65536
+# The kernel would cap --rcvbuf silently at net.core.rmem_max (212992 on a stock kernel);
+# ringcast-load refuses that, so say it once here.
+RMEM_MAX=$(cat /proc/sys/net/core/rmem_max)
+if ((RMEM_MAX < RCVBUF_1K)); then
+  echo "compare.sh: net.core.rmem_max is $RMEM_MAX, below the $RCVBUF_1K the fan-out rows'" \
+    "--rcvbuf needs; raise it: sysctl -w net.core.rmem_max=$RCVBUF_1K" >&2
   exit 2
 fi
 
@@ -298,11 +303,11 @@ ladder() {
 # retransmission stalls that followed made the full-core 3x row bimodal for ringcast and sol alike
 # (bench/README.md). 256 KiB (512 KiB with the kernel's share) is ~250 ms of a subscriber's
 # deliveries at the ceiling; the 10000-subscriber rows take 64 KiB each, the same total.
-args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN --rcvbuf 262144"; }
+args_1k() { echo "fanout --rooms 1 --subs 1000 --pubs 1 --rate $(($1 / 1000)) --duration $DUR --warmup $WARM --drain $DRAIN --rcvbuf $RCVBUF_1K"; }
 # With 10000 fresh connections every server (ringcast and uWS alike) runs slow for the first
 # ~2 s of publishing (p99 80-120 ms against 2-30 ms after, at 100k/s); those rows warm up 3 s.
-args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf 65536"; }
-args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf 65536"; }
+args_10k() { echo "fanout --rooms 1 --subs 10000 --pubs 1 --rate $(($1 / 10000)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf $RCVBUF_10K"; }
+args_rooms() { echo "fanout --rooms 1000 --subs 10000 --pubs 10 --rate $(($1 / 10)) --duration $DUR --warmup $((WARM + 2)) --drain $DRAIN --ramp 5000 --rcvbuf $RCVBUF_10K"; }
 args_churn() { echo "churn --rate $1 --conns 1000 --duration $DUR --warmup $WARM --drain $DRAIN --procs $CHURN_PROCS"; }
 
 ROW_1K="1 room × 1000 subs"

@@ -198,8 +198,9 @@ class Sessions {
   // From HttpFront: the handshake succeeded (the 101 is queued).
   void Open(Connection& c, uint32_t slot, Identity identity);
   // Input of an open session, in slices, pausing a publisher part-way if the
-  // queues fill (Backpressure::Feed); the bytes of one slice.
+  // queues fill (Backpressure::Feed).
   void FeedWebSocket(Connection& c, uint32_t slot, std::string_view bytes);
+  // The bytes of one slice (from Backpressure::Feed).
   void OnWebSocketBytes(Connection& c, uint32_t slot, std::string_view bytes);
   // For Backpressure.
   void CloseSlowConsumer(Connection& c, uint32_t slot, std::string_view reason = "slow consumer");
