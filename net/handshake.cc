@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <memory>
 
 #include "core/check.h"
 
@@ -27,6 +28,20 @@ bool IsValidClientKey(std::string_view key) {
     if (!IsBase64Char(key[i])) return false;
   }
   return true;
+}
+
+// SHA1() looks the digest up among OpenSSL's providers on every call (under
+// its locks), which costs more than the hash: fetch it once, and keep one
+// context per thread (the shards hash concurrently).
+void Sha1(const unsigned char* data, size_t size, unsigned char* out) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                                 &EVP_MD_CTX_free);
+  unsigned int len = 0;
+  RC_CHECK(md != nullptr && ctx != nullptr);
+  RC_CHECK(EVP_DigestInit_ex(ctx.get(), md, nullptr) == 1 &&
+           EVP_DigestUpdate(ctx.get(), data, size) == 1 &&
+           EVP_DigestFinal_ex(ctx.get(), out, &len) == 1 && len == SHA_DIGEST_LENGTH);
 }
 
 size_t CountHeaders(const HttpRequest& req, std::string_view name) {
@@ -76,7 +91,7 @@ std::optional<std::string> ComputeAcceptKey(std::string_view client_key) {
                       kWebSocketGuid.size());
 
   std::array<unsigned char, SHA_DIGEST_LENGTH> digest;
-  SHA1(input.data(), input.size(), digest.data());
+  Sha1(input.data(), input.size(), digest.data());
 
   std::array<unsigned char, kAcceptKeyChars + 1> encoded;  // EVP_EncodeBlock adds a NUL
   const int n = EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest.size()));

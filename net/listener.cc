@@ -55,6 +55,9 @@ ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  // Accepted sockets inherit it: our corking happens in user space, and one
+  // setsockopt here saves one per connection.
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (bind(fd, info->ai_addr, info->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
     result.error = "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
     close(fd);
@@ -115,11 +118,6 @@ bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port) {
   *host = std::string(h);
   *port = static_cast<uint16_t>(value);
   return true;
-}
-
-void TuneAcceptedSocket(int fd) {
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 }  // namespace ringcast::net

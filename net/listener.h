@@ -18,6 +18,7 @@ struct ListenResult {
 };
 
 // host is a numeric IPv4 or IPv6 address ("0.0.0.0", "::", "127.0.0.1").
+// The socket has TCP_NODELAY, which every accepted socket inherits.
 [[nodiscard]] ListenResult OpenListener(const std::string& host, uint16_t port, int backlog);
 
 // SO_REUSEPORT lets any process of the same user join a port that is already
@@ -37,8 +38,5 @@ struct ListenResult {
 
 // Splits "HOST:PORT" or "[V6]:PORT" or ":PORT"; returns false on bad syntax.
 [[nodiscard]] bool SplitHostPort(std::string_view text, std::string* host, uint16_t* port);
-
-// TCP_NODELAY on an accepted socket (our corking happens in user space).
-void TuneAcceptedSocket(int fd);
 
 }  // namespace ringcast::net

@@ -2,7 +2,8 @@
 
 #include <openssl/crypto.h>
 
-#include <cstdio>
+#include <charconv>
+#include <iterator>
 
 #include "core/glob.h"
 #include "net/handshake.h"
@@ -125,10 +126,11 @@ bool Access::AuthenticateAnonymous(const net::HttpRequest& req, Identity* id, Re
     id->user = std::move(*user);
     return true;
   }
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "anon-%s-%u-%llx", node_id_.c_str(), shard_id_,
-                static_cast<unsigned long long>(++anon_counter_));
-  id->user = buf;
+  // anon-NODE-SHARD-COUNTER (hex), without snprintf: once per connection.
+  char hex[16];
+  char* hex_end = std::to_chars(hex, std::end(hex), ++anon_counter_, 16).ptr;
+  id->user.assign("anon-").append(node_id_).append("-").append(std::to_string(shard_id_));
+  id->user.append("-").append(hex, hex_end);
   return true;
 }
 

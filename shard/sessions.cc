@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <charconv>
 #include <limits>
 
 #include "core/wire.h"
@@ -187,10 +187,7 @@ void Sessions::OnSent(uint32_t slot, int res) {
     backpressure_.OnQueueDrained();
   }
   if (c.state == ConnState::kClosing && c.end_after_flush) {
-    // The echo of the peer's close is out: the handshake is complete. One
-    // shutdown sends our FIN and ends the receive; the peer's FIN then finds
-    // an orphaned socket in the kernel and never wakes this shard.
-    Terminate(c, slot);
+    EndAfterEcho(c, slot);
   } else if (c.state == ConnState::kClosing && c.close_after_flush && !c.shut_write) {
     // Everything, the close frame last, is out: half-close and let the peer
     // finish; its EOF (or the close deadline) ends the connection.
@@ -238,11 +235,19 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   events_->OnOpen(c, slot);
 }
 
+// NODE-SHARD-SLOT-GEN, built without snprintf (once per connection).
 std::string Sessions::SidOf(uint32_t slot) const {
   core::SlabHandle h = conns_.HandleOf(slot);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s-%u-%u-%u", node_id_.c_str(), shard_id_, h.slot, h.gen);
-  return buf;
+  char numbers[3 * 11];
+  char* end = numbers;
+  for (uint32_t n : {uint32_t{shard_id_}, h.slot, h.gen}) {
+    *end++ = '-';
+    end = std::to_chars(end, numbers + sizeof(numbers), n).ptr;
+  }
+  std::string sid;
+  sid.reserve(node_id_.size() + static_cast<size_t>(end - numbers));
+  sid.append(node_id_).append(numbers, end);
+  return sid;
 }
 
 core::SharedFrame* Sessions::BuildText(std::string_view json, std::string_view tag) {
@@ -335,7 +340,12 @@ void Sessions::Flush(Connection& c, uint32_t slot) {
   iovec* iov = io_->SendVector(&max_iov);
   uint64_t bytes = 0;
   size_t n = c.out.Gather(iov, max_iov, &bytes);
-  io_->SendMsg(c.fd, conns_.HandleOf(slot), n);
+  // A closing connection's queue ends with its close frame (or an HTTP
+  // error): once all of it is out, OnSent shuts the socket down at once.
+  bool fin_follows = c.state == ConnState::kClosing &&
+                     (c.end_after_flush || (c.close_after_flush && !c.shut_write)) &&
+                     bytes == c.out.queued_bytes();
+  io_->SendMsg(c.fd, conns_.HandleOf(slot), n, fin_follows);
   c.send_in_flight = true;
   c.send_round = round_;
   c.send_started_ms = now_ms_;
@@ -427,6 +437,20 @@ void Sessions::Terminate(Connection& c, uint32_t slot) {
   c.state = ConnState::kDead;
   io_->Shutdown(c.fd, SHUT_RDWR);
   DropUnsent(c);
+  reader_.Release(&c.ws);
+  c.head.reset();
+  reap_.push_back(slot);
+}
+
+// The echo of the peer's close is out, the handshake complete and nothing
+// left to send or read (the peer sends nothing after its close frame). No
+// shutdown: the receive is cancelled, and closing the fd once it is back
+// sends our FIN together with the echo the kernel held for it (MSG_MORE).
+// The peer's FIN then finds an orphaned socket and never wakes this shard.
+void Sessions::EndAfterEcho(Connection& c, uint32_t slot) {
+  RC_CHECK(c.out.empty() && !c.send_in_flight);
+  c.state = ConnState::kDead;
+  if (c.recv_armed) io_->CancelRecv(conns_.HandleOf(slot));
   reader_.Release(&c.ws);
   c.head.reset();
   reap_.push_back(slot);

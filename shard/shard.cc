@@ -192,7 +192,6 @@ void Shard::OnAccept(const io_uring_cqe& cqe) {
   if (cqe.res >= 0) {
     // While draining, new connections still get an answer (503, /healthz).
     int fd = cqe.res;
-    net::TuneAcceptedSocket(fd);
     if (!sessions_.Accept(fd)) RefuseFull(fd);
   } else if (cqe.res != -ECANCELED) {
     Bump(stats_.accept_errors);  // EMFILE, ENFILE, ENOMEM...: the accept ends, see below
@@ -257,13 +256,14 @@ iovec* Shard::SendVector(size_t* max_iov) {
   return send_blocks_[send_blocks_used_].iov;
 }
 
-void Shard::SendMsg(int fd, core::SlabHandle h, size_t iov_count) {
+void Shard::SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool fin_follows) {
   SendBlock& block = send_blocks_[send_blocks_used_++];
   std::memset(&block.msg, 0, sizeof(block.msg));
   block.msg.msg_iov = block.iov;
   block.msg.msg_iovlen = iov_count;
   io_uring_sqe* sqe = ring_.GetSqe();
-  io_uring_prep_sendmsg(sqe, fd, &block.msg, MSG_NOSIGNAL | MSG_WAITALL);
+  io_uring_prep_sendmsg(sqe, fd, &block.msg,
+                        MSG_NOSIGNAL | MSG_WAITALL | (fin_follows ? MSG_MORE : 0));
   io_uring_sqe_set_data64(sqe, net::PackUserData(net::OpKind::kSend, h.slot, h.gen));
 }
 

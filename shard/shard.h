@@ -76,7 +76,7 @@ class Shard final : public BusPort, public SessionIo {
   void ArmRecv(int fd, core::SlabHandle h) override;
   void CancelRecv(core::SlabHandle h) override;
   iovec* SendVector(size_t* max_iov) override;
-  void SendMsg(int fd, core::SlabHandle h, size_t iov_count) override;
+  void SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool fin_follows) override;
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return mesh_->MaxPressureOfOthers(id_); }

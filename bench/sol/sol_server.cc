@@ -148,7 +148,6 @@ class Server final : public net::FrameSink {
   }
 
   void Accept(int fd) {
-    net::TuneAcceptedSocket(fd);
     uint32_t slot;
     if (!free_.empty()) {
       slot = free_.back();

@@ -139,7 +139,7 @@ class SimShard final : public BusPort, public SessionIo {
     *max_iov = kMaxIov;
     return iov_;
   }
-  void SendMsg(int fd, core::SlabHandle h, size_t iov_count) override;
+  void SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool fin_follows) override;
   void Shutdown(int fd, int how) override;
   void Close(int fd) override;
   uint64_t PeerPressure() const override { return 0; }
@@ -341,7 +341,7 @@ inline void SimShard::CancelRecv(core::SlabHandle h) {
   }
 }
 
-inline void SimShard::SendMsg(int fd, core::SlabHandle h, size_t iov_count) {
+inline void SimShard::SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool /*fin_follows*/) {
   RC_SIM_EXPECT(iov_count <= kMaxIov, std::to_string(iov_count) + " iovecs");
   FakeSocket& s = cluster_->Socket(fd);
   RC_SIM_EXPECT(!s.closed, "send on closed fd " + std::to_string(fd));

@@ -229,6 +229,9 @@ TEST(AccessTest, GeneratedAnonymousIdsAreUniqueAcrossConnectionsAndShards) {
       EXPECT_NE(id.user.find("node1"), std::string::npos) << id.user;
       EXPECT_FALSE(id.is_server);
       EXPECT_TRUE(seen.insert(id.user).second) << "duplicate " << id.user;
+      if (i == 10) {  // node, shard, then the shard's count in hex
+        EXPECT_EQ(id.user, f == &shard0 ? "anon-node1-0-b" : "anon-node1-1-b");
+      }
     }
   }
 }

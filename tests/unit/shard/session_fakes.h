@@ -201,6 +201,7 @@ struct SendCall {
   core::SlabHandle handle{};
   size_t iov_count = 0;
   std::string bytes;  // every iovec's bytes, concatenated, copied at SendMsg
+  bool fin_follows = false;
 };
 
 class FakeIo final : public SessionIo {
@@ -215,9 +216,9 @@ class FakeIo final : public SessionIo {
     *max_iov = max_iov_;
     return iov_.data();
   }
-  void SendMsg(int fd, core::SlabHandle h, size_t iov_count) override {
+  void SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool fin_follows) override {
     EXPECT_LE(iov_count, max_iov_);
-    SendCall call{fd, h, iov_count, {}};
+    SendCall call{fd, h, iov_count, {}, fin_follows};
     for (size_t i = 0; i < iov_count; ++i) {
       call.bytes.append(static_cast<const char*>(iov_[i].iov_base), iov_[i].iov_len);
     }

@@ -68,6 +68,9 @@ TEST(SessionsUpgradeTest, ValidHeadQueues101ThenWelcomeInOneSendAndOpensOnce) {
   EXPECT_NE(v.frames[0].payload.find(R"("sid":")" + h.sessions().SidOf(*slot) + "\""),
             std::string::npos)
       << v.frames[0].payload;
+  core::SlabHandle handle = h.sessions().HandleOf(*slot);
+  EXPECT_EQ(h.sessions().SidOf(*slot),  // node, shard, slot, generation
+            "n1-0-" + std::to_string(handle.slot) + "-" + std::to_string(handle.gen));
   EXPECT_EQ(v.partial, 0u);
 
   h.Run(200);
@@ -455,22 +458,31 @@ TEST(SessionsFailureTest, ProtocolErrorClosesWith1002) {
 }
 
 // The peer started the close: once the echo is out the handshake is complete,
-// and the server ends the socket at once (one shutdown, no half-close, no
-// wait for the peer's FIN); the receive that shutdown ends frees the slot.
+// and the server ends the socket at once (no shutdown, no half-close, no wait
+// for the peer's FIN): the receive is cancelled, and once it is back the fd
+// is closed, which sends the FIN.
 TEST(SessionsFailureTest, PeerCloseIsEchoedThenTheSocketEnds) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
   h.Round([&] { h.Receive(slot, ClientClose(1000, "bye")); });
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u) << "not before the echo is out";
+  EXPECT_TRUE(h.io().cancels.empty()) << "not before the echo is out";
   h.Round([&] { h.AckAll(); });
   std::optional<ServerFrame> close = h.View(7).FirstClose();
   ASSERT_TRUE(close);
   EXPECT_EQ(close->close_code(), 1000);
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_WR), 0u);
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 1u);
+  EXPECT_TRUE(h.io().shutdowns.empty());
+  ASSERT_EQ(h.io().cancels.size(), 1u);
+  EXPECT_EQ(h.io().cancels[0], h.sessions().HandleOf(slot));
   EXPECT_EQ(h.sessions().At(slot).state, ConnState::kDead);
-  h.Round([&] { h.ReceiveResult(slot, 0); });
+  EXPECT_EQ(h.events().FreedCount(7), 0u) << "not while the receive is out";
+  // The echo may wait in the kernel for the FIN (MSG_MORE): one segment.
+  const std::vector<fakes::SendCall>& sends = h.io().sends;
+  ASSERT_GE(sends.size(), 2u);
+  EXPECT_FALSE(sends.front().fin_follows) << "the 101 and welcome go out at once";
+  EXPECT_TRUE(sends.back().fin_follows);
+  h.Round([&] { h.ReceiveResult(slot, -ECANCELED); });
   EXPECT_EQ(h.events().FreedCount(7), 1u);
+  EXPECT_EQ(h.io().closes, std::vector<int>{7});
 }
 
 // A short send of the echo keeps the socket open until the rest is out.
@@ -479,20 +491,24 @@ TEST(SessionsFailureTest, PeerCloseEndsOnlyWhenTheWholeEchoIsOut) {
   uint32_t slot = h.OpenSession(7);
   h.Round([&] { h.Receive(slot, ClientClose(1001, "going")); });
   h.Round([&] { h.CompleteSend(slot, 1); });  // one byte of the echo
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u);
+  EXPECT_TRUE(h.io().cancels.empty());
   EXPECT_EQ(h.sessions().At(slot).state, ConnState::kClosing);
+  EXPECT_TRUE(h.io().sends.back().fin_follows) << "the rest is still the last bytes";
   h.Round([&] { h.AckAll(); });
   std::optional<ServerFrame> close = h.View(7).FirstClose();
   ASSERT_TRUE(close);
   EXPECT_EQ(close->close_code(), 1001);
-  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 1u);
+  EXPECT_EQ(h.io().cancels.size(), 1u);
+  EXPECT_EQ(h.sessions().At(slot).state, ConnState::kDead);
 }
 
 TEST(SessionsFailureTest, PeerThatNeverFinishesTheCloseIsCutAtTheDeadline) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
   h.Round([&] { h.sessions().CloseWith(h.sessions().At(slot), slot, 1000, "done"); });
+  EXPECT_TRUE(h.io().sends.back().fin_follows) << "the close frame is followed by SHUT_WR";
   h.Round([&] { h.AckAll(); });
+  EXPECT_EQ(h.io().ShutdownCount(7, SHUT_WR), 1u);
   EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u);
   h.Run(1900);
   EXPECT_EQ(h.io().ShutdownCount(7, SHUT_RDWR), 0u);

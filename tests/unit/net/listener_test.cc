@@ -1,0 +1,41 @@
+#include "net/listener.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace ringcast::net {
+namespace {
+
+// The shard sets no option on an accepted socket: TCP_NODELAY (our corking
+// is in user space) must come from the listener.
+TEST(ListenerTest, AcceptedSocketInheritsNoDelay) {
+  ListenResult l = OpenListener("127.0.0.1", 0, 16);
+  ASSERT_TRUE(l.error.empty()) << l.error;
+  ASSERT_NE(l.port, 0);
+
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(l.port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int accepted = accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(accepted, 0);
+
+  int nodelay = 0;
+  socklen_t len = sizeof(nodelay);
+  ASSERT_EQ(getsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len), 0);
+  EXPECT_NE(nodelay, 0);
+
+  close(accepted);
+  close(client);
+  close(l.fd);
+}
+
+}  // namespace
+}  // namespace ringcast::net
