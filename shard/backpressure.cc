@@ -16,7 +16,7 @@ constexpr uint64_t kSweepEveryMs = 1000;
 Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes)
     : sessions_(sessions),
       io_(io),
-      high_mark_(std::max<uint64_t>(uint64_t{64} << 20, 4 * max_queued_bytes)),
+      high_mark_(std::max<uint64_t>(uint64_t{128} << 20, 4 * max_queued_bytes)),
       resume_mark_(high_mark_ / 4 * 3) {}
 
 uint64_t Backpressure::Pressure() const {

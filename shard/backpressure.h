@@ -1,14 +1,20 @@
 // Backpressure: holding publishers back while subscribers are behind.
 //
-// While more than max(64 MiB, 4 x limits.max_queued_bytes) wait in the
+// While more than max(128 MiB, 4 x limits.max_queued_bytes) wait in the
 // out-queues of this shard or any other, a connection that publishes stops
 // being read: its multishot receive is cancelled, so its TCP window closes
 // and its publications wait in its own socket instead of in our memory.
+// 128 MiB rather than 64: with 1000 subscribers of one room read at the
+// reader's limit (3x and 10x overload), ~64 KiB each did not cover one
+// socket's stall, and runs fell into a state of zero windows (thousands of
+// window probes), queues run dry while paused, and subscribers cut as slow
+// consumers in 11 runs of 20; at 128 MiB in 1 of 11 (bench/README.md).
 // Bytes already received when it paused are kept and fed again, in slices,
 // once it resumes, which happens below three quarters of that mark: the
-// queues are shared by every subscriber, so half of 64 MiB over 1000 of them
-// is ~250 frames each, one 256-frame sendmsg, and at half the subscribers ran
-// dry before new publications reached them (drained_while_paused). It also
+// queues are shared by every subscriber, so half of a 64 MiB mark over 1000
+// of them was ~250 frames each, one 256-frame sendmsg, and at half the
+// subscribers ran dry before new publications reached them
+// (drained_while_paused). It also
 // resumes, still under the mark, in a round where a connection's queue ran
 // dry (not a paused publisher's own): the mark is on the sum, and while some
 // sockets are read slowly (a stalled TCP window) their queues hold the sum

@@ -11,7 +11,7 @@
 //
 // Bounds: a connection whose queued bytes pass limits.max_queued_bytes while
 // its last send is stuck is closed with 4000 (slow consumer). While more
-// than max(64 MiB, 4 x max_queued_bytes) wait in the queues of any shard, or
+// than max(128 MiB, 4 x max_queued_bytes) wait in the queues of any shard, or
 // more than 32768 messages on the bus toward any shard, connections that
 // publish stop being read until that falls back, so an overload waits in
 // publishers' sockets, not in our memory (Backpressure).

@@ -60,8 +60,8 @@ constexpr uint32_t kRecvBufferBytes = 16384;
 constexpr size_t kSendBlocks = 128;
 constexpr size_t kMaxHeadBytes = 8192;
 constexpr size_t kMaxMessageBytes = 65536;
-constexpr uint64_t kPauseBytes = uint64_t{64} << 20;  // as ringcast's backpressure mark
-constexpr uint64_t kTickNs = 100'000'000;             // to notice a signal while idle
+constexpr uint64_t kPauseBytes = uint64_t{128} << 20;  // as ringcast's backpressure mark
+constexpr uint64_t kTickNs = 100'000'000;              // to notice a signal while idle
 
 volatile sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }

@@ -23,7 +23,7 @@ using fakes::SmallOptions;
 using fakes::UpgradeHead;
 
 constexpr uint64_t kMiB = uint64_t{1} << 20;
-constexpr uint64_t kMark = 64 * kMiB;        // max(64 MiB, 4 x 4096)
+constexpr uint64_t kMark = 128 * kMiB;       // max(128 MiB, 4 x 4096)
 constexpr uint64_t kResume = kMark / 4 * 3;  // where paused publishers are read again
 
 using Texts = std::vector<std::string>;
@@ -149,13 +149,13 @@ TEST(BackpressureTest, TheApiKeyIsNeverPausedOnTheBus) {
 
 TEST(BackpressureTest, ThisShardsOwnQueuesCountToo) {
   ServerOptions o = SmallOptions();
-  o.max_queued_bytes = 16 * kMiB;  // mark: 64 MiB; a burst is cut only past 256 MiB
+  o.max_queued_bytes = 32 * kMiB;  // mark: 128 MiB; a burst is cut only past 512 MiB
   Harness h(o);
   uint32_t pub = h.OpenSession(7);
   uint32_t sub = h.OpenSession(8);
-  // 66 MiB waiting for a subscriber that does not read.
+  // 130 MiB waiting for a subscriber that does not read.
   h.Round([&] {
-    for (int i = 0; i < 66; ++i) {
+    for (int i = 0; i < 130; ++i) {
       h.sessions().Enqueue(h.sessions().At(sub), sub, h.Text(std::string(kMiB - 4, 's')));
     }
   });
