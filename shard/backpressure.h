@@ -14,21 +14,18 @@
 // queues are shared by every subscriber, so half of a 64 MiB mark over 1000
 // of them was ~250 frames each, one 256-frame sendmsg, and at half the
 // subscribers ran dry before new publications reached them
-// (drained_while_paused). It also
-// resumes, still under the mark, in a round where a connection's queue ran
-// dry (not a paused publisher's own): the mark is on the sum, and while some
-// sockets are read slowly (a stalled TCP window) their queues hold the sum
-// above three quarters while the others idle. With quiet connections about,
-// that makes the mark itself the usual resume point, at the cost of a cancel
-// and a re-arm per pause. All input is fed in slices (Feed) and a publisher
-// pauses at the first one past the mark, so the queues pass it by at most a
-// slice's publications for each publisher resumed in the round, plus what
-// other shards' publishers add within a round (their figures are a round
-// old). A few slow
-// consumers cannot trigger it alone: each is cut off at max_queued_bytes,
-// far below the mark; and while publishers wait, connections whose send has
-// been stuck for kStalledMs are cut as slow consumers, so clients that stop
-// reading just under the limit cannot hold every publisher paused for good.
+// (drained_while_paused). It also resumes, still under the mark, in a round
+// where a connection's queue ran dry (not a paused publisher's own): the
+// mark is on the sum, and while some sockets are read slowly (a stalled TCP
+// window) their queues hold the sum above three quarters while the others
+// idle. With quiet connections about, that makes the mark itself the usual
+// resume point, at the cost of a cancel and a re-arm per pause. All input is fed in slices (Feed)
+// and a publisher pauses at the first one past the mark, so the queues pass it by at most a slice's
+// publications for each publisher resumed in the round, plus what other shards' publishers add
+// within a round (their figures are a round old). A few slow consumers cannot trigger it alone:
+// each is cut off at max_queued_bytes, far below the mark; and while publishers wait, connections
+// whose send has been stuck for kStalledMs are cut as slow consumers, so clients that stop reading
+// just under the limit cannot hold every publisher paused for good.
 //
 // The bus is held the same way: while more than kBusPauseMessages wait on the
 // bus toward one shard (a ring and the overflow behind it, Outbox::Backlog;

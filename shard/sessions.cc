@@ -341,7 +341,8 @@ void Sessions::Flush(Connection& c, uint32_t slot) {
   uint64_t bytes = 0;
   size_t n = c.out.Gather(iov, max_iov, &bytes);
   // A closing connection's queue ends with its close frame (or an HTTP
-  // error): once all of it is out, OnSent shuts the socket down at once.
+  // error): once all of it is out, OnSent shuts the socket down (or, after
+  // the echo of the peer's close, closes it) at once.
   bool fin_follows = c.state == ConnState::kClosing &&
                      (c.end_after_flush || (c.close_after_flush && !c.shut_write)) &&
                      bytes == c.out.queued_bytes();

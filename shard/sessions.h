@@ -93,9 +93,9 @@ class SessionIo {
   virtual void CancelRecv(core::SlabHandle h) = 0;
   // Room for the next send's iovecs, valid until SendMsg.
   virtual iovec* SendVector(size_t* max_iov) = 0;
-  // fin_follows: these are the connection's last bytes and a shutdown follows
-  // as soon as the send completes, so the kernel may hold them (MSG_MORE) and
-  // send them with the FIN in one segment.
+  // fin_follows: these are the connection's last bytes and a shutdown or a
+  // close follows as soon as the send completes, so the kernel may hold them
+  // (MSG_MORE) and send them with the FIN in one segment.
   virtual void SendMsg(int fd, core::SlabHandle h, size_t iov_count, bool fin_follows) = 0;
   virtual void Shutdown(int fd, int how) = 0;
   virtual void Close(int fd) = 0;
