@@ -8,7 +8,8 @@
 // Invariants: reasons are static strings; responses are complete HTTP/1.1
 // messages ready to send. Nothing here allocates except the returned strings.
 //
-// Thread: pure functions; any thread (OpenSSL's one-shot SHA1 is thread-safe).
+// Thread: pure functions; any thread (the SHA-1 digest is fetched once, and
+// each thread hashes with its own context).
 #pragma once
 
 #include <cstdint>

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <limits>
 
 #include "core/wire.h"
@@ -235,18 +234,11 @@ void Sessions::Open(Connection& c, uint32_t slot, Identity identity) {
   events_->OnOpen(c, slot);
 }
 
-// NODE-SHARD-SLOT-GEN, built without snprintf (once per connection).
+// NODE-SHARD-SLOT-GEN, without snprintf (once per connection).
 std::string Sessions::SidOf(uint32_t slot) const {
   core::SlabHandle h = conns_.HandleOf(slot);
-  char numbers[3 * 11];
-  char* end = numbers;
-  for (uint32_t n : {uint32_t{shard_id_}, h.slot, h.gen}) {
-    *end++ = '-';
-    end = std::to_chars(end, numbers + sizeof(numbers), n).ptr;
-  }
-  std::string sid;
-  sid.reserve(node_id_.size() + static_cast<size_t>(end - numbers));
-  sid.append(node_id_).append(numbers, end);
+  std::string sid = node_id_;
+  for (uint32_t n : {uint32_t{shard_id_}, h.slot, h.gen}) sid.append("-").append(std::to_string(n));
   return sid;
 }
 
@@ -435,12 +427,9 @@ void Sessions::CloseHttp(Connection& c, uint32_t slot) {
 // end of a round once the kernel has returned them. Safe inside fan-out loops.
 void Sessions::Terminate(Connection& c, uint32_t slot) {
   if (c.state == ConnState::kDead) return;
-  c.state = ConnState::kDead;
   io_->Shutdown(c.fd, SHUT_RDWR);
   DropUnsent(c);
-  reader_.Release(&c.ws);
-  c.head.reset();
-  reap_.push_back(slot);
+  MarkDead(c, slot);
 }
 
 // The echo of the peer's close is out, the handshake complete and nothing
@@ -450,8 +439,13 @@ void Sessions::Terminate(Connection& c, uint32_t slot) {
 // The peer's FIN then finds an orphaned socket and never wakes this shard.
 void Sessions::EndAfterEcho(Connection& c, uint32_t slot) {
   RC_CHECK(c.out.empty() && !c.send_in_flight);
-  c.state = ConnState::kDead;
   if (c.recv_armed) io_->CancelRecv(conns_.HandleOf(slot));
+  MarkDead(c, slot);
+}
+
+// Either way of ending: the slot waits in reap_ for the kernel's operations.
+void Sessions::MarkDead(Connection& c, uint32_t slot) {
+  c.state = ConnState::kDead;
   reader_.Release(&c.ws);
   c.head.reset();
   reap_.push_back(slot);

@@ -267,6 +267,7 @@ class Sessions {
   bool IsSlowConsumer(const Connection& c) const;
   void DropUnsent(Connection& c);
   void EndAfterEcho(Connection& c, uint32_t slot);
+  void MarkDead(Connection& c, uint32_t slot);
   void FreeConnection(uint32_t slot);
   void DrainStep();
 
