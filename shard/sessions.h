@@ -1,5 +1,6 @@
 // Sessions: one shard's connections, from accept to free (docs/design.md,
-// Connections).
+// Connections). sessions.cc has accept, input, output and replies;
+// sessions_close.cc has closing, ending a socket, freeing its slot and the drain.
 //
 // A connection reads HTTP heads until one upgrades (then it is a WebSocket
 // session) or serves HTTP API requests, keep-alive and pipelined (HttpFront).
