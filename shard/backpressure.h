@@ -8,7 +8,7 @@
 // reader's limit (3x and 10x overload), ~64 KiB each did not cover one
 // socket's stall, and runs fell into a state of zero windows (thousands of
 // window probes), queues run dry while paused, and subscribers cut as slow
-// consumers in 11 runs of 20; at 128 MiB in 1 of 11 (bench/README.md).
+// consumers in 11 runs of 20; at 128 MiB in 1 of 11 (bench/history.md).
 // Bytes already received when it paused are kept and fed again, in slices,
 // once it resumes, which happens below three quarters of that mark: the
 // queues are shared by every subscriber, so half of a 64 MiB mark over 1000
