@@ -241,6 +241,26 @@ start_server() {
 # 500 ms, so they still rank the servers by what they sustain.
 p99_limit() { [[ $1 == "$ROW_10K"* || $1 == "$ROW_ROOMS"* ]] && echo 500 || echo 50; }
 
+# The kernel's TCP counters that tell a run's stalls apart (drops, pruned receive queues, window
+# probes, retransmissions), zeroed by nstat -n before each run; and for ringcast its backpressure
+# counters from /metrics. A slow run can then be read from the raw lines themselves.
+nstat_reset() { command -v nstat >/dev/null && nstat -n >/dev/null 2>&1 || true; }
+run_counters() {
+  local out="" name value
+  if command -v nstat >/dev/null; then
+    while read -r name value _; do
+      out+="\"$name\":$value,"
+    done < <(nstat -z 2>/dev/null | grep -E '^(TcpExtTCPRcvQDrop|TcpExtRcvPruned|TcpExtTCPOFODrop|TcpExtTCPWinProbe|TcpRetransSegs|TcpExtTCPZeroWindowDrop) ')
+  fi
+  if [[ $1 == ringcast* ]]; then
+    while read -r name value; do
+      out+="\"$name\":$value,"
+    done < <(curl -s --max-time 2 "http://127.0.0.1:$PORT/metrics" 2>/dev/null |
+      sed -n -E 's/^ringcast_(publishers_paused|paused_ms|drained_while_paused|slow_consumer_closes)_total\{shard="all"\} ([0-9]+)$/\1 \2/p')
+  fi
+  echo "{${out%,}}"
+}
+
 # run_one SERVER ROW KIND STEP RUN QUOTA -- generator args...
 run_one() {
   local server=$1 row=$2 kind=$3 step=$4 run=$5 quota=$6
@@ -249,6 +269,7 @@ run_one() {
   [[ $server == socketio ]] && dialect=socketio
   while port_open; do sleep 0.2; done  # the previous server is gone
   start_server "$server" "$quota" || return 0
+  nstat_reset
   local json
   nice -n "$NICE" taskset -c 1 "$LOAD" "$@" --url "ws://127.0.0.1:$PORT/ws" --dialect "$dialect" \
     --json --quiet --server-pid "$SERVER_PID" >"$OUT/last.json" 2>>"$OUT/load.log" &
@@ -256,10 +277,12 @@ run_one() {
   wait "$LOAD_PID" || true
   LOAD_PID=""
   json=$(tr -d '\n' <"$OUT/last.json")
+  local counters
+  counters=$(run_counters "$server")
   stop_server
   [[ -z $json ]] && json='{}'
-  printf '{"server":"%s","row":"%s","kind":"%s","step":%s,"run":%s,"quota":%s,"p99_limit_ms":%s,"load":%s}\n' \
-    "$server" "$row" "$kind" "$step" "$run" "$quota" "$(p99_limit "$row")" "$json" >>"$RAW"
+  printf '{"server":"%s","row":"%s","kind":"%s","step":%s,"run":%s,"quota":%s,"p99_limit_ms":%s,"counters":%s,"load":%s}\n' \
+    "$server" "$row" "$kind" "$step" "$run" "$quota" "$(p99_limit "$row")" "$counters" "$json" >>"$RAW"
   python3 - "$json" <<'EOF' >&2
 import json, sys
 j = json.loads(sys.argv[1] or "{}")
