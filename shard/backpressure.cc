@@ -17,7 +17,9 @@ Backpressure::Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queue
     : sessions_(sessions),
       io_(io),
       high_mark_(std::max<uint64_t>(uint64_t{128} << 20, 4 * max_queued_bytes)),
-      resume_mark_(high_mark_ / 4 * 3) {}
+      resume_mark_(high_mark_ / 4 * 3),
+      bus_pause_mark_(BusPauseMark(io->BusRingCapacity())),
+      bus_resume_mark_(BusResumeMark(io->BusRingCapacity())) {}
 
 uint64_t Backpressure::Pressure() const {
   // This shard's own queues count as they are now (its published figure is a
@@ -27,13 +29,13 @@ uint64_t Backpressure::Pressure() const {
 }
 
 bool Backpressure::MayResume() const {
-  return Pressure() <= resume_mark_ && io_->BusBacklog() <= kBusResumeMessages;
+  return Pressure() <= resume_mark_ && io_->BusBacklog() <= bus_resume_mark_;
 }
 
 void Backpressure::AfterPublish(Connection& c, uint32_t slot) {
   c.published = false;
   if (c.state != ConnState::kOpen || c.paused || c.is_server) return;
-  if (Pressure() <= high_mark_ && io_->BusBacklog() <= kBusPauseMessages) return;
+  if (Pressure() <= high_mark_ && io_->BusBacklog() <= bus_pause_mark_) return;
   c.paused = true;
   if (paused_.empty()) paused_since_ms_ = sessions_->now_ms();
   paused_.push_back(slot);
@@ -47,7 +49,7 @@ void Backpressure::EndRound() {
   if (paused_.empty()) return;
   // A queue that ran dry lets them go as soon as the queues are under the mark.
   uint64_t mark = starved ? high_mark_ : resume_mark_;
-  if (Pressure() > mark || io_->BusBacklog() > kBusResumeMessages) {
+  if (Pressure() > mark || io_->BusBacklog() > bus_resume_mark_) {
     CutStalledConsumers();
     return;
   }

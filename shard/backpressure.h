@@ -27,10 +27,10 @@
 // whose send has been stuck for kStalledMs are cut as slow consumers, so clients that stop reading
 // just under the limit cannot hold every publisher paused for good.
 //
-// The bus is held the same way: while more than kBusPauseMessages wait on the
-// bus toward one shard (a ring and the overflow behind it, Outbox::Backlog;
-// this shard's or any other's), publishers stop being read, until it is back
-// to kBusResumeMessages. A publication's work crosses the bus twice (to the
+// The bus is held the same way: while more than a ring's worth of messages
+// (bus_pause_mark) wait on the bus toward one shard (a ring and the overflow
+// behind it, Outbox::Backlog; this shard's or any other's), publishers stop
+// being read, until it is back to half a ring. A publication's work crosses the bus twice (to the
 // room's owner, then the owner's deliveries to every shard with subscribers),
 // so a backlog anywhere is one that publications add to, as with queued
 // bytes. Without it a backlogged bus met its bound (Outbox) and refused each
@@ -53,15 +53,17 @@ class SessionIo;
 
 class Backpressure {
  public:
-  // Bus backlog marks in messages: twice and once a bus ring (16384,
-  // shard/server.cc), so the pause comes at half the overflow bound behind a
-  // full ring (65536, where publications are refused). The consumer drains
-  // up to a ring a round, and at the resume mark it still has a whole round
-  // in hand: its rounds, and so the frames per subscriber per sendmsg, stay
-  // as large as under an overload without pausing. Marks of 8192 and 4096
-  // halved the frames per send and cost ~15 % of deliveries/s (bench/history.md).
-  static constexpr uint64_t kBusPauseMessages = 32768;
-  static constexpr uint64_t kBusResumeMessages = 16384;
+  // Bus backlog marks in messages: a bus ring (Mesh::RingCapacityFor, 16384
+  // to 131072 slots) and half of one, so the pause comes before the ring is
+  // full and the overflow behind it stays idle. The consumer drains up to a
+  // ring a round, and at the resume mark it still has half a round in hand:
+  // its rounds, and so the frames per subscriber per sendmsg, stay large.
+  // Smaller marks cost deliveries/s: 8192 and 4096 halved the frames per send
+  // and cost ~15 %; 32768 and 16384 behind 16384-slot rings sent 45 frames a
+  // send where one shard sent 75, and two shards held to 0.6 core delivered
+  // ~20 % less than at 131072 (bench/history.md).
+  static uint64_t BusPauseMark(size_t ring_capacity) { return ring_capacity; }
+  static uint64_t BusResumeMark(size_t ring_capacity) { return ring_capacity / 2; }
 
   Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes);
 
@@ -86,6 +88,8 @@ class Backpressure {
   bool MayResume() const;
   uint64_t high_mark() const { return high_mark_; }
   uint64_t resume_mark() const { return resume_mark_; }
+  uint64_t bus_pause_mark() const { return bus_pause_mark_; }
+  uint64_t bus_resume_mark() const { return bus_resume_mark_; }
   size_t paused() const { return paused_.size(); }
 
  private:
@@ -99,6 +103,8 @@ class Backpressure {
   SessionIo* const io_;
   const uint64_t high_mark_;
   const uint64_t resume_mark_;  // three quarters of the mark
+  const uint64_t bus_pause_mark_;
+  const uint64_t bus_resume_mark_;
   std::vector<uint32_t> paused_;
   uint64_t next_stall_sweep_ms_ = 0;
   uint64_t paused_since_ms_ = 0;  // when paused_ last became non-empty

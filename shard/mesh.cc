@@ -1,9 +1,20 @@
 #include "shard/mesh.h"
 
+#include <algorithm>
+#include <bit>
+
 namespace ringcast::shard {
+
+size_t Mesh::RingCapacityFor(unsigned shards) {
+  constexpr size_t kInboundSlots = size_t{1} << 17;
+  constexpr size_t kMin = size_t{1} << 14;
+  if (shards <= 1) return kInboundSlots;  // no rings: the marks alone
+  return std::clamp(std::bit_floor(kInboundSlots / (shards - 1)), kMin, kInboundSlots);
+}
 
 Mesh::Mesh(unsigned shards, size_t ring_capacity)
     : shards_(shards),
+      ring_capacity_(ring_capacity),
       sleeping_(std::make_unique<Flag[]>(shards)),
       waiting_room_(std::make_unique<Flag[]>(size_t{shards} * shards)),
       ring_fds_(std::make_unique<Fd[]>(shards)),

@@ -34,7 +34,18 @@ class Mesh {
  public:
   Mesh(unsigned shards, size_t ring_capacity);
 
+  // Slots per ring for a mesh of `shards`: 2^17 over the rings into one shard
+  // (3 MiB of 24-byte slots), rounded down to a power of two and kept within
+  // 16384..131072; 16384 from nine shards up. A ring is also the bus's pause
+  // mark (Backpressure) and a consumer's budget per ring per round, so the
+  // fewer the shards, the larger each one's rounds, and the more frames go
+  // out in each send, when the bus paces the publishers: two shards held to
+  // 0.6 core delivered 1.7-1.9M/s with 16384-slot rings and a 32768 mark,
+  // 2.1-2.2M/s with 131072 (bench/history.md).
+  static size_t RingCapacityFor(unsigned shards);
+
   unsigned shards() const { return shards_; }
+  size_t ring_capacity() const { return ring_capacity_; }
   core::SpscRing<BusSlot>& Ring(unsigned from, unsigned to) { return *rings_[from * shards_ + to]; }
 
   void SetSleeping(unsigned shard, bool value) {
@@ -106,6 +117,7 @@ class Mesh {
     std::atomic<uint64_t> value{0};
   };
   unsigned shards_;
+  size_t ring_capacity_;
   std::vector<std::unique_ptr<core::SpscRing<BusSlot>>> rings_;
   std::unique_ptr<Flag[]> sleeping_;
   std::unique_ptr<Flag[]> waiting_room_;  // one per ring, indexed as rings_

@@ -19,6 +19,7 @@
 // at once). Shard thread only; the destructor frees what never left.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -33,6 +34,16 @@ namespace ringcast::shard {
 struct OutboxLimits {
   size_t per_target = size_t{1} << 16;
   size_t total = size_t{1} << 17;
+  // For rings of ring_capacity slots: two rings toward one target (65536 at
+  // least), twice that in all. The pause mark is a ring (Backpressure), and a
+  // consumer drains up to a ring a round, whose answers and deliveries can
+  // come back as fast, so the backlog passes the mark by up to a round's
+  // work before the pause holds it; with an overflow bound of one ring, runs
+  // at 65536-slot rings met it and refused publications.
+  static OutboxLimits For(size_t ring_capacity) {
+    size_t per = std::max(size_t{1} << 16, 2 * ring_capacity);
+    return {per, 2 * per};
+  }
 };
 
 class Outbox {

@@ -22,7 +22,6 @@ namespace ringcast::shard {
 
 namespace {
 
-constexpr size_t kBusRingCapacity = 1 << 14;
 constexpr int kListenBacklog = 4096;
 
 std::string RandomNodeId() {
@@ -119,7 +118,7 @@ std::optional<std::string> Server::Start() {
     fds.push_back(r.fd);
   }
   port_ = port;
-  mesh_ = std::make_unique<Mesh>(n, kBusRingCapacity);
+  mesh_ = std::make_unique<Mesh>(n, Mesh::RingCapacityFor(n));
   std::vector<std::future<std::optional<std::string>>> ready;
   metrics_ = std::make_unique<Metrics>(options_.node_id);
   std::vector<const ShardStats*> peers;

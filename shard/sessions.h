@@ -13,7 +13,8 @@
 // Bounds: a connection whose queued bytes pass limits.max_queued_bytes while
 // its last send is stuck is closed with 4000 (slow consumer). While more
 // than max(128 MiB, 4 x max_queued_bytes) wait in the queues of any shard, or
-// more than 32768 messages on the bus toward any shard, connections that
+// more than a bus ring's worth of messages (16384 to 131072, by the number of
+// shards) on the bus toward any shard, connections that
 // publish stop being read until that falls back, so an overload waits in
 // publishers' sockets, not in our memory (Backpressure).
 // Keepalive pings silent connections and closes ones silent past the idle
@@ -106,6 +107,8 @@ class SessionIo {
   // this shard's targets (now) and of every other shard's (as of its last
   // round). Backpressure holds publishers on it.
   virtual uint64_t BusBacklog() const = 0;
+  // Slots in each bus ring (Mesh::RingCapacityFor): Backpressure's bus marks.
+  virtual size_t BusRingCapacity() const = 0;
 };
 
 // What a session reports up to the protocol layer.
@@ -214,6 +217,7 @@ class Sessions {
   // read again at the end of a round now.
   size_t paused_publishers() const { return backpressure_.paused(); }
   bool PublishersMayResume() const { return backpressure_.MayResume(); }
+  uint64_t bus_resume_mark() const { return backpressure_.bus_resume_mark(); }
   void CountPausedMs(uint64_t ms);
   template <class F>
   void ForEach(F&& f) {

@@ -26,7 +26,6 @@ constexpr uint32_t kTickMs = 20;  // as ShardParts' timer wheel
 constexpr size_t kMaxIov = 256;
 constexpr size_t kSendBlocks = 128;
 constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to finish
-constexpr size_t kInboundBudget = 16384;   // messages per ring per round
 
 // Full, HTTP reserve included: refuse rather than queue without bound, with
 // a clear answer. One small non-blocking write to a fresh socket; no slot is
@@ -55,7 +54,7 @@ Shard::Shard(unsigned id, const ServerOptions& options, Mesh* mesh, int listen_f
       listen_fd_(listen_fd),
       stop_(stop),
       clock_(clock),
-      outbox_(mesh, id),
+      outbox_(mesh, id, OutboxLimits::For(mesh->ring_capacity())),
       parts_(id, options_, this, this, &stats_, metrics, clock),
       sessions_(parts_.sessions()),
       send_blocks_(std::make_unique<SendBlock[]>(kSendBlocks)) {
@@ -287,8 +286,10 @@ void Shard::DrainInbound() {
     if (from == id_) continue;
     auto& ring = mesh_->Ring(from, id_);
     BusSlot slot;
-    size_t n = 0;
-    for (; n < kInboundBudget && ring.TryPop(&slot); ++n) Dispatch(from, Decode(slot));
+    size_t n = 0;  // a ring's worth at most: the round's sends follow
+    for (size_t budget = mesh_->ring_capacity(); n < budget && ring.TryPop(&slot); ++n) {
+      Dispatch(from, Decode(slot));
+    }
     if (n > 0) popped |= uint64_t{1} << from;
   }
   if (popped == 0) return;
@@ -336,7 +337,7 @@ bool Shard::SleepAllowed() {
   // consumer's ring wakes this shard to resume them, not the next tick.
   bool paused = sessions_.paused_publishers() != 0;
   if (!outbox_.HasOverflow() && !paused) return true;
-  if (!outbox_.WaitForRoom(paused ? std::optional<size_t>(Backpressure::kBusResumeMessages)
+  if (!outbox_.WaitForRoom(paused ? std::optional<size_t>(sessions_.bus_resume_mark())
                                   : std::nullopt)) {
     return false;
   }

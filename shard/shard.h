@@ -83,6 +83,7 @@ class Shard final : public BusPort, public SessionIo {
   uint64_t BusBacklog() const override {
     return std::max<uint64_t>(outbox_.Backlog(), mesh_->MaxBusBacklogOfOthers(id_));
   }
+  size_t BusRingCapacity() const override { return mesh_->ring_capacity(); }
 
  private:
   struct SendBlock;

@@ -56,6 +56,7 @@
 #include "core/hash.h"
 #include "core/timer_wheel.h"
 #include "shard/bus_port.h"
+#include "shard/mesh.h"
 #include "shard/metrics.h"
 #include "shard/sessions.h"
 #include "shard/shard_parts.h"
@@ -147,6 +148,9 @@ class SimShard final : public BusPort, public SessionIo {
   // Shard's, whose own figure is current and the others' a round old, but
   // here every queue is seen as it is.
   uint64_t BusBacklog() const override;
+  // As Shard's: the ring a real mesh of this many shards has (the simulated
+  // queues themselves are unbounded).
+  size_t BusRingCapacity() const override { return Mesh::RingCapacityFor(count_); }
 
   // For tests.
   Sessions& sessions() { return sessions_; }

@@ -18,6 +18,7 @@ namespace {
 
 using fakes::ClientFrame;
 using fakes::ClientText;
+using fakes::FakeIo;
 using fakes::Harness;
 using fakes::SmallOptions;
 using fakes::UpgradeHead;
@@ -72,9 +73,9 @@ TEST(BackpressureTest, PublisherIsPausedAndWhatArrivesMeanwhileWaitsInOrder) {
 }
 
 TEST(BackpressureTest, PublisherIsPausedWhileTheBusIsBackloggedAndResumesOnceItDrains) {
-  constexpr uint64_t kPause = Backpressure::kBusPauseMessages;
-  constexpr uint64_t kBusResume = Backpressure::kBusResumeMessages;
-  static_assert(kBusResume < kPause);
+  const uint64_t kPause = Backpressure::BusPauseMark(FakeIo::kBusRingCapacity);
+  const uint64_t kBusResume = Backpressure::BusResumeMark(FakeIo::kBusRingCapacity);
+  ASSERT_LT(kBusResume, kPause);
   Harness h;
   uint32_t slot = h.OpenSession(7);
   size_t arms = h.io().arm_count[7];
@@ -118,7 +119,7 @@ TEST(BackpressureTest, APausedPublisherWaitsForBothTheQueuesAndTheBus) {
   Harness h;
   uint32_t slot = h.OpenSession(7);
   h.io().peer_pressure = kMark + 1;
-  h.io().bus_backlog = Backpressure::kBusPauseMessages + 1;
+  h.io().bus_backlog = Backpressure::BusPauseMark(FakeIo::kBusRingCapacity) + 1;
   h.Round([&] { h.Receive(slot, ClientText("pub 1")); });
   h.Round([&] { h.ReceiveResult(slot, -ECANCELED, false); });
   ASSERT_TRUE(h.sessions().At(slot).paused);
@@ -141,7 +142,7 @@ TEST(BackpressureTest, TheApiKeyIsNeverPausedOnTheBus) {
   Harness h(o);
   uint32_t server = h.OpenSession(8, UpgradeHead("/ws", "Authorization: apikey k3y\r\n"));
   ASSERT_TRUE(h.sessions().At(server).is_server);
-  h.io().bus_backlog = 100 * Backpressure::kBusPauseMessages;
+  h.io().bus_backlog = 100 * Backpressure::BusPauseMark(FakeIo::kBusRingCapacity);
   h.Round([&] { h.Receive(server, ClientText("pub a")); });
   EXPECT_FALSE(h.sessions().At(server).paused);
   EXPECT_TRUE(h.io().cancels.empty());

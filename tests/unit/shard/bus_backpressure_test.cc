@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shard/backpressure.h"
+#include "shard/mesh.h"
 #include "tests/unit/shard/shard_harness.h"
 
 namespace ringcast::shard {
@@ -25,9 +26,14 @@ using harness::Pub;
 using harness::Sub;
 using Texts = std::vector<std::string>;
 
-// More publications in one read than the bus's pause mark, by more than a
+// The bus's pause mark for the two shards of these tests (a ring).
+const uint64_t kPauseMark = Backpressure::BusPauseMark(Mesh::RingCapacityFor(2));
+// More publications in one read than the pause mark, by more than a
 // slice of them (Backpressure::kSliceBytes: ~90 of these ~46-byte frames).
-constexpr uint64_t kBurst = Backpressure::kBusPauseMessages + 1000;
+const uint64_t kBurst = kPauseMark + 1000;
+// Rounds for the subscriber to take all of it: one send of up to 256 frames a
+// round (SimShard::kMaxIov), and some to spare.
+const int kDrainRounds = static_cast<int>(kBurst / 256) + 200;
 static_assert(Backpressure::kSliceBytes / 40 < 1000);
 constexpr uint64_t kLater = 10;  // written while the publisher is paused
 
@@ -84,7 +90,7 @@ void PublishUntilPaused(Cluster& cluster, const std::string& room, Client* sub, 
   // Read in slices (Backpressure::Feed): it pauses at the first slice past
   // the mark and the rest of the read waits with what comes after it.
   uint64_t queued = cluster.CountQueued<M>(0, 1);
-  EXPECT_GT(queued, Backpressure::kBusPauseMessages);
+  EXPECT_GT(queued, kPauseMark);
   EXPECT_LT(queued, kBurst);
   EXPECT_TRUE(Paused(cluster, *pub));
   pub->Write(Burst(room, kBurst + 1, kLater));
@@ -106,7 +112,7 @@ TEST(BusBackpressureTest, APublisherIsHeldWhileTheBusTowardTheOwnerIsBacklogged)
   EXPECT_EQ(pub.Texts(), Texts{}) << "nothing refused while it waits";
 
   // Shard 1 drains its ring: shard 0 reads the publisher again.
-  cluster.Settle();
+  cluster.Settle(kDrainRounds);
   EXPECT_FALSE(Paused(cluster, pub));
   EXPECT_TRUE(pub.socket().input.empty());
   ExpectAllInOrder(cluster, pub, sub, room, kBurst + kLater);
@@ -123,7 +129,7 @@ TEST(BusBackpressureTest, ThePublishersOwnRoomsDeliveriesBackingUpHoldItToo) {
   Client sub, pub;
   ASSERT_NO_FATAL_FAILURE(PublishUntilPaused<bus::Deliver>(cluster, room, &sub, &pub));
 
-  cluster.Settle();
+  cluster.Settle(kDrainRounds);
   EXPECT_FALSE(Paused(cluster, pub));
   ExpectAllInOrder(cluster, pub, sub, room, kBurst + kLater);
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -81,6 +82,31 @@ TEST(MeshTest, BusBacklogOfOthersLeavesTheAskingShardOut) {
   EXPECT_EQ(mesh.MaxBusBacklogOfOthers(2), 9000u);
   mesh.SetBusBacklog(1, 3);  // drained
   EXPECT_EQ(mesh.MaxBusBacklogOfOthers(2), 40u);
+}
+
+TEST(MeshTest, RingsShrinkWithTheShardCountSoTheRingsIntoOneShardStayWithinTheirBudget) {
+  EXPECT_EQ(Mesh::RingCapacityFor(2), size_t{131072});
+  EXPECT_EQ(Mesh::RingCapacityFor(3), size_t{65536});
+  EXPECT_EQ(Mesh::RingCapacityFor(4), size_t{32768});  // 131072 / 3, rounded down
+  EXPECT_EQ(Mesh::RingCapacityFor(5), size_t{32768});
+  EXPECT_EQ(Mesh::RingCapacityFor(9), size_t{16384});
+  EXPECT_EQ(Mesh::RingCapacityFor(kMaxShards), size_t{16384}) << "never below 16384";
+  for (unsigned n = 2; n <= kMaxShards; ++n) {
+    size_t ring = Mesh::RingCapacityFor(n);
+    EXPECT_TRUE(std::has_single_bit(ring)) << n;
+    EXPECT_TRUE(ring * (n - 1) <= (size_t{1} << 17) || ring == 16384) << n;
+  }
+  Mesh mesh(3, Mesh::RingCapacityFor(3));
+  EXPECT_EQ(mesh.ring_capacity(), size_t{65536});
+}
+
+TEST(OutboxTest, OverflowBoundsAreTwoRingsTowardOneShardAndFourInAll) {
+  OutboxLimits two = OutboxLimits::For(131072);
+  EXPECT_EQ(two.per_target, size_t{262144});
+  EXPECT_EQ(two.total, size_t{524288});
+  OutboxLimits many = OutboxLimits::For(16384);  // never below the fixed bounds of old
+  EXPECT_EQ(many.per_target, size_t{65536});
+  EXPECT_EQ(many.total, size_t{131072});
 }
 
 TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {

@@ -230,6 +230,7 @@ class FakeIo final : public SessionIo {
   void Close(int fd) override { closes.push_back(fd); }
   uint64_t PeerPressure() const override { return peer_pressure; }
   uint64_t BusBacklog() const override { return bus_backlog; }
+  size_t BusRingCapacity() const override { return bus_ring_capacity; }
 
   void set_max_iov(size_t n) { max_iov_ = n; }
   size_t ShutdownCount(int fd, int how) const {
@@ -256,6 +257,9 @@ class FakeIo final : public SessionIo {
   std::vector<int> closes;
   uint64_t peer_pressure = 0;
   uint64_t bus_backlog = 0;
+  // Read once, when Sessions builds its Backpressure.
+  static constexpr size_t kBusRingCapacity = 16384;
+  size_t bus_ring_capacity = kBusRingCapacity;
 
  private:
   size_t max_iov_ = 256;  // as Shard's kMaxIov
