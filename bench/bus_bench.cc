@@ -30,8 +30,10 @@ namespace {
 
 constexpr unsigned kProducer = 0;
 constexpr unsigned kConsumer = 1;
-constexpr size_t kRingCapacity = size_t{1} << 14;  // shard/server.cc's kBusRingCapacity
-constexpr size_t kInboundBudget = 16384;           // shard/shard.cc's per-ring budget per round
+// A two-shard server's rings (Mesh::RingCapacityFor), and Shard::DrainInbound's
+// budget per ring per round: a ring.
+const size_t kRingCapacity = Mesh::RingCapacityFor(2);
+const size_t kInboundBudget = kRingCapacity;
 constexpr uint64_t kMessages = uint64_t{1} << 18;  // per iteration
 
 // Spins briefly, then yields, as in spsc_ring_bench.cc.
@@ -91,7 +93,9 @@ class Consumer {
 class Producer {
  public:
   Producer(Mesh* mesh, std::atomic<uint32_t>* doorbell)
-      : mesh_(mesh), doorbell_(doorbell), outbox_(mesh, kProducer) {}
+      : mesh_(mesh),
+        doorbell_(doorbell),
+        outbox_(mesh, kProducer, OutboxLimits::For(kRingCapacity)) {}
 
   void Run(uint64_t messages, uint64_t batch, core::SharedFrame* frame) {
     uint32_t misses = 0;

@@ -30,16 +30,18 @@
 // The bus is held the same way: while more than a ring's worth of messages
 // (bus_pause_mark) wait on the bus toward one shard (a ring and the overflow
 // behind it, Outbox::Backlog; this shard's or any other's), publishers stop
-// being read, until it is back to half a ring. A publication's work crosses the bus twice (to the
-// room's owner, then the owner's deliveries to every shard with subscribers),
-// so a backlog anywhere is one that publications add to, as with queued
-// bytes. Without it a backlogged bus met its bound (Outbox) and refused each
-// further publication with `rate_limited`, paying a parse and an error frame
-// for nothing where one shard simply paused its publishers; that refusal
-// stays, past Outbox's far higher bound, for what pausing cannot hold back.
+// being read, until it is back to half a ring. A publication's work crosses
+// the bus twice (to the room's owner, then the owner's deliveries to every
+// shard with subscribers), so a backlog anywhere is one that publications add
+// to, as with queued bytes. Without it a backlogged bus met its bound
+// (Outbox) and refused each further publication with `rate_limited`, paying
+// a parse and an error frame for nothing where one shard simply paused its
+// publishers; that refusal stays, past Outbox's far higher bound (two rings),
+// for what pausing cannot hold back.
 // API-key connections are never paused. Part of Sessions; shard thread only.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -54,16 +56,22 @@ class SessionIo;
 class Backpressure {
  public:
   // Bus backlog marks in messages: a bus ring (Mesh::RingCapacityFor, 16384
-  // to 131072 slots) and half of one, so the pause comes before the ring is
-  // full and the overflow behind it stays idle. The consumer drains up to a
-  // ring a round, and at the resume mark it still has half a round in hand:
-  // its rounds, and so the frames per subscriber per sendmsg, stay large.
+  // to 131072 slots) and half of one, never below 32768 and 16384. From 32768
+  // slots up the pause comes as the ring fills, with the overflow behind it
+  // barely started; with 16384-slot rings (six shards or more) it comes at
+  // two rings, half the overflow bound. The consumer drains up to a ring a
+  // round, and at the resume mark it still has half a round in hand: its
+  // rounds, and so the frames per subscriber per sendmsg, stay large.
   // Smaller marks cost deliveries/s: 8192 and 4096 halved the frames per send
   // and cost ~15 %; 32768 and 16384 behind 16384-slot rings sent 45 frames a
   // send where one shard sent 75, and two shards held to 0.6 core delivered
   // ~20 % less than at 131072 (bench/history.md).
-  static uint64_t BusPauseMark(size_t ring_capacity) { return ring_capacity; }
-  static uint64_t BusResumeMark(size_t ring_capacity) { return ring_capacity / 2; }
+  static uint64_t BusPauseMark(size_t ring_capacity) {
+    return std::max<uint64_t>(ring_capacity, 32768);
+  }
+  static uint64_t BusResumeMark(size_t ring_capacity) {
+    return std::max<uint64_t>(ring_capacity / 2, 16384);
+  }
 
   Backpressure(Sessions* sessions, SessionIo* io, uint64_t max_queued_bytes);
 

@@ -14,7 +14,7 @@ size_t Mesh::RingCapacityFor(unsigned shards) {
 
 Mesh::Mesh(unsigned shards, size_t ring_capacity)
     : shards_(shards),
-      ring_capacity_(ring_capacity),
+      ring_capacity_(std::bit_ceil(std::max<size_t>(ring_capacity, 2))),  // as SpscRing
       sleeping_(std::make_unique<Flag[]>(shards)),
       waiting_room_(std::make_unique<Flag[]>(size_t{shards} * shards)),
       ring_fds_(std::make_unique<Fd[]>(shards)),

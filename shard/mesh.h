@@ -36,15 +36,17 @@ class Mesh {
 
   // Slots per ring for a mesh of `shards`: 2^17 over the rings into one shard
   // (3 MiB of 24-byte slots), rounded down to a power of two and kept within
-  // 16384..131072; 16384 from nine shards up. A ring is also the bus's pause
-  // mark (Backpressure) and a consumer's budget per ring per round, so the
+  // 16384..131072: 131072 with two shards, 65536 with three, 32768 with four
+  // or five, 16384 from six. A ring is also the bus's pause mark (Backpressure,
+  // never below 32768) and a consumer's budget per ring per round, so the
   // fewer the shards, the larger each one's rounds, and the more frames go
   // out in each send, when the bus paces the publishers: two shards held to
-  // 0.6 core delivered 1.7-1.9M/s with 16384-slot rings and a 32768 mark,
-  // 2.1-2.2M/s with 131072 (bench/history.md).
+  // 0.6 core delivered 1.7-1.9M/s with 16384-slot rings, a 32768 mark and a
+  // 16384 budget, 2.1-2.2M/s with 131072 (bench/history.md).
   static size_t RingCapacityFor(unsigned shards);
 
   unsigned shards() const { return shards_; }
+  // The rings' slots (the capacity asked for, rounded up to a power of two).
   size_t ring_capacity() const { return ring_capacity_; }
   core::SpscRing<BusSlot>& Ring(unsigned from, unsigned to) { return *rings_[from * shards_ + to]; }
 

@@ -67,6 +67,7 @@ void Sessions::CloseAll() {
 
 void Sessions::BeginRound(uint64_t now_ms, int64_t now_unix_s) {
   ++round_;
+  bus_held_ = false;
   now_ms_ = now_ms;
   now_unix_s_ = now_unix_s;
 }
@@ -267,9 +268,8 @@ void Sessions::Push(Connection& c, uint32_t slot, LocalFrame* local) {
   Bump(stats_->messages_out);
   c.out.Push(&pools_, local);
   MarkDirty(c, slot);
-  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen &&
-      IsSlowConsumer(c)) {
-    CloseSlowConsumer(c, slot);
+  if (c.out.queued_bytes() > options_.max_queued_bytes && c.state == ConnState::kOpen) {
+    OverLimit(c, slot);
   }
 }
 
@@ -354,6 +354,26 @@ bool Sessions::IsSlowConsumer(const Connection& c) const {
   // A send completes at the earliest in the next round, and that round may
   // queue more before it reaps the completion: stuck means two rounds.
   return c.send_in_flight && round_ - c.send_round > 1;
+}
+
+// A connection past the limit that is not slow has its sends completing (a
+// send stuck since an earlier round is slow; MSG_WAITALL leaves no reader
+// that takes only part of each send): what it holds beyond the send in
+// flight arrived since that send, within a round or two. A shard may drain a
+// whole bus ring in one round (up to 131072 deliveries), which alone could
+// take such a reader past kBurstFactor and cut it; so past half of that the
+// shard drains no more of the bus this round (Shard::DrainInbound), and the
+// rest comes after the round's sends. It depends on how much is published to
+// the connection, not on how fast it reads, so a reader cannot use it to
+// stall the shard.
+void Sessions::OverLimit(Connection& c, uint32_t slot) {
+  if (IsSlowConsumer(c)) {
+    CloseSlowConsumer(c, slot);
+    return;
+  }
+  if (c.out.queued_bytes() - c.in_flight_bytes > kBurstFactor / 2 * options_.max_queued_bytes) {
+    bus_held_ = true;
+  }
 }
 
 void Sessions::Rearm(Connection& c, uint32_t slot) {

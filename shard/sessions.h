@@ -13,7 +13,7 @@
 // Bounds: a connection whose queued bytes pass limits.max_queued_bytes while
 // its last send is stuck is closed with 4000 (slow consumer). While more
 // than max(128 MiB, 4 x max_queued_bytes) wait in the queues of any shard, or
-// more than a bus ring's worth of messages (16384 to 131072, by the number of
+// more than a bus ring's worth of messages (32768 to 131072, by the number of
 // shards) on the bus toward any shard, connections that
 // publish stop being read until that falls back, so an overload waits in
 // publishers' sockets, not in our memory (Backpressure).
@@ -108,6 +108,8 @@ class SessionIo {
   // round). Backpressure holds publishers on it.
   virtual uint64_t BusBacklog() const = 0;
   // Slots in each bus ring (Mesh::RingCapacityFor): Backpressure's bus marks.
+  // Read once, while Sessions is built, which may be inside the constructor
+  // of the object implementing this: answer from members set before it.
   virtual size_t BusRingCapacity() const = 0;
 };
 
@@ -169,10 +171,12 @@ class Sessions {
     queued_total_ += local->frame->size();
     c.out.Push(&pools_, local);
     MarkDirty(c, slot);
-    if (c.out.queued_bytes() > options_.max_queued_bytes && IsSlowConsumer(c)) {
-      CloseSlowConsumer(c, slot);
-    }
+    if (c.out.queued_bytes() > options_.max_queued_bytes) OverLimit(c, slot);
   }
+  // Whether a connection that keeps up has taken more than half the burst
+  // bound since its last send this round (OverLimit): the shard drains no
+  // more of the bus until the next round, after this one's sends.
+  bool bus_held() const { return bus_held_; }
   void CountQueued(uint64_t frames) { Bump(stats_->messages_out, frames); }
   // A reply in command order (behind any reply still waiting).
   void Reply(Connection& c, uint32_t slot, core::SharedFrame* frame);
@@ -270,6 +274,8 @@ class Sessions {
   }
   void Flush(Connection& c, uint32_t slot);
   bool IsSlowConsumer(const Connection& c) const;
+  // Past max_queued_bytes: closes a slow consumer, or holds the bus.
+  void OverLimit(Connection& c, uint32_t slot);
   void DropUnsent(Connection& c);
   void EndAfterEcho(Connection& c, uint32_t slot);
   void MarkDead(Connection& c, uint32_t slot);
@@ -308,6 +314,7 @@ class Sessions {
   uint64_t now_ms_ = 0;
   int64_t now_unix_s_ = 0;
   uint32_t round_ = 0;  // loop rounds, for telling a stuck send from a fresh one
+  bool bus_held_ = false;
   std::string scratch_;
 
   bool draining_ = false;

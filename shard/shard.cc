@@ -286,8 +286,11 @@ void Shard::DrainInbound() {
     if (from == id_) continue;
     auto& ring = mesh_->Ring(from, id_);
     BusSlot slot;
-    size_t n = 0;  // a ring's worth at most: the round's sends follow
-    for (size_t budget = mesh_->ring_capacity(); n < budget && ring.TryPop(&slot); ++n) {
+    // A ring's worth at most, and none once a connection took a burst
+    // (Sessions::bus_held): the round's sends follow.
+    size_t n = 0;
+    for (size_t budget = mesh_->ring_capacity();
+         n < budget && !sessions_.bus_held() && ring.TryPop(&slot); ++n) {
       Dispatch(from, Decode(slot));
     }
     if (n > 0) popped |= uint64_t{1} << from;

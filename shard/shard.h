@@ -106,7 +106,7 @@ class Shard final : public BusPort, public SessionIo {
 
   const unsigned id_;
   const ServerOptions options_;
-  Mesh* const mesh_;
+  Mesh* const mesh_;  // before parts_: Sessions asks BusRingCapacity() while built
   int listen_fd_;
   const std::atomic<bool>* const stop_;
   const core::Clock* const clock_;

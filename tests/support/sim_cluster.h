@@ -443,7 +443,7 @@ inline void SimShard::Round() {
   for (unsigned from = 0; from < count_; ++from) {
     if (from == id_) continue;
     std::deque<BusMessage>& q = cluster_->Queue(from, id_);
-    while (!q.empty()) {
+    while (!q.empty() && !sessions_.bus_held()) {  // as Shard::DrainInbound
       BusMessage msg = std::move(q.front());
       q.pop_front();
       Dispatch(from, std::move(msg));

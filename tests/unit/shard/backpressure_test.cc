@@ -72,6 +72,17 @@ TEST(BackpressureTest, PublisherIsPausedAndWhatArrivesMeanwhileWaitsInOrder) {
   EXPECT_EQ(h.stats().publishers_paused.load(), 1u);
 }
 
+TEST(BackpressureTest, BusMarksAreARingAndHalfOneButNeverBelowTwoAndOneOfTheSmallestRings) {
+  EXPECT_EQ(Backpressure::BusPauseMark(131072), 131072u);
+  EXPECT_EQ(Backpressure::BusResumeMark(131072), 65536u);
+  EXPECT_EQ(Backpressure::BusPauseMark(32768), 32768u);
+  EXPECT_EQ(Backpressure::BusResumeMark(32768), 16384u);
+  EXPECT_EQ(Backpressure::BusPauseMark(16384), 32768u);  // six shards and up: as before
+  EXPECT_EQ(Backpressure::BusResumeMark(16384), 16384u);
+  Harness h;  // its io answers BusRingCapacity() with FakeIo::kBusRingCapacity
+  EXPECT_EQ(h.sessions().bus_resume_mark(), 32768u);
+}
+
 TEST(BackpressureTest, PublisherIsPausedWhileTheBusIsBackloggedAndResumesOnceItDrains) {
   const uint64_t kPause = Backpressure::BusPauseMark(FakeIo::kBusRingCapacity);
   const uint64_t kBusResume = Backpressure::BusResumeMark(FakeIo::kBusRingCapacity);

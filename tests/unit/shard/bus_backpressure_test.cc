@@ -134,6 +134,48 @@ TEST(BusBackpressureTest, ThePublishersOwnRoomsDeliveriesBackingUpHoldItToo) {
   ExpectAllInOrder(cluster, pub, sub, room, kBurst + kLater);
 }
 
+// A reader that keeps up is not cut for what one round drains off the bus.
+// 20 MiB of publications to its room, read by the owner's shard in one round
+// (below both pause marks: nobody there subscribes), reach the reader's shard
+// as 5000 deliveries. Drained at once they would queue more than 16 x
+// max_queued_bytes on it and close it as a slow consumer; the shard stops
+// draining once it holds half of that unsent and takes the rest after its
+// sends (Sessions::bus_held).
+TEST(BusBackpressureTest, ABurstOffTheBusWaitsForTheSendsInsteadOfCuttingAReaderThatKeepsUp) {
+  ServerOptions o = Options();
+  o.max_queued_bytes = uint64_t{1} << 20;  // the default: cut past 16 MiB at once
+  Cluster cluster(o);
+  std::string room = cluster.RoomOwnedBy(0);
+  Client sub = cluster.ConnectUser(1, "bob");
+  sub.Text(Sub(room, 1));
+  cluster.Settle();
+  ASSERT_EQ(sub.Texts(), Texts{Ok(1)});
+  Client pub = cluster.ConnectUser(0, "alice");
+
+  constexpr uint64_t kCount = 5000;
+  const std::string data = '"' + std::string(4000, 'x') + '"';
+  std::string bytes;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    bytes += harness::TextFrame(R"({"op":"pub","room":")" + room + R"(","data":)" + data + "}");
+  }
+  pub.Write(bytes);
+  cluster.shard(0).Round();
+  ASSERT_EQ(cluster.CountQueued<bus::Deliver>(0, 1), kCount) << "all read in one round";
+
+  cluster.shard(1).Round();
+  const Connection& c = cluster.shard(1).sessions().At(sub.handle().slot);
+  EXPECT_LT(cluster.CountQueued<bus::Deliver>(0, 1), kCount - 1000) << "a burst was drained";
+  EXPECT_GT(cluster.CountQueued<bus::Deliver>(0, 1), 0u) << "and the rest waits for the sends";
+  EXPECT_LE(c.out.queued_bytes(), (uint64_t{9} << 20));
+
+  cluster.Settle(1000);
+  EXPECT_FALSE(sub.closed());
+  EXPECT_EQ(cluster.shard(1).stats().slow_consumer_closes.load(), 0u);
+  Texts got = sub.Texts();
+  ASSERT_EQ(got.size(), kCount);
+  for (const std::string& text : got) ASSERT_EQ(text, Msg(room, "alice", data));
+}
+
 // Past the Outbox's bound (Admits) a publication is refused as before: the
 // fallback for what pausing cannot hold back, such as the API key.
 TEST(BusBackpressureTest, PastTheOutboxBoundAPublicationIsStillRefused) {

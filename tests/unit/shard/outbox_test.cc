@@ -89,6 +89,7 @@ TEST(MeshTest, RingsShrinkWithTheShardCountSoTheRingsIntoOneShardStayWithinTheir
   EXPECT_EQ(Mesh::RingCapacityFor(3), size_t{65536});
   EXPECT_EQ(Mesh::RingCapacityFor(4), size_t{32768});  // 131072 / 3, rounded down
   EXPECT_EQ(Mesh::RingCapacityFor(5), size_t{32768});
+  EXPECT_EQ(Mesh::RingCapacityFor(6), size_t{16384});  // 131072 / 5, rounded down
   EXPECT_EQ(Mesh::RingCapacityFor(9), size_t{16384});
   EXPECT_EQ(Mesh::RingCapacityFor(kMaxShards), size_t{16384}) << "never below 16384";
   for (unsigned n = 2; n <= kMaxShards; ++n) {
@@ -98,15 +99,21 @@ TEST(MeshTest, RingsShrinkWithTheShardCountSoTheRingsIntoOneShardStayWithinTheir
   }
   Mesh mesh(3, Mesh::RingCapacityFor(3));
   EXPECT_EQ(mesh.ring_capacity(), size_t{65536});
+  EXPECT_EQ(Mesh(2, 3).ring_capacity(), size_t{4}) << "as its rings: rounded up";
 }
 
 TEST(OutboxTest, OverflowBoundsAreTwoRingsTowardOneShardAndFourInAll) {
   OutboxLimits two = OutboxLimits::For(131072);
   EXPECT_EQ(two.per_target, size_t{262144});
   EXPECT_EQ(two.total, size_t{524288});
-  OutboxLimits many = OutboxLimits::For(16384);  // never below the fixed bounds of old
-  EXPECT_EQ(many.per_target, size_t{65536});
-  EXPECT_EQ(many.total, size_t{131072});
+  OutboxLimits three = OutboxLimits::For(65536);
+  EXPECT_EQ(three.per_target, size_t{131072});
+  EXPECT_EQ(three.total, size_t{262144});
+  for (size_t ring : {size_t{32768}, size_t{16384}}) {  // four shards and up: the old bounds
+    OutboxLimits many = OutboxLimits::For(ring);
+    EXPECT_EQ(many.per_target, size_t{65536}) << ring;
+    EXPECT_EQ(many.total, size_t{131072}) << ring;
+  }
 }
 
 TEST(OutboxTest, PostGoesToTheRingAndRingsTheDoorbell) {

@@ -257,8 +257,9 @@ class FakeIo final : public SessionIo {
   std::vector<int> closes;
   uint64_t peer_pressure = 0;
   uint64_t bus_backlog = 0;
-  // Read once, when Sessions builds its Backpressure.
-  static constexpr size_t kBusRingCapacity = 16384;
+  // Read once, when Sessions builds its Backpressure; a three-shard mesh's,
+  // so the marks differ from both the floor and the two-shard figures.
+  static constexpr size_t kBusRingCapacity = 65536;
   size_t bus_ring_capacity = kBusRingCapacity;
 
  private:
