@@ -28,7 +28,7 @@
 // just under the limit cannot hold every publisher paused for good.
 //
 // The bus is held the same way: while more than a ring's worth of messages
-// (bus_pause_mark) wait on the bus toward one shard (a ring and the overflow
+// (BusPauseMark) wait on the bus toward one shard (a ring and the overflow
 // behind it, Outbox::Backlog; this shard's or any other's), publishers stop
 // being read, until it is back to half a ring. A publication's work crosses
 // the bus twice (to the room's owner, then the owner's deliveries to every
@@ -96,7 +96,6 @@ class Backpressure {
   bool MayResume() const;
   uint64_t high_mark() const { return high_mark_; }
   uint64_t resume_mark() const { return resume_mark_; }
-  uint64_t bus_pause_mark() const { return bus_pause_mark_; }
   uint64_t bus_resume_mark() const { return bus_resume_mark_; }
   size_t paused() const { return paused_.size(); }
 

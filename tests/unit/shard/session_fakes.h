@@ -230,7 +230,7 @@ class FakeIo final : public SessionIo {
   void Close(int fd) override { closes.push_back(fd); }
   uint64_t PeerPressure() const override { return peer_pressure; }
   uint64_t BusBacklog() const override { return bus_backlog; }
-  size_t BusRingCapacity() const override { return bus_ring_capacity; }
+  size_t BusRingCapacity() const override { return kBusRingCapacity; }
 
   void set_max_iov(size_t n) { max_iov_ = n; }
   size_t ShutdownCount(int fd, int how) const {
@@ -260,7 +260,6 @@ class FakeIo final : public SessionIo {
   // Read once, when Sessions builds its Backpressure; a three-shard mesh's,
   // so the marks differ from both the floor and the two-shard figures.
   static constexpr size_t kBusRingCapacity = 65536;
-  size_t bus_ring_capacity = kBusRingCapacity;
 
  private:
   size_t max_iov_ = 256;  // as Shard's kMaxIov
