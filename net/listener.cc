@@ -58,6 +58,13 @@ ListenResult OpenListener(const std::string& host, uint16_t port, int backlog) {
   // Accepted sockets inherit it: our corking happens in user space, and one
   // setsockopt here saves one per connection.
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // A connection reaches accept with its first bytes (the HTTP head): the
+  // shard is not woken for the bare handshake, and the receive it arms on
+  // accept finds the head already there. One that stays silent waits in the
+  // kernel's SYN queue and is handed over after about a second, as if it had
+  // connected then (handshake_timeout_ms runs from there).
+  int defer_s = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
   if (bind(fd, info->ai_addr, info->ai_addrlen) < 0 || listen(fd, backlog) < 0) {
     result.error = "cannot listen on " + Describe(host, port) + ": " + std::strerror(errno);
     close(fd);
