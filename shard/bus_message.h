@@ -61,6 +61,9 @@ struct PresenceDelta {
   std::string user;
   std::string info_json;
   int delta = 0;
+  // After this change, the sending shard has subscribers of the room that
+  // asked for join/leave events: the owner announces to it only then.
+  bool listening = false;
 };
 
 struct PresenceQuery {

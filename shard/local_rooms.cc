@@ -59,14 +59,16 @@ void LocalRooms::Subscribe(Connection& c, uint32_t slot, const proto::Command& c
     index_.Add(room, slot, &c.subs, cmd.presence);
     AwaitJoin(c, slot, room, cmd.id);
   }
+  // History rooms count the subscriber when it joins; others now, behind the
+  // room's join on the same ring.
+  const bool count = !history && access_.TracksPresence(room->name);
+  const bool listening = room->presence_subs > 0;
   std::string name(room->name);  // the answer may erase the room
   if (created)
     SendJoin(std::move(req), room->join_epoch);
   else if (history)
     SendJoin(std::move(req), 0);
-  // History rooms count the subscriber when it joins; others now, behind the
-  // room's join on the same ring.
-  if (!history && access_.TracksPresence(name)) SendPresenceDelta(c, name, +1);
+  if (count) SendPresenceDelta(c, name, +1, listening);
 }
 
 // A room that exists here already. Returns true when the subscription is
@@ -140,7 +142,9 @@ void LocalRooms::FinishSubscriber(LocalRoom* room, JoinRequest* req) {
   // room (an earlier `sub` answered first) has live messages flowing.
   if (!cancelled && SubscriptionIndex::IndexOf(c->subs, room) < 0) {
     index_.Add(room, slot, &c->subs, req->presence);
-    if (access_.TracksPresence(room->name)) SendPresenceDelta(*c, room->name, +1);
+    if (access_.TracksPresence(room->name)) {
+      SendPresenceDelta(*c, room->name, +1, room->presence_subs > 0);
+    }
     for (core::FrameRef& f : req->replay) sessions_->Enqueue(*c, slot, f.release());
   }
   if (req->ticket == 0) return;
@@ -168,9 +172,11 @@ void LocalRooms::LeaveAll(Connection& c) {
 
 void LocalRooms::Unsubscribe(Connection& c, uint32_t sub_index) {
   LocalRoom* room = c.subs[sub_index].room;
-  if (access_.TracksPresence(room->name)) SendPresenceDelta(c, room->name, -1);
   bool empty = index_.Remove(&c.subs, sub_index,
                              [&](uint32_t other) -> SubRefs& { return sessions_->At(other).subs; });
+  if (access_.TracksPresence(room->name)) {
+    SendPresenceDelta(c, room->name, -1, room->presence_subs > 0);
+  }
   // A user's own connections count at the owner; a server's sub to '@u' does not.
   bool personal = room->name.front() == '@' && !c.is_server;
   if (!personal && !empty) return;
@@ -195,12 +201,14 @@ void LocalRooms::Leave(std::string room, LeaveScope scope) {
   port_->Post(owner, bus::Leave{std::make_unique<std::string>(std::move(room)), scope});
 }
 
-void LocalRooms::SendPresenceDelta(const Connection& c, std::string_view room, int delta) {
+void LocalRooms::SendPresenceDelta(const Connection& c, std::string_view room, int delta,
+                                   bool listening) {
   auto d = std::make_unique<PresenceDelta>();
   d->room = room;
   d->user = c.user;
   if (c.grants) d->info_json = c.grants->info_json;
   d->delta = delta;
+  d->listening = listening;
   port_->Post(port_->OwnerOf(room), bus::Presence{std::move(d)});
 }
 

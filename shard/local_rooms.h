@@ -74,7 +74,9 @@ class LocalRooms {
   void Unsubscribe(Connection& c, uint32_t sub_index);
   // Tells the owner of `room` (by name: the LocalRoom may be erased already).
   void Leave(std::string room, LeaveScope scope);
-  void SendPresenceDelta(const Connection& c, std::string_view room, int delta);
+  // `listening`: after this change some subscriber of the room here wants
+  // join/leave events (the owner announces only to such shards).
+  void SendPresenceDelta(const Connection& c, std::string_view room, int delta, bool listening);
 
   BusPort* const port_;
   Sessions* const sessions_;

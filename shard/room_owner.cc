@@ -73,7 +73,7 @@ void RoomOwner::MaybeForget(RoomMap::iterator it) {
   if (o.shard_mask != 0 || (o.history && !o.history->empty())) return;
   // Cluster mode: members whose leave is pending stay until it is sent to
   // Redis (the user may be back on another node meanwhile: no leave then).
-  if (sync_ && o.members && !o.members->empty()) return;
+  if (sync_ && o.presence && !o.presence->members.empty()) return;
   Forget(it);
 }
 
@@ -84,8 +84,8 @@ void RoomOwner::Forget(RoomMap::iterator it) {
     history_bytes_ -= o.history->bytes();
     if (o.history->idle) idle_.erase(o.history->idle_pos);
   }
-  if (o.members) {  // their queued leaves name them: those go first
-    for (auto& [user, m] : *o.members) {
+  if (o.presence) {  // their queued leaves name them: those go first
+    for (auto& [user, m] : o.presence->members) {
       if (!m.leave) continue;
       CancelLeave(m);
       // Cluster mode: gone from this node now rather than never.
@@ -174,6 +174,7 @@ void RoomOwner::OnLeave(std::string_view room, unsigned from, LeaveScope scope) 
   if (Has(scope, LeaveScope::kOneConnection) && o.user_conns > 0) --o.user_conns;
   if (!Has(scope, LeaveScope::kLastSubscriber)) return;
   o.shard_mask &= ~(uint64_t{1} << from);
+  if (o.presence) o.presence->listening &= ~(uint64_t{1} << from);
   if (o.shard_mask != 0) return;
   if (cluster_ != nullptr) cluster_->SetInterest(room, false);
   // The room may stay (presence leaves pending) but what it knew of the
@@ -287,11 +288,14 @@ void RoomOwner::Answer(const PubRequest& req, Outcome outcome, std::optional<uin
   port_->Post(req.origin, bus::PubAck{req.conn, req.ticket, outcome, seq});
 }
 
-void RoomOwner::OnPresence(const PresenceDelta& d, uint64_t now_ms) {
+void RoomOwner::OnPresence(const PresenceDelta& d, unsigned from, uint64_t now_ms) {
   auto it = rooms_.find(d.room);
   if (it == rooms_.end()) return;  // the room's join travels ahead of its deltas
-  if (!it->second.members) it->second.members = std::make_unique<MemberMap>();
-  MemberMap& members = *it->second.members;
+  if (!it->second.presence) it->second.presence = std::make_unique<RoomPresence>();
+  RoomPresence& presence = *it->second.presence;
+  const uint64_t bit = uint64_t{1} << from;
+  presence.listening = d.listening ? presence.listening | bit : presence.listening & ~bit;
+  MemberMap& members = presence.members;
   if (d.delta > 0) {
     Member& m = members[d.user];
     m.info_json = d.info_json;
@@ -346,10 +350,12 @@ void RoomOwner::WritePresence(std::string* out, std::string_view op, std::string
 void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
                          std::string_view info_json) {
   auto it = rooms_.find(room);
-  if (it == rooms_.end() || it->second.shard_mask == 0) return;
+  if (it == rooms_.end() || !it->second.presence) return;
+  const uint64_t mask = it->second.shard_mask & it->second.presence->listening;
+  if (mask == 0) return;  // nobody asked for join/leave events
   WritePresence(&scratch_, op, room, user, info_json);
-  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), it->second.shard_mask,
-         Audience::kPresenceOnly, Echo::kYes, 0, {});
+  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), mask, Audience::kPresenceOnly,
+         Echo::kYes, 0, {});
 }
 
 void RoomOwner::Tick(uint64_t now_ms) {
@@ -365,8 +371,8 @@ void RoomOwner::SweepLeaves(uint64_t now_ms) {
     // A returning member or a forgotten room took its entry back: this one
     // names a member still gone.
     auto it = rooms_.find(leaves_.front().room);
-    RC_CHECK(it != rooms_.end() && it->second.members);
-    MemberMap& members = *it->second.members;
+    RC_CHECK(it != rooms_.end() && it->second.presence);
+    MemberMap& members = it->second.presence->members;
     auto m = members.find(leaves_.front().user);
     RC_CHECK(m != members.end() && m->second.conns == 0 && m->second.leave);
     CancelLeave(m->second);
@@ -411,8 +417,8 @@ void RoomOwner::OnPresenceAsk(std::unique_ptr<PresenceQuery> q, unsigned from) {
   proto::JsonWriter w(&q->users_json);
   w.BeginArray();
   auto it = rooms_.find(q->room);
-  if (it != rooms_.end() && it->second.members) {
-    for (const auto& [user, m] : *it->second.members) {
+  if (it != rooms_.end() && it->second.presence) {
+    for (const auto& [user, m] : it->second.presence->members) {
       if (m.conns == 0) continue;  // gone, its leave still pending
       if (q->count == presence_.listed_users) q->truncated = true;
       if (q->truncated) {  // counted, not listed: the answer stays bounded

@@ -86,14 +86,22 @@ struct Member {
 };
 using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
 
+// A room's presence at its owner: its members, and the shards where a
+// subscriber asked for join/leave events. Announcements go to those shards
+// alone, and are not even framed while there are none.
+struct RoomPresence {
+  MemberMap members;
+  uint64_t listening = 0;  // shard bits, from the latest PresenceDelta of each
+};
+
 // Kept small (40 bytes): every user's personal room is one of these, so the
 // rarer parts (history, presence members) hang off pointers.
 struct OwnedRoom {
   uint64_t shard_mask = 0;
   uint64_t seq = 0;
-  uint32_t user_conns = 0;               // personal rooms: the user's connections
-  std::unique_ptr<RoomHistory> history;  // when the room's namespace keeps history
-  std::unique_ptr<MemberMap> members;    // presence, from the first member on
+  uint32_t user_conns = 0;                 // personal rooms: the user's connections
+  std::unique_ptr<RoomHistory> history;    // when the room's namespace keeps history
+  std::unique_ptr<RoomPresence> presence;  // from the first member on
 };
 
 struct PresenceLimits {
@@ -159,7 +167,8 @@ class RoomOwner {
   // Records shard `from` as subscribing and answers it (JoinAck).
   void OnJoin(bus::Join msg, unsigned from, uint64_t now_ms);
   void OnLeave(std::string_view room, unsigned from, LeaveScope scope);
-  void OnPresence(const PresenceDelta& delta, uint64_t now_ms);
+  // One connection of a user entered or left a room on shard `from`.
+  void OnPresence(const PresenceDelta& delta, unsigned from, uint64_t now_ms);
   // Fills in the room's members, at most PresenceLimits::listed_users of
   // them (`truncated` when there are more), and answers shard `from`.
   void OnPresenceAsk(std::unique_ptr<PresenceQuery> query, unsigned from);

@@ -188,7 +188,8 @@ void RoomOwner::FlushPresence(uint64_t now_ms) {
   for (PresenceSync::Batch& b : batches) {
     members.clear();
     auto it = rooms_.find(b.room);
-    const MemberMap* mm = it == rooms_.end() ? nullptr : it->second.members.get();
+    const MemberMap* mm =
+        it == rooms_.end() || !it->second.presence ? nullptr : &it->second.presence->members;
     // A member whose leave is pending keeps its entry (count at least 1)
     // until the leave is due: back on any node by then, it never left.
     auto add = [&](const std::string& user, const Member& m) {

@@ -40,7 +40,7 @@ void ShardParts::Dispatch(unsigned from, BusMessage msg, bool owner_refuses, uin
     void operator()(bus::Disconnect& m) { p->users_.OnDisconnect(*m.user); }
     void operator()(bus::Res& m) { p->users_.OnRes(std::move(m.answer)); }
     void operator()(bus::ResAck& m) { p->users_.OnResAck(m); }
-    void operator()(bus::Presence& m) { p->owner_.OnPresence(*m.delta, now_ms); }
+    void operator()(bus::Presence& m) { p->owner_.OnPresence(*m.delta, from, now_ms); }
     void operator()(bus::PresenceAsk& m) { p->owner_.OnPresenceAsk(std::move(m.query), from); }
     void operator()(bus::PresenceAnswer& m) { p->rooms_.OnPresenceAnswer(std::move(m.query)); }
   };

@@ -132,13 +132,16 @@ class RoomOwnerTest : public testing::Test {
     owner_.OnPublish(std::move(req), refuse, now());
   }
 
-  void Presence(std::string_view room, std::string_view user, int delta, std::string info = "") {
+  // A delta from shard `from`, where after it some subscriber wants join/leave events or not.
+  void Presence(std::string_view room, std::string_view user, int delta, std::string info = "",
+                unsigned from = 0, bool listening = true) {
     PresenceDelta d;
     d.room = room;
     d.user = user;
     d.info_json = std::move(info);
     d.delta = delta;
-    owner_.OnPresence(d, now());
+    d.listening = listening;
+    owner_.OnPresence(d, from, now());
   }
 
   std::unique_ptr<PresenceQuery> Ask(std::string_view room, unsigned from = 2) {
@@ -576,9 +579,11 @@ std::vector<std::string> Announced(FakePort& port) {
   return out;
 }
 
-TEST_F(RoomOwnerTest, PresenceJoinIsAnnouncedOncePerUserToEveryShard) {
+TEST_F(RoomOwnerTest, PresenceJoinIsAnnouncedOncePerUserToEveryListeningShard) {
   Join("lobby", 0);
   Join("lobby", 2);
+  Presence("lobby", "erin", +1, "", /*from=*/2);  // shard 2 has a presence subscriber too
+  port_.posted.clear();
   Presence("lobby", "carol", +1, R"({"n":"C"})");
   auto delivers = port_.All<bus::Deliver>();
   ASSERT_EQ(delivers.size(), 2u);
@@ -593,6 +598,33 @@ TEST_F(RoomOwnerTest, PresenceJoinIsAnnouncedOncePerUserToEveryShard) {
   EXPECT_EQ(
       Announced(port_),
       (std::vector<std::string>{R"({"op":"join","room":"lobby","user":"dave","info":null})"}));
+}
+
+// Each shard's latest delta says whether it still has a presence subscriber; a shard that
+// leaves the room stops listening. Nothing is framed while no subscribing shard listens.
+TEST_F(RoomOwnerTest, PresenceIsAnnouncedOnlyToShardsThatListen) {
+  Join("lobby", 0);
+  Join("lobby", 2);
+  Presence("lobby", "carol", +1, "", /*from=*/2, /*listening=*/false);
+  EXPECT_TRUE(port_.All<bus::Deliver>().empty());
+  Presence("lobby", "dave", +1, "", /*from=*/2, /*listening=*/true);
+  auto delivers = port_.All<bus::Deliver>();
+  ASSERT_EQ(delivers.size(), 1u);
+  EXPECT_EQ(delivers[0].first, 2u);
+  port_.posted.clear();
+  Presence("lobby", "dave", -1, "", /*from=*/2, /*listening=*/false);
+  Advance(kLeaveDelayMs);
+  Tick();
+  EXPECT_TRUE(port_.All<bus::Deliver>().empty()) << "dave's leave framed for nobody";
+  Presence("lobby", "erin", +1, "", /*from=*/0, /*listening=*/true);
+  Presence("lobby", "fay", +1, "", /*from=*/2, /*listening=*/true);
+  port_.posted.clear();
+  owner_.OnLeave("lobby", 2, LeaveScope::kLastSubscriber);
+  Join("lobby", 2);  // back, with no presence subscriber yet
+  Presence("lobby", "gus", +1, "", /*from=*/0, /*listening=*/true);
+  delivers = port_.All<bus::Deliver>();
+  ASSERT_EQ(delivers.size(), 1u);
+  EXPECT_EQ(delivers[0].first, 0u);
 }
 
 TEST_F(RoomOwnerTest, PresenceLeaveWaitsForTheDelay) {

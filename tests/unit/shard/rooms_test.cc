@@ -64,8 +64,8 @@ TEST(LocalRoomsAcrossShardsTest, SubOkComesOnlyAfterTheOwnerRecordedTheJoin) {
   // Publish m1 after the owner recorded the join, before shard 0 has the ack.
   bob.Text(Pub(room, R"("m1")", 11));
   cluster.shard(1).Round();
-  // Behind the ack: alice's presence join (for presence subscribers only), then m1.
-  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(1, 0), 2u);
+  // Behind the ack: m1 alone. Nobody asked for presence, so alice's join is not even framed.
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(1, 0), 1u);
   EXPECT_EQ(alice.Texts(), Texts{});
 
   cluster.Settle();
@@ -205,6 +205,59 @@ TEST(LocalRoomsAcrossShardsTest, UnsubStopsDeliveryAndTheLastUnsubMakesTheOwnerF
   b.Text(Unsub(room, 8));
   cluster.Settle();
   EXPECT_EQ(b.Texts(), Texts{Ok(8)});
+}
+
+// Join/leave events go only to shards where a subscriber of the room asked for them (each
+// presence delta tells the owner whether its shard still has one), and are not framed at all
+// while no shard has.
+TEST(LocalRoomsAcrossShardsTest, PresenceEventsGoOnlyToShardsWithAPresenceSubscriber) {
+  Cluster cluster(ServerOptions{});
+  const std::string room = cluster.RoomOwnedBy(1);
+  auto join = [&](const std::string& user) {
+    return R"({"op":"join","room":")" + room + R"(","user":")" + user + R"(","info":null})";
+  };
+  auto listening = [&] { return cluster.shard(1).owner().Find(room)->presence->listening; };
+  Client bob = cluster.ConnectUser(1, "bob");
+  Subscribe(cluster, bob, room, 1);
+  EXPECT_EQ(listening(), 0u);
+
+  // A plain subscriber on shard 0: its join is framed for nobody.
+  Client carol = cluster.ConnectUser(0, "carol");
+  carol.Text(Sub(room, 2));
+  cluster.shard(0).Round();
+  cluster.shard(1).Round();
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(1, 0), 0u);
+  cluster.Settle();
+  EXPECT_EQ(carol.Texts(), Texts{Ok(2)});
+
+  // A presence subscriber on shard 0: shard 0 listens, and from its own join on it hears joins.
+  Client watcher = cluster.ConnectUser(0, "watcher");
+  watcher.Text(R"({"op":"sub","room":")" + room + R"(","presence":true,"id":3})");
+  cluster.Settle();
+  EXPECT_EQ(listening(), 0b01u);
+  EXPECT_EQ(watcher.Texts(), (Texts{Ok(3), join("watcher")}));
+  Client dave = cluster.ConnectUser(1, "dave");
+  dave.Text(Sub(room, 4));
+  cluster.shard(1).Round();
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(1, 0), 1u);  // to shard 0 only
+  cluster.Settle();
+  EXPECT_EQ(watcher.Texts(), Texts{join("dave")});
+  EXPECT_EQ(bob.Texts(), Texts{});
+  EXPECT_EQ(carol.Texts(), Texts{});
+
+  // The watcher leaves: shard 0 stops listening (it still subscribes, through carol).
+  watcher.Text(Unsub(room, 5));
+  cluster.Settle();
+  EXPECT_EQ(watcher.Texts(), Texts{Ok(5)});
+  EXPECT_EQ(listening(), 0u);
+  EXPECT_EQ(cluster.shard(1).owner().Find(room)->shard_mask, 0b11u);
+  Client erin = cluster.ConnectUser(1, "erin");
+  erin.Text(Sub(room, 6));
+  cluster.shard(1).Round();
+  EXPECT_EQ(cluster.CountQueued<bus::Deliver>(1, 0), 0u);
+  cluster.Settle();
+  EXPECT_EQ(erin.Texts(), Texts{Ok(6)});
+  EXPECT_EQ(carol.Texts(), Texts{});
 }
 
 // A connection that goes away leaves its rooms like an unsub would.
