@@ -29,10 +29,16 @@ constexpr uint64_t kDrainLingerMs = 1000;  // after drain_ms, for closes to fini
 
 // Full, HTTP reserve included: refuse rather than queue without bound, with
 // a clear answer. One small non-blocking write to a fresh socket; no slot is
-// needed. The fd budget (fd_budget.h) leaves room for this one socket.
+// needed. The fd budget (fd_budget.h) leaves room for this one socket. The
+// request already arrived with the accept (TCP_DEFER_ACCEPT): it is read and
+// dropped first, since closing over unread bytes would reset the connection
+// and could take the 503 with it.
 void RefuseFull(int fd) {
   static const std::string kFull =
       net::BuildHttpError(503, kServerFullReason, kServerFullRetryAfterS);
+  char sink[4096];
+  for (int i = 0; i < 4 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; ++i) {
+  }
   ssize_t ignored = send(fd, kFull.data(), kFull.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   (void)ignored;
   close(fd);

@@ -184,6 +184,37 @@ TEST(OperatorTest, FullNodeUnderALowOpenFileLimitAnswers503AndServesHttp) {
       << again.last_error();
 }
 
+// Without an HTTP reserve a full shard answers 503 on the accepted socket and closes it. The
+// request has arrived with the accept (TCP_DEFER_ACCEPT), so the shard reads it first: closing
+// over unread bytes would reset the connection, and a client could lose the 503 with it.
+TEST(OperatorTest, FullNodeWithoutAReserveAnswers503AndClosesCleanly) {
+  const uint16_t port = FreePort();
+  ASSERT_NE(port, 0);
+  ChildServer child(kPrlimit);
+  ASSERT_TRUE(child.Spawn({"--nofile=256:256", RINGCAST_BINARY, "--listen",
+                           "127.0.0.1:" + std::to_string(port), "--shards", "1", "--no-pin",
+                           "--http-reserve", "0"}));
+  ASSERT_TRUE(WaitAccepting(port, kStartTimeoutMs)) << child.Stderr();
+  constexpr size_t kMaxClients = 300;
+  std::vector<std::unique_ptr<WsClient>> clients;
+  while (clients.size() < kMaxClients) {
+    auto client = std::make_unique<WsClient>();
+    if (!client->Connect(port, "/ws", SourceIp(clients.size()))) break;
+    ASSERT_TRUE(client->ReadWelcome(kReadTimeoutMs)) << "client " << clients.size();
+    clients.push_back(std::move(client));
+  }
+  ASSERT_LT(clients.size(), kMaxClients) << "never full";
+  ASSERT_FALSE(clients.empty());
+
+  WsClient late;
+  ASSERT_TRUE(late.ConnectTcp(port));
+  const std::string response = late.RawHttp(kUpgradeRequest, 2000);
+  EXPECT_EQ(StatusLine(response), "HTTP/1.1 503 Service Unavailable") << response;
+  EXPECT_NE(response.find("server full"), std::string::npos) << response;
+  EXPECT_TRUE(late.WaitEof(2000)) << "not closed after the 503";
+  EXPECT_FALSE(late.reset()) << "the 503 ended with a reset";
+}
+
 // Starts the binary on `host` with `args` and tells whether it warned about
 // anonymous identities before its start-up line.
 bool WarnsAboutAnonymous(const std::string& host, const std::vector<std::string>& args) {

@@ -378,6 +378,7 @@ bool WsClient::Fill(int64_t deadline_ms) {
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       eof_ = true;  // reset counts as the peer going away
+      reset_ = errno == ECONNRESET;
       return false;
     }
     int wait_ms = RemainingMs(deadline_ms);

@@ -102,7 +102,8 @@ class WsClient {
   void Close();  // closes the socket without a close frame
 
   bool is_open() const { return fd_ >= 0; }
-  bool eof() const { return eof_; }  // EOF or reset seen
+  bool eof() const { return eof_; }      // EOF or reset seen
+  bool reset() const { return reset_; }  // the peer reset the connection (ECONNRESET)
   bool send_failed() const { return send_failed_; }
   std::optional<uint16_t> close_code() const { return close_code_; }
   const std::string& close_reason() const { return close_reason_; }
@@ -127,6 +128,7 @@ class WsClient {
   std::string* capture_ = nullptr;  // when set, SendRaw appends here instead
   size_t in_pos_ = 0;               // frames before this offset are consumed
   bool eof_ = false;
+  bool reset_ = false;
   bool send_failed_ = false;
   bool close_sent_ = false;
   uint64_t bytes_sent_ = 0;  // since the TCP connect
