@@ -134,6 +134,12 @@ void RoomOwner::OnJoin(bus::Join msg, unsigned from, uint64_t now_ms) {
   o.shard_mask |= uint64_t{1} << from;
   if (was_idle && o.history) UpdateIdle(rooms_.find(req->room));
   if (req->counts_conn) ++o.user_conns;
+  if (req->has_conn && req->presence) {
+    // A history subscriber's `ok` and presence delta leave together with
+    // this answer: it listens from here, so nothing in between is missed.
+    if (!o.presence) o.presence = std::make_unique<RoomPresence>();
+    o.presence->listening |= uint64_t{1} << from;
+  }
   const bool cluster_history = cluster_ != nullptr && req->has_conn && o.history;
   if (req->has_conn && o.history && !cluster_history) FillJoin(req, o, now_ms);
   bus::JoinAck ack{std::move(msg.req), msg.join_epoch};

@@ -83,12 +83,13 @@ class RoomOwnerTest : public testing::Test {
   std::unique_ptr<JoinRequest> Join(std::string_view room, unsigned from,
                                     std::optional<uint64_t> since_seq = std::nullopt,
                                     std::string since_epoch = "", bool counts_conn = false,
-                                    uint32_t join_epoch = 1) {
+                                    uint32_t join_epoch = 1, bool presence = false) {
     auto req = std::make_unique<JoinRequest>();
     req->room = room;
     req->room_join = true;
     req->counts_conn = counts_conn;
     req->has_conn = true;
+    req->presence = presence;
     req->conn = {from, 1};
     req->ticket = 5;
     req->since_seq = since_seq;
@@ -625,6 +626,19 @@ TEST_F(RoomOwnerTest, PresenceIsAnnouncedOnlyToShardsThatListen) {
   delivers = port_.All<bus::Deliver>();
   ASSERT_EQ(delivers.size(), 1u);
   EXPECT_EQ(delivers[0].first, 0u);
+}
+
+// A history subscriber that asked for presence gets its `ok` with the join's answer and sends
+// its delta after it: its join request already marks the shard as listening, so events the
+// owner handles in between reach it.
+TEST_F(RoomOwnerTest, AHistoryPresenceSubscribersJoinMarksItsShardListening) {
+  Join("hist:a", 0);
+  Join("hist:a", 2, std::nullopt, "", false, 1, /*presence=*/true);
+  port_.posted.clear();
+  Presence("hist:a", "carol", +1, "", /*from=*/0, /*listening=*/false);
+  auto delivers = port_.All<bus::Deliver>();
+  ASSERT_EQ(delivers.size(), 1u);
+  EXPECT_EQ(delivers[0].first, 2u);
 }
 
 TEST_F(RoomOwnerTest, PresenceLeaveWaitsForTheDelay) {
