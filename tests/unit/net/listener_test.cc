@@ -11,6 +11,21 @@
 namespace ringcast::net {
 namespace {
 
+// A blocking TCP connection to 127.0.0.1:port; -1 on failure.
+int ConnectLoopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
 // The shard sets no option on an accepted socket: TCP_NODELAY (our corking
 // is in user space) must come from the listener.
 TEST(ListenerTest, AcceptedSocketInheritsNoDelay) {
@@ -18,13 +33,8 @@ TEST(ListenerTest, AcceptedSocketInheritsNoDelay) {
   ASSERT_TRUE(l.error.empty()) << l.error;
   ASSERT_NE(l.port, 0);
 
-  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int client = ConnectLoopback(l.port);
   ASSERT_GE(client, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(l.port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   ASSERT_EQ(send(client, "G", 1, MSG_NOSIGNAL), 1);  // accepts wait for the first bytes
   int accepted = accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
   ASSERT_GE(accepted, 0);
@@ -44,13 +54,8 @@ TEST(ListenerTest, AcceptedSocketInheritsNoDelay) {
 TEST(ListenerTest, AcceptWaitsForTheFirstBytes) {
   ListenResult l = OpenListener("127.0.0.1", 0, 16);
   ASSERT_TRUE(l.error.empty()) << l.error;
-  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int client = ConnectLoopback(l.port);
   ASSERT_GE(client, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(l.port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   pollfd p{l.fd, POLLIN, 0};
   EXPECT_EQ(poll(&p, 1, 300), 0) << "a silent connection was ready to accept";
   ASSERT_EQ(send(client, "GET", 3, MSG_NOSIGNAL), 3);
