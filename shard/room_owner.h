@@ -87,8 +87,9 @@ struct Member {
 using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
 
 // A room's presence at its owner: its members, and the shards where a
-// subscriber asked for join/leave events. Announcements go to those shards
-// alone, and are not even framed while there are none.
+// subscriber asked for join/leave events. On one node, announcements go to
+// those shards alone and are not even framed while there are none (cluster
+// mode delivers what Redis announces to every subscribing shard).
 struct RoomPresence {
   MemberMap members;
   uint64_t listening = 0;  // shard bits, from the latest PresenceDelta of each
