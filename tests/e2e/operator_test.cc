@@ -110,6 +110,25 @@ std::optional<uint64_t> ConnectionsPerShard(const std::string& startup) {
   return std::stoull(startup.substr(at + marker.size()));
 }
 
+// Fills a one-shard server on `port`: connects welcomed clients until an upgrade is refused
+// (bounded above the open-file limits the tests set). Returns the refusal's error, or nullopt
+// (with a test failure) when a client was not welcomed or the server never filled.
+std::optional<std::string> FillShard(uint16_t port,
+                                     std::vector<std::unique_ptr<WsClient>>* clients) {
+  constexpr size_t kMaxClients = 300;
+  while (clients->size() < kMaxClients) {
+    auto client = std::make_unique<WsClient>();
+    if (!client->Connect(port, "/ws", SourceIp(clients->size()))) return client->last_error();
+    if (!client->ReadWelcome(kReadTimeoutMs)) {
+      ADD_FAILURE() << "client " << clients->size() << " was not welcomed";
+      return std::nullopt;
+    }
+    clients->push_back(std::move(client));
+  }
+  ADD_FAILURE() << "never full";
+  return std::nullopt;
+}
+
 // At the open-file limit, new clients used to wait unanswered in the backlog
 // (accept failed with EMFILE) and /healthz could not be reached: a load
 // balancer saw a dead node. Now the connection limit fits the limit, and a
@@ -126,21 +145,11 @@ TEST(OperatorTest, FullNodeUnderALowOpenFileLimitAnswers503AndServesHttp) {
   EXPECT_NE(startup.find("ringcast: warning: the open-file limit is low (256)"), std::string::npos)
       << startup;
 
-  // Fill the shard: connect until an upgrade is refused (bounded above the fd limit).
-  constexpr size_t kMaxClients = 300;
+  // Fill the shard: connect until an upgrade is refused.
   std::vector<std::unique_ptr<WsClient>> clients;
-  std::string refusal;
-  while (clients.size() < kMaxClients) {
-    auto client = std::make_unique<WsClient>();
-    if (!client->Connect(port, "/ws", SourceIp(clients.size()))) {
-      refusal = client->last_error();
-      break;
-    }
-    ASSERT_TRUE(client->ReadWelcome(kReadTimeoutMs)) << "client " << clients.size();
-    clients.push_back(std::move(client));
-  }
-  ASSERT_LT(clients.size(), kMaxClients) << "never full";
-  ASSERT_FALSE(clients.empty()) << refusal;
+  std::optional<std::string> refusal = FillShard(port, &clients);
+  ASSERT_TRUE(refusal.has_value());
+  ASSERT_FALSE(clients.empty()) << *refusal;
   EXPECT_EQ(ConnectionsPerShard(startup), clients.size())
       << "full at another count than the start-up line says: " << startup;
   ASSERT_TRUE(Subscribe(*clients[0], "ops-full", 1));
@@ -195,16 +204,10 @@ TEST(OperatorTest, FullNodeWithoutAReserveAnswers503AndClosesCleanly) {
                            "127.0.0.1:" + std::to_string(port), "--shards", "1", "--no-pin",
                            "--http-reserve", "0"}));
   ASSERT_TRUE(WaitAccepting(port, kStartTimeoutMs)) << child.Stderr();
-  constexpr size_t kMaxClients = 300;
   std::vector<std::unique_ptr<WsClient>> clients;
-  while (clients.size() < kMaxClients) {
-    auto client = std::make_unique<WsClient>();
-    if (!client->Connect(port, "/ws", SourceIp(clients.size()))) break;
-    ASSERT_TRUE(client->ReadWelcome(kReadTimeoutMs)) << "client " << clients.size();
-    clients.push_back(std::move(client));
-  }
-  ASSERT_LT(clients.size(), kMaxClients) << "never full";
-  ASSERT_FALSE(clients.empty());
+  std::optional<std::string> refusal = FillShard(port, &clients);
+  ASSERT_TRUE(refusal.has_value());
+  ASSERT_FALSE(clients.empty()) << *refusal;
 
   WsClient late;
   ASSERT_TRUE(late.ConnectTcp(port));
