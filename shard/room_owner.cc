@@ -86,7 +86,7 @@ void RoomOwner::Forget(RoomMap::iterator it) {
   }
   if (o.presence) {  // their queued leaves name them: those go first
     for (auto& [user, m] : o.presence->members) {
-      if (!m.leave) continue;
+      if (m.leave == nullptr) continue;
       CancelLeave(m);
       // Cluster mode: gone from this node now rather than never.
       if (sync_) sync_->Removed(it->first, user);
@@ -328,16 +328,20 @@ void RoomOwner::OnPresence(const PresenceDelta& d, unsigned from, uint64_t now_m
 
 void RoomOwner::QueueLeave(std::string_view room, std::string_view user, Member& m,
                            uint64_t now_ms) {
-  RC_DCHECK(m.conns == 0 && !m.leave);
+  RC_DCHECK(m.conns == 0 && m.leave == nullptr);
   RC_DCHECK(leaves_.empty() || leaves_.back().left_at_ms <= now_ms);
-  m.leave = leaves_.insert(leaves_.end(), PendingLeave{room, user, now_ms});
-  stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
+  m.leave = &leaves_.emplace_back(PendingLeave{room, user, &m, now_ms});
+  ++live_leaves_;
+  stats_->presence_leaves_pending.store(live_leaves_, std::memory_order_relaxed);
 }
 
 void RoomOwner::CancelLeave(Member& m) {
-  leaves_.erase(*m.leave);
-  m.leave.reset();
-  stats_->presence_leaves_pending.store(leaves_.size(), std::memory_order_relaxed);
+  m.leave->member = nullptr;
+  m.leave = nullptr;
+  // Taken back entries wait for the front unless nothing live follows them.
+  while (!leaves_.empty() && leaves_.back().member == nullptr) leaves_.pop_back();
+  --live_leaves_;
+  stats_->presence_leaves_pending.store(live_leaves_, std::memory_order_relaxed);
 }
 
 void RoomOwner::WritePresence(std::string* out, std::string_view op, std::string_view room,
@@ -373,23 +377,35 @@ void RoomOwner::Tick(uint64_t now_ms) {
 }
 
 void RoomOwner::SweepLeaves(uint64_t now_ms) {
-  while (!leaves_.empty() && now_ms - leaves_.front().left_at_ms >= leave_delay_ms_) {
-    // A returning member or a forgotten room took its entry back: this one
-    // names a member still gone.
-    auto it = rooms_.find(leaves_.front().room);
+  while (!leaves_.empty()) {
+    const PendingLeave& l = leaves_.front();
+    if (l.member == nullptr) {  // taken back: its views may name keys gone
+      leaves_.pop_front();
+      continue;
+    }
+    if (now_ms - l.left_at_ms < leave_delay_ms_) break;
+    auto it = rooms_.find(l.room);
     RC_CHECK(it != rooms_.end() && it->second.presence);
     MemberMap& members = it->second.presence->members;
-    auto m = members.find(leaves_.front().user);
-    RC_CHECK(m != members.end() && m->second.conns == 0 && m->second.leave);
+    auto m = members.find(l.user);
+    RC_CHECK(m != members.end() && &m->second == l.member && m->second.conns == 0 &&
+             m->second.leave == &l);
     CancelLeave(m->second);
-    std::string user = m->first;
-    std::string info = std::move(m->second.info_json);
-    members.erase(m);
     if (!sync_) {
+      // Nobody listening: nothing to frame, so nothing to keep past the erase.
+      if ((it->second.shard_mask & it->second.presence->listening) == 0) {
+        members.erase(m);
+        continue;
+      }
+      std::string user = m->first;
+      std::string info = std::move(m->second.info_json);
+      members.erase(m);
       Announce(it->first, "leave", user, info);
       continue;
     }
     // Cluster mode: gone from this node; Redis says whether from the room.
+    std::string user = m->first;
+    members.erase(m);
     sync_->Removed(it->first, user);
     if (!members.empty()) continue;
     sync_->Untrack(it->first);

@@ -39,6 +39,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <memory>
 #include <optional>
@@ -63,28 +64,45 @@
 
 namespace ringcast::shard {
 
-// A member whose last connection left, waiting out the leave delay. The
-// names are views of the map keys of its room (RoomOwner's rooms) and of the
-// member (MemberMap): both maps are node-based, so the keys stay put, and
-// the entry is erased before either key goes.
+struct Member;
+
+// A member whose last connection left, waiting out the leave delay. `room`
+// and `user` are views of the map keys of its room (RoomOwner's rooms) and
+// of the member (MemberMap), and `member` points at the member: both maps
+// are node-based, so all three stay put. A member back within the delay, or
+// a room forgotten, takes its leave back by clearing `member` (the entry goes
+// at once when it is the last one, else when it reaches the front), and that
+// happens before either key goes.
 struct PendingLeave {
   std::string_view room;
   std::string_view user;
+  Member* member;  // nullptr: taken back
   uint64_t left_at_ms;
 };
 // In time order: every leave waits the same delay, and a new one is due last.
-using PendingLeaves = std::list<PendingLeave>;
+// A deque, written at the back and swept from the front: no allocation per
+// leave, and the entries stay put (Member::leave points at one). It holds at
+// most the leaves queued within one delay.
+using PendingLeaves = std::deque<PendingLeave>;
+
+// Hashes like StringHash but may throw, which makes libstdc++ keep each
+// node's hash beside it: a lookup in a large map then compares hashes before
+// it reads a key kept on the heap (a cache miss per node in the bucket).
+struct CachedStringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return core::HashBytes(s); }
+};
 
 // Presence of one room at its owner: users with at least one subscribed
 // connection, and those whose last one left less than leave_delay_ms ago.
-// Invariant: conns == 0 exactly when `leave` names the member's one entry
-// in the owner's queue.
+// Invariant: conns == 0 exactly when `leave` points at the member's one live
+// entry in the owner's queue.
 struct Member {
   uint32_t conns = 0;
-  std::optional<PendingLeaves::iterator> leave;
+  PendingLeave* leave = nullptr;
   std::string info_json;  // "" = null
 };
-using MemberMap = std::unordered_map<std::string, Member, core::StringHash, std::equal_to<>>;
+using MemberMap = std::unordered_map<std::string, Member, CachedStringHash, std::equal_to<>>;
 
 // A room's presence at its owner: its members, and the shards where a
 // subscriber asked for join/leave events. On one node, announcements go to
@@ -181,7 +199,7 @@ class RoomOwner {
   size_t rooms() const { return rooms_.size(); }
   size_t idle_history_rooms() const { return idle_.size(); }
   uint64_t history_bytes() const { return history_bytes_; }
-  size_t pending_leaves() const { return leaves_.size(); }
+  size_t pending_leaves() const { return live_leaves_; }
 
  private:
   // BoxedString keys: every user's personal room is an entry here.
@@ -254,7 +272,8 @@ class RoomOwner {
   std::list<std::string_view> idle_;  // idle history rooms' names (map keys), oldest use first
   uint64_t history_bytes_ = 0;
   std::unordered_map<std::string, ClusterSeqState, core::StringHash, std::equal_to<>> cluster_seqs_;
-  PendingLeaves leaves_;  // at most one per member
+  PendingLeaves leaves_;  // at most one live entry per member
+  size_t live_leaves_ = 0;
   uint64_t epochs_ = 0;
   uint64_t next_sweep_ms_ = 0;
   std::string scratch_;

@@ -804,6 +804,43 @@ TEST_F(RoomOwnerTest, AMemberHasAtMostOnePendingLeaveWhateverItsChurn) {
   EXPECT_EQ(stats_.presence_leaves_pending.load(), 0u);
 }
 
+// A leave taken back while later ones wait (here in another room, which is
+// then forgotten) is passed over when its turn comes; the ones behind it
+// still leave on time, and a member who returned stays.
+TEST_F(RoomOwnerTest, ALeaveTakenBackAmongOthersIsPassedOverInItsTurn) {
+  Join("lobby", 0);
+  Join("side", 0);
+  Presence("lobby", "carol", +1);
+  Presence("lobby", "dave", +1);
+  Presence("side", "erin", +1);
+  Announced(port_);
+  Presence("lobby", "carol", -1);  // at t
+  Advance(10);
+  Presence("side", "erin", -1);  // t+10
+  Advance(10);
+  Presence("lobby", "dave", -1);                           // t+20
+  Presence("lobby", "carol", +1);                          // back: the first entry is taken back
+  owner_.OnLeave("side", 0, LeaveScope::kLastSubscriber);  // takes erin's along
+  EXPECT_EQ(owner_.pending_leaves(), 1u);
+  EXPECT_EQ(stats_.presence_leaves_pending.load(), 1u);
+  Advance(kLeaveDelayMs - 1);  // carol's and erin's entries are past their time
+  Tick();
+  EXPECT_TRUE(Announced(port_).empty());
+  Advance(1);
+  Tick();
+  EXPECT_EQ(
+      Announced(port_),
+      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"dave","info":null})"}));
+  EXPECT_EQ(owner_.pending_leaves(), 0u);
+  EXPECT_EQ(Ask("lobby")->users_json, R"([{"user":"carol","info":null,"conns":1}])");
+  Presence("lobby", "carol", -1);  // queued behind nothing live
+  Advance(kLeaveDelayMs);
+  Tick();
+  EXPECT_EQ(
+      Announced(port_),
+      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
+}
+
 // A room forgotten (its last shard left) takes its members' pending leaves
 // with it: subscribing and leaving a room alone adds nothing that stays.
 TEST_F(RoomOwnerTest, AForgottenRoomTakesItsPendingLeavesAlong) {
