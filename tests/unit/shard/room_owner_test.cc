@@ -174,6 +174,9 @@ class RoomOwnerTest : public testing::Test {
 
   void Advance(uint64_t ms) { clock_.Advance(ms); }
   void Tick() { owner_.Tick(now()); }
+  // Ticks `ms` - 1 from now, where nothing is announced, and at `ms`, where
+  // exactly `user`'s leave from lobby is.
+  void ExpectLeaveAfter(uint64_t ms, std::string_view user);
 
   FakePort port_;
   Namespaces namespaces_;
@@ -580,6 +583,16 @@ std::vector<std::string> Announced(FakePort& port) {
   return out;
 }
 
+void RoomOwnerTest::ExpectLeaveAfter(uint64_t ms, std::string_view user) {
+  Advance(ms - 1);
+  Tick();
+  EXPECT_TRUE(Announced(port_).empty()) << "before the delay is out";
+  Advance(1);
+  Tick();
+  EXPECT_EQ(Announced(port_), (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":")" +
+                                                        std::string(user) + R"(","info":null})"}));
+}
+
 TEST_F(RoomOwnerTest, PresenceJoinIsAnnouncedOncePerUserToEveryListeningShard) {
   Join("lobby", 0);
   Join("lobby", 2);
@@ -653,14 +666,7 @@ TEST_F(RoomOwnerTest, PresenceLeaveWaitsForTheDelay) {
   Presence("lobby", "carol", -1);  // the last one
   Tick();
   EXPECT_TRUE(Announced(port_).empty());
-  Advance(kLeaveDelayMs - 1);
-  Tick();
-  EXPECT_TRUE(Announced(port_).empty());
-  Advance(1);
-  Tick();
-  EXPECT_EQ(
-      Announced(port_),
-      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
+  ExpectLeaveAfter(kLeaveDelayMs, "carol");
   Advance(kLeaveDelayMs);
   Tick();
   EXPECT_TRUE(Announced(port_).empty());  // once
@@ -792,14 +798,7 @@ TEST_F(RoomOwnerTest, AMemberHasAtMostOnePendingLeaveWhateverItsChurn) {
   Presence("lobby", "carol", -1);
   EXPECT_EQ(owner_.pending_leaves(), 1u);
   EXPECT_EQ(stats_.presence_leaves_pending.load(), 1u);
-  Advance(kLeaveDelayMs - 1);
-  Tick();
-  EXPECT_TRUE(Announced(port_).empty()) << "a quick return makes no noise";
-  Advance(1);
-  Tick();
-  EXPECT_EQ(
-      Announced(port_),
-      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
+  ExpectLeaveAfter(kLeaveDelayMs, "carol");  // once, a delay after the last exit
   EXPECT_EQ(owner_.pending_leaves(), 0u);
   EXPECT_EQ(stats_.presence_leaves_pending.load(), 0u);
 }
@@ -823,22 +822,11 @@ TEST_F(RoomOwnerTest, ALeaveTakenBackAmongOthersIsPassedOverInItsTurn) {
   owner_.OnLeave("side", 0, LeaveScope::kLastSubscriber);  // takes erin's along
   EXPECT_EQ(owner_.pending_leaves(), 1u);
   EXPECT_EQ(stats_.presence_leaves_pending.load(), 1u);
-  Advance(kLeaveDelayMs - 1);  // carol's and erin's entries are past their time
-  Tick();
-  EXPECT_TRUE(Announced(port_).empty());
-  Advance(1);
-  Tick();
-  EXPECT_EQ(
-      Announced(port_),
-      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"dave","info":null})"}));
+  ExpectLeaveAfter(kLeaveDelayMs, "dave");  // carol's and erin's entries were due first
   EXPECT_EQ(owner_.pending_leaves(), 0u);
   EXPECT_EQ(Ask("lobby")->users_json, R"([{"user":"carol","info":null,"conns":1}])");
   Presence("lobby", "carol", -1);  // queued behind nothing live
-  Advance(kLeaveDelayMs);
-  Tick();
-  EXPECT_EQ(
-      Announced(port_),
-      (std::vector<std::string>{R"({"op":"leave","room":"lobby","user":"carol","info":null})"}));
+  ExpectLeaveAfter(kLeaveDelayMs, "carol");
 }
 
 // A room forgotten (its last shard left) takes its members' pending leaves
