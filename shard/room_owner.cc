@@ -312,7 +312,7 @@ void RoomOwner::OnPresence(const PresenceDelta& d, unsigned from, uint64_t now_m
       return;
     }
     // Cluster mode: Redis says whether the user is new cluster-wide.
-    if (!sync_) Announce(d.room, "join", d.user, m.info_json);
+    if (!sync_) Announce(it, "join", d.user, m.info_json);
     return;
   }
   auto m = members.find(d.user);
@@ -357,14 +357,16 @@ void RoomOwner::WritePresence(std::string* out, std::string_view op, std::string
   w.Flush();
 }
 
-void RoomOwner::Announce(std::string_view room, std::string_view op, std::string_view user,
+uint64_t RoomOwner::AnnounceMask(const OwnedRoom& o) {
+  return o.presence ? o.shard_mask & o.presence->listening : 0;
+}
+
+void RoomOwner::Announce(RoomMap::const_iterator it, std::string_view op, std::string_view user,
                          std::string_view info_json) {
-  auto it = rooms_.find(room);
-  if (it == rooms_.end() || !it->second.presence) return;
-  const uint64_t mask = it->second.shard_mask & it->second.presence->listening;
+  const uint64_t mask = AnnounceMask(it->second);
   if (mask == 0) return;  // nobody asked for join/leave events
-  WritePresence(&scratch_, op, room, user, info_json);
-  FanOut(writer_->Build(wire::Opcode::kText, scratch_, room), mask, Audience::kPresenceOnly,
+  WritePresence(&scratch_, op, it->first, user, info_json);
+  FanOut(writer_->Build(wire::Opcode::kText, scratch_, it->first), mask, Audience::kPresenceOnly,
          Echo::kYes, 0, {});
 }
 
@@ -393,14 +395,14 @@ void RoomOwner::SweepLeaves(uint64_t now_ms) {
     CancelLeave(m->second);
     if (!sync_) {
       // Nobody listening: nothing to frame, so nothing to keep past the erase.
-      if ((it->second.shard_mask & it->second.presence->listening) == 0) {
+      if (AnnounceMask(it->second) == 0) {
         members.erase(m);
         continue;
       }
       std::string user = m->first;
       std::string info = std::move(m->second.info_json);
       members.erase(m);
-      Announce(it->first, "leave", user, info);
+      Announce(it, "leave", user, info);
       continue;
     }
     // Cluster mode: gone from this node; Redis says whether from the room.

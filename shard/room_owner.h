@@ -241,8 +241,11 @@ class RoomOwner {
   // {"op":op,"room":room,"user":user,"info":info} into *out.
   static void WritePresence(std::string* out, std::string_view op, std::string_view room,
                             std::string_view user, std::string_view info_json);
+  // One node: the shards a join or leave of the room goes to (subscribing
+  // and listening), 0 while nobody asked for them.
+  static uint64_t AnnounceMask(const OwnedRoom& o);
   // One node: a join or leave to the room's presence subscribers.
-  void Announce(std::string_view room, std::string_view op, std::string_view user,
+  void Announce(RoomMap::const_iterator it, std::string_view op, std::string_view user,
                 std::string_view info_json);
   // Cluster mode: presence frames ("<length>:<json>" back to back) to every
   // node's presence subscribers in one PUBLISH, or to this node's if Redis
