@@ -52,6 +52,9 @@ class InProcessServer {
 // A loopback port that was free a moment ago (bind port 0, read it, close).
 uint16_t FreePort();
 
+// A blocking TCP connection to 127.0.0.1:port; -1 on failure.
+int ConnectLoopback(uint16_t port);
+
 // True once a TCP connect to 127.0.0.1:port succeeds, polling until the deadline.
 bool WaitAccepting(uint16_t port, int timeout_ms);
 

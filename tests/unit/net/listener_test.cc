@@ -1,6 +1,5 @@
 #include "net/listener.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -8,23 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/support/server_fixture.h"
+
 namespace ringcast::net {
 namespace {
 
-// A blocking TCP connection to 127.0.0.1:port; -1 on failure.
-int ConnectLoopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using ringcast::testing::ConnectLoopback;
 
 // The shard sets no option on an accepted socket: TCP_NODELAY (our corking
 // is in user space) must come from the listener.
